@@ -1,0 +1,21 @@
+# Imported targets for every dependency (all from Debian 12 packages).
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+
+# CAF 0.17.6: Debian ships no CMake or pkg-config file for it.
+find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)
+find_library(CAF_CORE_LIBRARY caf_core REQUIRED)
+add_library(CAF::core UNKNOWN IMPORTED)
+set_target_properties(CAF::core PROPERTIES
+  IMPORTED_LOCATION "${CAF_CORE_LIBRARY}"
+  INTERFACE_INCLUDE_DIRECTORIES "${CAF_INCLUDE_DIR}"
+  INTERFACE_LINK_LIBRARIES Threads::Threads)
+
+find_package(Boost 1.74 REQUIRED CONFIG)                 # Boost::headers (Beast, Asio)
+pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx) # PkgConfig::PQXX
+find_package(RocksDB 7.8 REQUIRED CONFIG)                # RocksDB::rocksdb-shared
+find_package(doctest REQUIRED CONFIG)
+include(doctest)
+find_package(nlohmann_json 3 REQUIRED CONFIG)
+find_package(spdlog REQUIRED CONFIG)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)

@@ -1,0 +1,318 @@
+#include "net/codec.hpp"
+
+#include "net/iso8601.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+
+namespace mediaspool::net {
+
+namespace {
+
+using json = nlohmann::json;
+using ojson = nlohmann::ordered_json;
+
+error_reply bad(std::string message) {
+  return error_reply{ec::bad_message, std::move(message), std::nullopt};
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// Field readers: each returns an error text, empty on success.
+struct fields {
+  const json& obj;
+
+  std::string session_id(std::string& out) const {
+    auto it = obj.find("session_id");
+    if (it == obj.end() || !it->is_string())
+      return "session_id must be a string";
+    out = lower(it->get<std::string>());
+    return {};
+  }
+
+  template <class Int>
+  std::string integer(const char* key, std::optional<Int>& out, bool required) const {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null())
+      return required ? std::string(key) + " is required" : std::string();
+    if (!it->is_number_integer())
+      return std::string(key) + " must be an integer";
+    if (it->is_number_unsigned()) {
+      auto v = it->get<uint64_t>();
+      if (v > static_cast<uint64_t>(std::numeric_limits<Int>::max()))
+        return std::string(key) + " is out of range";
+      out = static_cast<Int>(v);
+    } else {
+      auto v = it->get<int64_t>();
+      if (v < static_cast<int64_t>(std::numeric_limits<Int>::min()) ||
+          (v > 0 && static_cast<uint64_t>(v) > static_cast<uint64_t>(std::numeric_limits<Int>::max())))
+        return std::string(key) + " is out of range";
+      out = static_cast<Int>(v);
+    }
+    return {};
+  }
+
+  std::string text(const char* key, std::optional<std::string>& out) const {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null())
+      return {};
+    if (!it->is_string())
+      return std::string(key) + " must be a string";
+    out = it->get<std::string>();
+    return {};
+  }
+
+  // An optional ISO 8601 time, normalised to the stored form; absent stays null.
+  std::string timestamp(const char* key, ojson& out) const {
+    std::optional<std::string> raw;
+    if (auto e = text(key, raw); !e.empty())
+      return e;
+    if (!raw) {
+      out = nullptr;
+      return {};
+    }
+    auto us = parse_iso8601(*raw);
+    if (!us)
+      return std::string(key) + " is not an ISO 8601 time";
+    out = format_iso8601(*us);
+    return {};
+  }
+};
+
+#define MS_TRY(expr)                                                                              \
+  if (auto e_ = (expr); !e_.empty())                                                              \
+    return bad(std::move(e_));
+
+std::variant<client_text, error_reply> parse_init(const fields& f) {
+  session_init m;
+  MS_TRY(f.session_id(m.session_id));
+  if (!is_uuid(m.session_id))
+    return bad("session_id must be a UUID");
+  MS_TRY(f.integer("interview_session_id", m.interview_session_id, false));
+  MS_TRY(f.integer("user_id", m.user_id, false));
+  std::optional<std::string> ts, token;
+  MS_TRY(f.text("timestamp", ts));
+  MS_TRY(f.text("token", token));
+  m.timestamp = ts.value_or("");
+  m.token = token.value_or("");
+  return client_text{std::move(m)};
+}
+
+std::variant<client_text, error_reply> parse_audio(const fields& f, const codec_limits& lim) {
+  item_metadata m;
+  m.kind = item_kind::audio;
+  std::optional<uint32_t> index;
+  std::optional<uint64_t> size;
+  std::optional<int64_t> duration;
+  std::optional<std::string> mime;
+  ojson start, end;
+  MS_TRY(f.session_id(m.session_id));
+  MS_TRY(f.integer("chunk_index", index, true));
+  MS_TRY(f.integer("size", size, true));
+  MS_TRY(f.integer("duration_ms", duration, false));
+  MS_TRY(f.text("mime_type", mime));
+  MS_TRY(f.timestamp("start_timestamp", start));
+  MS_TRY(f.timestamp("end_timestamp", end));
+  std::string type = mime ? lower(mime->substr(0, mime->find(';'))) : "audio/webm";
+  type.erase(std::remove(type.begin(), type.end(), ' '), type.end());
+  if (type != "audio/webm" && type != "audio/mp4")
+    return bad("mime_type must be audio/webm or audio/mp4");
+  if (*size > lim.max_audio_bytes)
+    return error_reply{ec::too_large, "audio chunk larger than " + std::to_string(lim.max_audio_bytes) + " bytes",
+                       std::make_pair(item_kind::audio, *index)};
+  m.index = *index;
+  m.size = *size;
+  m.file_name = "chunk_" + std::to_string(m.index) + (type == "audio/mp4" ? ".mp4" : ".webm");
+  ojson el;
+  el["chunk_index"] = m.index;
+  el["file_path"] = m.session_id + "/audio/" + m.file_name;
+  el["file_size"] = m.size;
+  el["mime_type"] = type;
+  el["start_timestamp"] = start;
+  el["end_timestamp"] = end;
+  el["duration_ms"] = duration ? ojson(*duration) : ojson(nullptr);
+  el["transcription"] = nullptr;
+  el["processed"] = false;
+  m.element = el.dump();
+  return client_text{std::move(m)};
+}
+
+std::variant<client_text, error_reply> parse_frame(const fields& f, const codec_limits& lim) {
+  item_metadata m;
+  m.kind = item_kind::frame;
+  std::optional<uint32_t> index, chunk;
+  std::optional<uint64_t> size;
+  std::optional<int64_t> offset;
+  ojson ts;
+  MS_TRY(f.session_id(m.session_id));
+  MS_TRY(f.integer("frame_index", index, true));
+  MS_TRY(f.integer("size", size, true));
+  MS_TRY(f.integer("chunk_index", chunk, false));
+  MS_TRY(f.integer("offset_ms", offset, false));
+  MS_TRY(f.timestamp("timestamp", ts));
+  if (*size > lim.max_frame_bytes)
+    return error_reply{ec::too_large, "frame larger than " + std::to_string(lim.max_frame_bytes) + " bytes",
+                       std::make_pair(item_kind::frame, *index)};
+  m.index = *index;
+  m.size = *size;
+  m.file_name = "frame_" + std::to_string(m.index) + ".jpg";
+  ojson el;
+  el["frame_index"] = m.index;
+  el["file_path"] = m.session_id + "/frames/" + m.file_name;
+  el["file_size"] = m.size;
+  el["mime_type"] = "image/jpeg";
+  el["timestamp"] = ts;
+  el["chunk_index"] = chunk ? ojson(*chunk) : ojson(nullptr);
+  el["offset_ms"] = offset ? ojson(*offset) : ojson(nullptr);
+  m.element = el.dump();
+  return client_text{std::move(m)};
+}
+
+std::variant<client_text, error_reply> parse_response(const fields& f) {
+  response_item m;
+  std::optional<uint32_t> qid;
+  std::optional<std::string> question;
+  ojson start, end;
+  MS_TRY(f.session_id(m.session_id));
+  MS_TRY(f.integer("question_id", qid, true));
+  MS_TRY(f.text("question_text", question));
+  MS_TRY(f.timestamp("start_timestamp", start));
+  MS_TRY(f.timestamp("end_timestamp", end));
+  m.question_id = *qid;
+  ojson el;
+  el["question_id"] = m.question_id;
+  el["question_text"] = question ? ojson(*question) : ojson(nullptr);
+  el["start_timestamp"] = start;
+  el["end_timestamp"] = end;
+  m.element = el.dump();
+  return client_text{std::move(m)};
+}
+
+#undef MS_TRY
+
+const char* kind_name(item_kind k) {
+  return k == item_kind::audio ? "a" : k == item_kind::frame ? "f" : "r";
+}
+
+ojson ranges_json(const index_ranges& rs) {
+  auto out = ojson::array();
+  for (auto& [lo, hi] : rs)
+    out.push_back(ojson::array({lo, hi}));
+  return out;
+}
+
+} // namespace
+
+std::variant<client_text, error_reply> parse_text(std::string_view text,
+                                                  const codec_limits& limits) {
+  if (text.size() > limits.max_text_bytes)
+    return error_reply{ec::too_large, "text message larger than " + std::to_string(limits.max_text_bytes) + " bytes",
+                       std::nullopt};
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded())
+    return error_reply{ec::bad_json, "text frame is not valid JSON", std::nullopt};
+  if (!doc.is_object())
+    return bad("a message must be a JSON object");
+  auto t = doc.find("type");
+  if (t == doc.end() || !t->is_string())
+    return bad("type must be a string");
+  const auto& type = t->get_ref<const std::string&>();
+  fields f{doc};
+  if (type == "session_init")
+    return parse_init(f);
+  if (type == "audio_metadata")
+    return parse_audio(f, limits);
+  if (type == "frame_metadata")
+    return parse_frame(f, limits);
+  if (type == "response_metadata")
+    return parse_response(f);
+  if (type == "session_end") {
+    session_end m;
+    if (auto e = f.session_id(m.session_id); !e.empty())
+      return bad(std::move(e));
+    return client_text{std::move(m)};
+  }
+  return bad("unknown message type '" + type.substr(0, 64) + "'");
+}
+
+std::variant<blob, error_reply> parse_blob(shared_bytes frame) {
+  if (frame.size() < blob_header_size)
+    return bad("binary frame shorter than its 41-byte header");
+  const char* p = frame.data();
+  std::string sid(p, 36);
+  while (!sid.empty() && (sid.back() == ' ' || sid.back() == '\0'))
+    sid.pop_back();
+  sid = lower(std::move(sid));
+  if (!is_uuid(sid))
+    return bad("binary header session id is not a UUID");
+  blob b;
+  switch (p[36]) {
+    case 'a': b.kind = item_kind::audio; break;
+    case 'f': b.kind = item_kind::frame; break;
+    default: return bad("binary header kind must be 'a' or 'f'");
+  }
+  auto u = [&](int i) { return static_cast<uint32_t>(static_cast<unsigned char>(p[37 + i])); };
+  b.index = u(0) << 24 | u(1) << 16 | u(2) << 8 | u(3);
+  b.session_id = std::move(sid);
+  b.payload = std::move(frame);
+  b.payload.offset += blob_header_size;
+  return b;
+}
+
+std::string make_blob_header(const std::string& session_id, item_kind kind, uint32_t index) {
+  std::string h = session_id.substr(0, 36);
+  h.resize(36, ' ');
+  h.push_back(static_cast<char>(kind));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    h.push_back(static_cast<char>((index >> shift) & 0xff));
+  return h;
+}
+
+std::string serialize(const server_message& msg) {
+  ojson j;
+  std::visit(
+    [&j](const auto& m) {
+      using T = std::decay_t<decltype(m)>;
+      if constexpr (std::is_same_v<T, init_ack>) {
+        j["type"] = "session_init_ack";
+        j["session_id"] = m.session_id;
+        j["resumed"] = m.resumed;
+        j["audio_received"] = ranges_json(m.audio_received);
+        j["frames_received"] = ranges_json(m.frames_received);
+        j["server_time"] = now_iso8601();
+      } else if constexpr (std::is_same_v<T, item_ack>) {
+        bool audio = m.kind == item_kind::audio;
+        j["type"] = audio ? "audio_ack" : "frame_ack";
+        j["session_id"] = m.session_id;
+        j[audio ? "chunk_index" : "frame_index"] = m.index;
+        j["file_size"] = m.file_size;
+        j["duplicate"] = m.duplicate;
+      } else if constexpr (std::is_same_v<T, response_ack>) {
+        j["type"] = "response_ack";
+        j["session_id"] = m.session_id;
+        j["question_id"] = m.question_id;
+      } else if constexpr (std::is_same_v<T, end_ack>) {
+        j["type"] = "session_end_ack";
+        j["session_id"] = m.session_id;
+        j["total_chunks"] = m.total_chunks;
+        j["total_frames"] = m.total_frames;
+      } else {
+        j["type"] = "error";
+        j["code"] = to_string(m.code);
+        j["message"] = m.message;
+        if (m.ref)
+          j["ref"] = ojson{{"kind", kind_name(m.ref->first)}, {"index", m.ref->second}};
+      }
+    },
+    msg);
+  return j.dump();
+}
+
+} // namespace mediaspool::net
