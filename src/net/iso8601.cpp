@@ -105,7 +105,7 @@ std::string format_iso8601(int64_t micros) {
   int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
-  char out[48];
+  char out[80];
   std::snprintf(out, sizeof out, "%04lld-%02u-%02uT%02ld:%02ld:%02ld.%06ld+00:00",
                 static_cast<long long>(y), m, d, tod / 3600, tod / 60 % 60, tod % 60, frac);
   return out;

@@ -1,0 +1,51 @@
+-- mediaspool schema (PROTOCOL.md section 3). pg_store::migrate() runs this whole file as ONE
+-- simple query inside one transaction, holding an advisory lock so that nodes starting together
+-- do not race. Every statement is idempotent; keep it so (no BEGIN/COMMIT here).
+
+-- The session row, exactly as the contract states it. Its JSONB arrays are a derived view that
+-- pg_store rebuilds from media_items; the original queries keep working on it.
+CREATE TABLE IF NOT EXISTS media_sessions (
+    id SERIAL PRIMARY KEY,
+    session_id VARCHAR(36) UNIQUE NOT NULL,
+    interview_session_id INTEGER,
+    user_id INTEGER,
+    audio_chunks JSONB DEFAULT '[]',
+    video_frames JSONB DEFAULT '[]',
+    responses JSONB DEFAULT '[]',
+    total_chunks INTEGER DEFAULT 0,
+    total_frames INTEGER DEFAULT 0,
+    storage_path VARCHAR(255),
+    status VARCHAR(16) DEFAULT 'recording',   -- recording | completed
+    created_at TIMESTAMP DEFAULT NOW(),
+    last_activity TIMESTAMP DEFAULT NOW(),
+    completed_at TIMESTAMP
+);
+
+-- A table made by the original design lacks the status columns: add whatever is missing.
+-- One ALTER statement, so the table's ACCESS EXCLUSIVE lock is taken once per migration.
+-- node_id: the node that last owned the session (nullable; for scale-out).
+ALTER TABLE media_sessions
+    ADD COLUMN IF NOT EXISTS responses JSONB DEFAULT '[]',
+    ADD COLUMN IF NOT EXISTS total_chunks INTEGER DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS total_frames INTEGER DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS storage_path VARCHAR(255),
+    ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'recording',
+    ADD COLUMN IF NOT EXISTS last_activity TIMESTAMP DEFAULT NOW(),
+    ADD COLUMN IF NOT EXISTS completed_at TIMESTAMP,
+    ADD COLUMN IF NOT EXISTS node_id VARCHAR(64);
+
+-- The record of truth: one row per acked item, so an append costs one small INSERT whatever the
+-- session's length, and the primary key makes a replay insert nothing (exactly once).
+-- kind: 'a' audio chunk, 'f' video frame, 'r' response (idx = question_id).
+-- hash: the payload's XXH3-64, a uint64 stored bit for bit in a BIGINT (may read negative).
+-- element: the JSONB array element as PROTOCOL.md section 3 shows it.
+CREATE TABLE IF NOT EXISTS media_items (
+    session_id VARCHAR(36) NOT NULL,
+    kind CHAR(1) NOT NULL,
+    idx BIGINT NOT NULL,
+    hash BIGINT NOT NULL,
+    size BIGINT NOT NULL,
+    element JSONB NOT NULL,
+    created_at TIMESTAMP DEFAULT NOW(),
+    PRIMARY KEY (session_id, kind, idx)
+);

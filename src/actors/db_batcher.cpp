@@ -1,0 +1,140 @@
+#include "actors/db_batcher.hpp"
+
+#include "actors/log.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace mediaspool {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+void schedule_flush(db_batcher_pointer self) {
+  auto& st = self->state;
+  if (st.flush_scheduled)
+    return;
+  st.flush_scheduled = true;
+  if (st.backoff.count() > 0)
+    self->delayed_send(self, st.backoff, atom::flush::value);
+  else
+    self->send(self, atom::flush::value);
+}
+
+void on_failure(db_batcher_pointer self, const storage::status& s, size_t rows) {
+  auto& st = self->state;
+  auto next = std::min<std::chrono::milliseconds>(std::max<std::chrono::milliseconds>(st.backoff * 2, std::chrono::milliseconds(100)),
+                                                  std::chrono::milliseconds(5000));
+  if (st.backoff.count() == 0)
+    log::db().warn("db_batcher#{}: PostgreSQL write of {} rows failed ({}: {}); rows stay in the spool, "
+                   "retrying with backoff",
+                   self->id(), rows, storage::to_string(s.code), s.message);
+  st.backoff = next;
+}
+
+// Writes up to max_batch_items queued rows plus the refreshes that are due, in one transaction.
+// Returns false if PostgreSQL refused (the rows stay queued).
+bool write_some(db_batcher_pointer self) {
+  auto& st = self->state;
+  auto now = clock::now();
+  size_t n = std::min(st.queue.size(), st.cfg.max_batch_items);
+  std::vector<storage::pg_item> items;
+  std::set<std::string> sids;
+  items.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    items.push_back(st.queue[i].row);
+    sids.insert(st.queue[i].row.key.session_id);
+  }
+  std::vector<storage::pg_session> sessions;
+  for (auto& sid : sids)
+    sessions.push_back({sid, std::nullopt, std::nullopt, st.cfg.media_root + "/" + sid});
+  // What the refresh decision would be if this batch commits.
+  refresh_policy trial = *st.policy;
+  for (auto& it : items)
+    trial.added(it.key.session_id, it.key.kind, 1, now);
+  auto refresh = trial.due(now);
+  auto s = st.pg->write_batch(sessions, items, refresh);
+  if (!s.ok()) {
+    on_failure(self, s, items.size());
+    return false;
+  }
+  if (st.backoff.count() > 0)
+    log::db().info("db_batcher#{}: PostgreSQL writes succeed again", self->id());
+  st.backoff = std::chrono::milliseconds(0);
+  st.batches++;
+  trial.refreshed(refresh, now);
+  *st.policy = std::move(trial);
+  // One dbdone per distinct spool writer, in queue order.
+  std::vector<std::pair<spool_writer_actor, std::vector<storage::item_key>>> replies;
+  for (size_t i = 0; i < n; ++i) {
+    auto& q = st.queue[i];
+    if (replies.empty() || replies.back().first != q.reply_to)
+      replies.emplace_back(q.reply_to, std::vector<storage::item_key>{});
+    replies.back().second.push_back(std::move(q.row.key));
+  }
+  st.queue.erase(st.queue.begin(), st.queue.begin() + static_cast<std::ptrdiff_t>(n));
+  for (auto& [dest, keys] : replies)
+    self->send(dest, atom::dbdone::value, std::move(keys));
+  log::db().debug("db_batcher#{}: committed {} rows, {} array refreshes", self->id(), n, refresh.size());
+  return true;
+}
+
+} // namespace
+
+db_batcher_actor::behavior_type db_batcher(db_batcher_pointer self, db_batcher_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.pg = std::make_unique<storage::pg_store>(st.cfg.url);
+  st.policy = std::make_unique<refresh_policy>(st.cfg.refresh);
+  self->delayed_send(self, st.cfg.tick_interval, atom::tick::value);
+  return {
+    [=](atom::rows, std::vector<storage::pg_item>& rows, spool_writer_actor& reply_to) {
+      for (auto& r : rows)
+        self->state.queue.push_back({std::move(r), reply_to});
+      schedule_flush(self);
+    },
+    [=](atom::flush) {
+      auto& s = self->state;
+      s.flush_scheduled = false;
+      while (!s.queue.empty())
+        if (!write_some(self))
+          break;
+      if (!s.queue.empty())
+        schedule_flush(self);
+    },
+    // Catch-up rebuilds of idle sessions, even when no rows arrive.
+    [=](atom::tick) {
+      auto& s = self->state;
+      self->delayed_send(self, s.cfg.tick_interval, atom::tick::value);
+      if (!s.queue.empty() || s.backoff.count() > 0)
+        return;
+      auto now = clock::now();
+      auto refresh = s.policy->due(now);
+      if (refresh.empty())
+        return;
+      if (s.pg->write_batch({}, {}, refresh).ok())
+        s.policy->refreshed(refresh, now);
+    },
+    [=](atom::finalize, std::string& sid) -> caf::result<end_result> {
+      auto& s = self->state;
+      while (!s.queue.empty())
+        if (!write_some(self)) {
+          schedule_flush(self);
+          return make_error(ec::overloaded);
+        }
+      storage::pg_totals totals;
+      auto status = s.pg->finalize(sid, true, totals);
+      if (!status.ok()) {
+        log::db().warn("db_batcher#{}: sid={} finalize failed: {}", self->id(), sid, status.message);
+        return make_error(ec::overloaded);
+      }
+      s.policy->forget(sid);
+      log::db().info("db_batcher#{}: sid={} completed with {} chunks and {} frames", self->id(), sid,
+                     totals.chunks, totals.frames);
+      return end_result{totals.chunks, totals.frames};
+    },
+  };
+}
+
+} // namespace mediaspool

@@ -1,0 +1,46 @@
+#pragma once
+// The DB batcher: coalesces the rows of durable items into few PostgreSQL transactions (one
+// write_batch for everything that arrived while the previous one ran) and keeps the JSONB
+// arrays fresh with bounded write amplification (refresh_policy). While PostgreSQL is down it
+// keeps the rows and retries with backoff; the spool holds the items meanwhile, so acks go on.
+// Blocking (libpqxx): spawn it detached. Re-arms a timer: send it an exit at shutdown.
+#include "actors/protocol.hpp"
+#include "actors/refresh_policy.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mediaspool {
+
+struct db_batcher_config {
+  std::string url;
+  std::string media_root;     ///< stored as storage_path = <media_root>/<sid>
+  size_t max_batch_items = 2000;
+  refresh_config refresh;
+  std::chrono::milliseconds tick_interval{1000};
+};
+
+struct db_batcher_state {
+  static inline const char* name = "db_batcher";
+
+  struct queued {
+    storage::pg_item row;
+    spool_writer_actor reply_to;
+  };
+
+  db_batcher_config cfg;
+  std::unique_ptr<storage::pg_store> pg;
+  std::unique_ptr<refresh_policy> policy;
+  std::vector<queued> queue;
+  bool flush_scheduled = false;
+  std::chrono::milliseconds backoff{0};
+  uint64_t batches = 0;
+};
+
+using db_batcher_pointer = db_batcher_actor::stateful_pointer<db_batcher_state>;
+
+db_batcher_actor::behavior_type db_batcher(db_batcher_pointer self, db_batcher_config cfg);
+
+} // namespace mediaspool

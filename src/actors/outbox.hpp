@@ -1,0 +1,31 @@
+#pragma once
+// What a session actor needs from its connection, and nothing more. Declared here and
+// implemented in net/ (ws_connection), so the dependency points net -> actors only.
+// Every method is thread-safe and non-blocking: it posts onto the connection's strand.
+// Calls on a connection that is already gone are no-ops.
+#include "actors/wire.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace mediaspool {
+
+class outbox {
+public:
+  virtual ~outbox() = default;
+
+  /// Queues a text message to the client.
+  virtual void send(server_message msg) = 0;
+
+  /// Sends a close frame with `code` (1000 normal, 1001 going away, 1008 policy, 1009 too big,
+  /// 1011 internal, 1013 try again later) after the queued messages.
+  virtual void close(uint16_t code, std::string reason) = 0;
+
+  /// Returns `bytes` of in-flight credit; a read loop paused on credit resumes.
+  virtual void grant_credit(uint64_t bytes) = 0;
+};
+
+using outbox_ptr = std::shared_ptr<outbox>;
+
+} // namespace mediaspool

@@ -1,0 +1,122 @@
+#pragma once
+// The pure pairing buffer of one session: metadata and binary blob arrive in either order and
+// become one complete item; resends are recognised as duplicates (same bytes) or conflicts
+// (same index, other bytes). No CAF, no I/O: time is passed in, so it is unit-tested directly.
+#include "actors/wire.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <variant>
+#include <vector>
+
+namespace mediaspool {
+
+struct pairing_config {
+  /// A half (metadata or blob) waiting longer than this for its partner is dropped.
+  std::chrono::milliseconds orphan_timeout{30000};
+  /// Upper bound of blob bytes waiting for their metadata; a blob past it is rejected.
+  uint64_t max_unpaired_bytes = 16u << 20;
+};
+
+/// XXH3-64 of a payload: the identity used for duplicate/conflict decisions.
+uint64_t payload_hash(const char* data, size_t size) noexcept;
+
+class pairing {
+public:
+  using clock = std::chrono::steady_clock;
+
+  /// The half is stored; nothing to send yet.
+  struct waiting {};
+  /// A new complete item: send it to the spool, ack after the commit.
+  struct complete {
+    item_metadata meta;
+    shared_bytes payload;
+    uint64_t hash = 0;
+  };
+  /// The item is already held with these bytes: ack again with duplicate=true. If `pending`,
+  /// the first copy is not committed yet: the ack is owed when `committed` is called.
+  struct duplicate {
+    item_kind kind = item_kind::audio;
+    uint32_t index = 0;
+    uint64_t size = 0;
+    bool pending = false;
+  };
+  /// The input is refused with this error (conflict, size_mismatch, overloaded).
+  struct rejected {
+    error_reply error;
+  };
+  using outcome = std::variant<waiting, complete, duplicate, rejected>;
+
+  explicit pairing(pairing_config cfg);
+
+  /// Marks an item as already held (from the spool or PostgreSQL on resume).
+  void load_held(item_kind kind, uint32_t index, uint64_t hash, uint64_t size);
+
+  outcome on_metadata(item_metadata meta, clock::time_point now);
+  outcome on_blob(blob b, clock::time_point now);
+
+  /// The spool committed the item: it is held from now on. Returns how many duplicate acks
+  /// were owed to resends that arrived while it was pending.
+  uint32_t committed(item_kind kind, uint32_t index);
+
+  /// The spool failed the item: it is not held, so a resend is stored anew. Returns how many
+  /// duplicate acks were owed (they must now be answered with an error instead).
+  uint32_t failed(item_kind kind, uint32_t index);
+
+  /// Drops halves older than the orphan timeout and returns one orphan_expired error each.
+  std::vector<error_reply> expire(clock::time_point now);
+
+  /// Blob bytes waiting for metadata.
+  uint64_t unpaired_bytes() const noexcept { return unpaired_bytes_; }
+
+  /// Halves waiting for a partner (metadata + blobs).
+  size_t unpaired_count() const noexcept { return metas_.size() + blobs_.size(); }
+
+  /// Bytes released since the previous take that the caller must return to the connection's
+  /// credit: blobs dropped, replaced, rejected, expired or recognised as duplicates. Resets to 0.
+  /// (Bytes of a `complete` outcome are NOT included: they are released after the commit.)
+  uint64_t take_released_bytes() noexcept;
+
+  /// Committed indexes of a kind, ascending, for session_init_ack ranges. Pending items are left
+  /// out: they are not durable yet, and a resend of one is answered once it commits.
+  std::vector<uint32_t> held_indexes(item_kind kind) const;
+
+  /// Number of committed items of a kind (pending ones excluded, as in `held_indexes`).
+  size_t held_count(item_kind kind) const;
+
+private:
+  struct key {
+    item_kind kind;
+    uint32_t index;
+    friend bool operator<(const key& x, const key& y) noexcept {
+      return x.kind != y.kind ? x.kind < y.kind : x.index < y.index;
+    }
+  };
+  struct digest {
+    uint64_t hash = 0;
+    uint64_t size = 0;
+    bool pending = false;  ///< sent to the spool, not committed yet
+    uint32_t waiters = 0;  ///< duplicate acks owed when it commits
+  };
+  struct meta_half {
+    item_metadata meta;
+    clock::time_point since;
+  };
+  struct blob_half {
+    blob b;
+    clock::time_point since;
+  };
+
+  outcome complete_pair(item_metadata meta, blob b);
+
+  pairing_config cfg_;
+  std::map<key, digest> held_;
+  std::map<key, meta_half> metas_;
+  std::map<key, blob_half> blobs_;
+  uint64_t unpaired_bytes_ = 0;
+  uint64_t released_ = 0;
+};
+
+} // namespace mediaspool

@@ -1,0 +1,53 @@
+#include "actors/refresh_policy.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace mediaspool {
+
+void refresh_policy::added(const std::string& session_id, char kind, uint64_t count,
+                           clock::time_point now) {
+  auto& s = sessions_[session_id];
+  auto& a = kind == 'a' ? s.audio : kind == 'f' ? s.frames : s.responses;
+  a.pending += count;
+  a.last_added = now;
+}
+
+bool refresh_policy::is_due(const array_state& a, clock::time_point now) const {
+  if (a.pending == 0)
+    return false;
+  if (now - a.last_added >= cfg_.idle_refresh)
+    return true;
+  auto threshold = std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(cfg_.fraction * static_cast<double>(a.length))));
+  return a.pending >= threshold && now - a.last_refresh >= cfg_.min_interval;
+}
+
+std::vector<storage::pg_refresh> refresh_policy::due(clock::time_point now) const {
+  std::vector<storage::pg_refresh> out;
+  for (auto& [sid, s] : sessions_) {
+    storage::pg_refresh r{sid, is_due(s.audio, now), is_due(s.frames, now), is_due(s.responses, now)};
+    if (r.audio || r.frames || r.responses)
+      out.push_back(std::move(r));
+  }
+  return out;
+}
+
+void refresh_policy::refreshed(const std::vector<storage::pg_refresh>& done, clock::time_point now) {
+  for (auto& r : done) {
+    auto it = sessions_.find(r.session_id);
+    if (it == sessions_.end())
+      continue;
+    auto apply = [now](bool flag, array_state& a) {
+      if (!flag)
+        return;
+      a.length += a.pending;
+      a.pending = 0;
+      a.last_refresh = now;
+    };
+    apply(r.audio, it->second.audio);
+    apply(r.frames, it->second.frames);
+    apply(r.responses, it->second.responses);
+  }
+}
+
+} // namespace mediaspool

@@ -1,0 +1,66 @@
+#pragma once
+// When to rebuild a session's JSONB arrays from media_items while it records.
+//
+// Why: a JSONB array is rewritten whole on every change (STACK.md: 18 ms and 445 KB of WAL per
+// append at 5,000 elements), so appending each item as it arrives costs O(length) per item.
+// Items are instead inserted into media_items (flat ~0.5 KB WAL per row, the record of truth)
+// and an array is rebuilt only when the items not yet in it reach `fraction` of its length, and
+// at most once per `min_interval`. A rebuild of L elements then serves >= fraction*L new items,
+// so the rebuild cost per item stays constant (about 1/fraction element writes) however long
+// the session grows. Arrays are exact at session_end (finalize), and a session that stops
+// receiving items gets one catch-up rebuild after `idle_refresh`.
+// Pure logic, no CAF and no I/O: time is passed in.
+#include "storage/pg_store.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace mediaspool {
+
+struct refresh_config {
+  double fraction = 0.25;
+  std::chrono::milliseconds min_interval{2000};
+  std::chrono::milliseconds idle_refresh{30000};
+};
+
+class refresh_policy {
+public:
+  using clock = std::chrono::steady_clock;
+
+  explicit refresh_policy(refresh_config cfg) : cfg_(cfg) {}
+
+  /// `count` new rows of `kind` ('a', 'f', 'r') for a session were written.
+  void added(const std::string& session_id, char kind, uint64_t count, clock::time_point now);
+
+  /// The arrays to rebuild now. Call `refreshed` with them once the rebuild committed.
+  std::vector<storage::pg_refresh> due(clock::time_point now) const;
+
+  /// The rebuild of these arrays committed at `now`.
+  void refreshed(const std::vector<storage::pg_refresh>& done, clock::time_point now);
+
+  /// The session was finalized: its arrays are exact, stop tracking it.
+  void forget(const std::string& session_id) { sessions_.erase(session_id); }
+
+  size_t tracked_sessions() const noexcept { return sessions_.size(); }
+
+private:
+  struct array_state {
+    uint64_t length = 0;   ///< elements in the array after the last rebuild (estimate)
+    uint64_t pending = 0;  ///< rows written since
+    clock::time_point last_refresh{};
+    clock::time_point last_added{};
+  };
+  struct session_state {
+    array_state audio, frames, responses;
+  };
+
+  bool is_due(const array_state& a, clock::time_point now) const;
+
+  refresh_config cfg_;
+  std::unordered_map<std::string, session_state> sessions_;
+};
+
+} // namespace mediaspool

@@ -1,0 +1,304 @@
+#include "actors/session.hpp"
+
+#include "actors/log.hpp"
+
+#include <functional>
+
+namespace mediaspool {
+
+namespace {
+
+char key_kind(item_kind k) { return static_cast<char>(k); }
+
+} // namespace
+
+// -- lifecycle ------------------------------------------------------------------
+
+void session_state::on_init(const session_init& init) {
+  if (ph != phase::fresh) {
+    if (init.session_id != sid)
+      return leave(1008, "session_init for another session on the same connection");
+    if (ph == phase::ready)
+      out->send(make_init_ack(true));
+    return;
+  }
+  sid = init.session_id;
+  ph = phase::loading;
+  log::session().info("session#{}: sid={} init (user {}, interview {})", self->id(), sid,
+                      init.user_id ? std::to_string(*init.user_id) : "-",
+                      init.interview_session_id ? std::to_string(*init.interview_session_id) : "-");
+  auto on_error = [this](caf::error& err) {
+    auto code = to_ec(err);
+    log::session().warn("session#{}: sid={} init failed: {}", self->id(), sid, to_string(code));
+    out->send(error_reply{code, code == ec::session_mismatch ? "replaced by a newer connection"
+                                                             : "the session cannot be opened now; retry",
+                          std::nullopt});
+    leave(code == ec::session_mismatch ? 1008 : 1013, "session_init failed");
+  };
+  auto loader = svc->loaders[std::hash<std::string>{}(sid) % svc->loaders.size()];
+  self->request(svc->registry, svc->init_timeout, atom::claim::value, sid)
+    .then(
+      [this, loader, init, on_error](atom::ok) {
+        self->request(loader, svc->init_timeout, atom::init::value, init)
+          .then([this](init_result& res) { on_loaded(res); }, on_error);
+      },
+      on_error);
+}
+
+void session_state::on_loaded(init_result& res) {
+  if (ph != phase::loading)
+    return;
+  pairs.emplace(svc->pairing);
+  for (auto& h : res.held)
+    pairs->load_held(static_cast<item_kind>(h.kind), h.index, h.hash, h.size);
+  ph = phase::ready;
+  auto ack = make_init_ack(res.resumed);
+  log::session().info("session#{}: sid={} {} with {} audio and {} frame ranges held", self->id(), sid,
+                      res.resumed ? "resumed" : "created", ack.audio_received.size(),
+                      ack.frames_received.size());
+  out->send(std::move(ack));
+  while (!stash.empty() && ph == phase::ready) {
+    auto in = std::move(stash.front());
+    stash.pop_front();
+    dispatch(std::move(in));
+  }
+}
+
+init_ack session_state::make_init_ack(bool resumed) const {
+  return init_ack{sid, resumed, to_ranges(pairs->held_indexes(item_kind::audio)),
+                  to_ranges(pairs->held_indexes(item_kind::frame))};
+}
+
+void session_state::leave(uint16_t code, const std::string& reason) {
+  if (ph != phase::leaving)
+    log::session().info("session#{}: sid={} closing ({} {}) after {} acks", self->id(),
+                        sid.empty() ? "-" : sid, code, reason, acked);
+  ph = phase::leaving;
+  out->close(code, reason);
+  for (auto& in : stash)
+    if (auto b = std::get_if<blob>(&in))
+      return_credit(b->payload.size());
+  stash.clear();
+  maybe_finish();
+}
+
+// The actor stays until every item it sent to the spool is durable, so a session that takes
+// over this id never misses an item that is still on its way.
+void session_state::maybe_finish() {
+  if (ph == phase::leaving && spooled.empty())
+    self->quit();
+}
+
+// -- input ------------------------------------------------------------------------
+
+void session_state::dispatch(input&& in) {
+  std::visit(
+    [this](auto&& x) {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, item_metadata>)
+        on_metadata(std::move(x));
+      else if constexpr (std::is_same_v<T, blob>)
+        on_blob(std::move(x));
+      else if constexpr (std::is_same_v<T, response_item>)
+        on_response(std::move(x));
+      else
+        on_end();
+    },
+    std::move(in));
+}
+
+// True if the input may be processed now; otherwise it is answered, stashed or dropped here.
+bool session_state::owns(const std::string& session_id, uint64_t credit) {
+  switch (ph) {
+    case phase::fresh:
+      return_credit(credit);
+      fail(ec::not_initialized, "send session_init first");
+      return false;
+    case phase::leaving:
+      return_credit(credit);
+      return false;
+    default:
+      break;
+  }
+  if (session_id != sid) {
+    return_credit(credit);
+    fail(ec::session_mismatch, "this connection carries session " + sid);
+    leave(1008, "session mismatch");
+    return false;
+  }
+  return true;
+}
+
+void session_state::on_metadata(item_metadata&& m) {
+  if (!owns(m.session_id, 0))
+    return;
+  if (ph == phase::loading)
+    return void(stash.emplace_back(std::move(m)));
+  apply(pairs->on_metadata(std::move(m), pairing::clock::now()));
+}
+
+void session_state::on_blob(blob&& b) {
+  if (!owns(b.session_id, b.payload.size()))
+    return;
+  if (ph == phase::loading)
+    return void(stash.emplace_back(std::move(b)));
+  apply(pairs->on_blob(std::move(b), pairing::clock::now()));
+}
+
+void session_state::on_response(response_item&& r) {
+  if (!owns(r.session_id, 0))
+    return;
+  if (ph == phase::loading)
+    return void(stash.emplace_back(std::move(r)));
+  storage::item_key key{sid, key_kind(item_kind::response), r.question_id};
+  spooled[key] = in_flight{0};
+  auto hash = payload_hash(r.element.data(), r.element.size());
+  self->send(svc->spool, atom::append::value,
+             spool_item{std::move(key), hash, {}, std::move(r.element), {}, caf::actor_cast<caf::actor>(self)});
+}
+
+void session_state::on_end() {
+  if (ph == phase::loading)
+    return void(stash.emplace_back(session_end{sid}));
+  end_requested = true;
+  if (!spooled.empty())
+    return; // answered when the last in-flight item is durable
+  end_requested = false;
+  self->request(svc->spool, svc->end_timeout, atom::end::value, sid)
+    .then(
+      [this](end_result& r) {
+        log::session().info("session#{}: sid={} ended: {} chunks, {} frames", self->id(), sid,
+                            r.total_chunks, r.total_frames);
+        out->send(end_ack{sid, r.total_chunks, r.total_frames});
+      },
+      [this](caf::error&) {
+        fail(ec::overloaded, "the session could not be completed now (storage busy); send session_end again");
+      });
+}
+
+void session_state::on_codec_error(const error_reply& err) {
+  out->send(err);
+}
+
+void session_state::apply(pairing::outcome&& o) {
+  std::visit(
+    [this](auto&& x) {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, pairing::waiting>) {
+        arm_expiry();
+      } else if constexpr (std::is_same_v<T, pairing::complete>) {
+        storage::item_key key{sid, key_kind(x.meta.kind), x.meta.index};
+        spooled[key] = in_flight{x.payload.size()};
+        log::session().debug("session#{}: sid={} paired {}{} ({} bytes)", self->id(), sid, key.kind,
+                             key.index, x.payload.size());
+        self->send(svc->spool, atom::append::value,
+                   spool_item{std::move(key), x.hash, std::move(x.meta.file_name), std::move(x.meta.element),
+                              std::move(x.payload), caf::actor_cast<caf::actor>(self)});
+      } else if constexpr (std::is_same_v<T, pairing::duplicate>) {
+        if (!x.pending)
+          out->send(item_ack{sid, x.kind, x.index, x.size, true});
+      } else {
+        log::session().debug("session#{}: sid={} rejected: {}", self->id(), sid, x.error.message);
+        out->send(x.error);
+      }
+    },
+    std::move(o));
+  return_credit(pairs->take_released_bytes());
+}
+
+// -- spool results ----------------------------------------------------------------
+
+void session_state::on_durable(const storage::item_key& key) {
+  auto it = spooled.find(key);
+  if (it == spooled.end())
+    return;
+  auto size = it->second.size;
+  spooled.erase(it);
+  if (key.kind == key_kind(item_kind::response)) {
+    out->send(response_ack{sid, key.index});
+  } else {
+    auto kind = static_cast<item_kind>(key.kind);
+    auto owed = pairs ? pairs->committed(kind, key.index) : 0;
+    if (ph != phase::leaving) {
+      out->send(item_ack{sid, kind, key.index, size, false});
+      for (uint32_t i = 0; i < owed; ++i)
+        out->send(item_ack{sid, kind, key.index, size, true});
+    }
+    ++acked;
+    return_credit(size);
+  }
+  if (end_requested && spooled.empty())
+    on_end();
+  maybe_finish();
+}
+
+void session_state::on_spool_failed(const storage::item_key& key) {
+  auto it = spooled.find(key);
+  if (it == spooled.end())
+    return;
+  auto size = it->second.size;
+  spooled.erase(it);
+  auto kind = static_cast<item_kind>(key.kind);
+  uint32_t owed = 0;
+  if (kind != item_kind::response && pairs)
+    owed = pairs->failed(kind, key.index);
+  for (uint32_t i = 0; i <= owed; ++i)
+    fail(ec::internal, "the item could not be made durable; it was not stored, send it again",
+         std::make_pair(kind, key.index));
+  return_credit(size);
+  if (end_requested && spooled.empty())
+    on_end();
+  maybe_finish();
+}
+
+void session_state::arm_expiry() {
+  if (expire_armed || !pairs || pairs->unpaired_count() == 0)
+    return;
+  expire_armed = true;
+  self->delayed_send(self, svc->expire_interval, atom::expire::value);
+}
+
+void session_state::on_expire() {
+  expire_armed = false;
+  if (!pairs)
+    return;
+  for (auto& err : pairs->expire(pairing::clock::now()))
+    out->send(std::move(err));
+  return_credit(pairs->take_released_bytes());
+  arm_expiry();
+}
+
+void session_state::fail(ec code, std::string message, std::optional<std::pair<item_kind, uint32_t>> ref) {
+  out->send(error_reply{code, std::move(message), ref});
+}
+
+void session_state::return_credit(uint64_t bytes) {
+  if (bytes > 0)
+    out->grant_credit(bytes);
+}
+
+// -- behaviour ----------------------------------------------------------------------
+
+caf::behavior session(caf::stateful_actor<session_state>* self, outbox_ptr out,
+                      std::shared_ptr<const session_services> svc) {
+  self->state.out = std::move(out);
+  self->state.svc = std::move(svc);
+  return {
+    [=](session_init& m) { self->state.on_init(m); },
+    [=](item_metadata& m) { self->state.on_metadata(std::move(m)); },
+    [=](blob& b) { self->state.on_blob(std::move(b)); },
+    [=](response_item& r) { self->state.on_response(std::move(r)); },
+    [=](session_end& e) {
+      if (self->state.owns(e.session_id, 0))
+        self->state.on_end();
+    },
+    [=](error_reply& e) { self->state.on_codec_error(e); },
+    [=](atom::durable, storage::item_key& key) { self->state.on_durable(key); },
+    [=](atom::spoolfail, storage::item_key& key) { self->state.on_spool_failed(key); },
+    [=](atom::expire) { self->state.on_expire(); },
+    [=](atom::replaced) { self->state.leave(1008, "replaced by a newer connection for this session"); },
+    [=](atom::closed) { self->state.leave(1000, "connection closed"); },
+  };
+}
+
+} // namespace mediaspool

@@ -1,0 +1,81 @@
+#pragma once
+// One session actor per WebSocket connection. It owns the session's pairing state, sends
+// complete pairs to the spool writer, acks them when they are durable, and returns credit to
+// its connection. Its input is what the codec parsed; its output goes through an outbox.
+#include "actors/outbox.hpp"
+#include "actors/pairing.hpp"
+#include "actors/protocol.hpp"
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <variant>
+#include <vector>
+
+namespace mediaspool {
+
+/// What every session needs, shared read-only by all of them.
+struct session_services {
+  spool_writer_actor spool;
+  std::vector<session_loader_actor> loaders;
+  caf::actor registry;
+  pairing_config pairing;
+  std::chrono::milliseconds expire_interval{1000};
+  std::chrono::milliseconds init_timeout{30000};
+  std::chrono::milliseconds end_timeout{60000};
+};
+
+struct session_state {
+  static inline const char* name = "session";
+
+  enum class phase { fresh, loading, ready, leaving };
+
+  using input = std::variant<item_metadata, blob, response_item, session_end>;
+
+  struct in_flight {
+    uint64_t size = 0; ///< payload bytes: the credit returned and the ack's file_size
+  };
+
+  caf::event_based_actor* self = nullptr;
+  outbox_ptr out;
+  std::shared_ptr<const session_services> svc;
+
+  phase ph = phase::fresh;
+  std::string sid;
+  std::optional<pairing> pairs;
+  std::deque<input> stash;                       ///< input that arrived while loading
+  std::map<storage::item_key, in_flight> spooled; ///< sent to the spool, not durable yet
+  bool expire_armed = false;
+  bool end_requested = false;
+  uint64_t acked = 0;
+
+  explicit session_state(caf::event_based_actor* selfptr) : self(selfptr) {}
+
+  void on_init(const session_init& init);
+  void on_loaded(init_result& res);
+  void dispatch(input&& in);
+  void on_metadata(item_metadata&& m);
+  void on_blob(blob&& b);
+  void on_response(response_item&& r);
+  void on_end();
+  void on_durable(const storage::item_key& key);
+  void on_spool_failed(const storage::item_key& key);
+  void on_expire();
+  void on_codec_error(const error_reply& err);
+  void leave(uint16_t code, const std::string& reason);
+
+  void apply(pairing::outcome&& o);
+  void fail(ec code, std::string message, std::optional<std::pair<item_kind, uint32_t>> ref = {});
+  bool owns(const std::string& session_id, uint64_t credit);
+  void return_credit(uint64_t bytes);
+  void maybe_finish();
+  void arm_expiry();
+  init_ack make_init_ack(bool resumed) const;
+};
+
+caf::behavior session(caf::stateful_actor<session_state>* self, outbox_ptr out,
+                      std::shared_ptr<const session_services> svc);
+
+} // namespace mediaspool

@@ -1,0 +1,24 @@
+#pragma once
+// Answers session_init: makes sure the session row exists and lists what the session already
+// holds. The spool is read BEFORE PostgreSQL: a record leaves the spool only after its row is
+// committed, so an item that moves between the two reads is still found in PostgreSQL.
+// Blocking (libpqxx): spawn it detached; the supervisor starts a few.
+#include "actors/protocol.hpp"
+
+#include <memory>
+#include <string>
+
+namespace mediaspool {
+
+struct session_loader_state {
+  static inline const char* name = "session_loader";
+  std::shared_ptr<storage::spool> spool;
+  std::unique_ptr<storage::pg_store> pg;
+  std::string media_root;
+};
+
+session_loader_actor::behavior_type
+session_loader(session_loader_actor::stateful_pointer<session_loader_state> self,
+               std::shared_ptr<storage::spool> spool, std::string db_url, std::string media_root);
+
+} // namespace mediaspool

@@ -1,0 +1,213 @@
+#include "actors/spool_writer.hpp"
+
+#include "actors/log.hpp"
+
+#include <chrono>
+#include <functional>
+
+namespace mediaspool {
+
+namespace {
+
+// Hands a durable item to its file writer (chosen by key, so one file is never written by two
+// workers at once) and returns its row for the batcher.
+storage::pg_item dispatch(spool_writer_pointer self, storage::item_key key, uint64_t hash,
+                          std::string file_name, std::string element, shared_bytes payload) {
+  auto& st = self->state;
+  storage::pg_item row{key, hash, payload.size(), std::move(element)};
+  auto& p = st.pending[key];
+  p.job = file_job{key, std::move(file_name), std::move(payload)};
+  p.file_done = p.job.file_name.empty();
+  p.db_done = false;
+  st.pending_per_session[key.session_id]++;
+  if (!p.file_done) {
+    auto n = std::hash<std::string>{}(key.session_id) + key.index;
+    self->send(st.file_writers[n % st.file_writers.size()], atom::store::value, p.job,
+               spool_writer_actor{self});
+  }
+  return row;
+}
+
+void finalize_when_idle(spool_writer_pointer self, const std::string& sid) {
+  auto& st = self->state;
+  auto w = st.end_waiters.find(sid);
+  if (w == st.end_waiters.end())
+    return;
+  auto c = st.pending_per_session.find(sid);
+  if (c != st.pending_per_session.end() && c->second > 0)
+    return;
+  auto promises = std::move(w->second);
+  st.end_waiters.erase(w);
+  self->request(st.batcher, caf::infinite, atom::finalize::value, sid)
+    .then(
+      [promises](end_result r) mutable {
+        for (auto& rp : promises)
+          rp.deliver(r);
+      },
+      [promises](caf::error& err) mutable {
+        for (auto& rp : promises)
+          rp.deliver(err);
+      });
+}
+
+// Both the file and the row exist: the spool record is no longer needed.
+void settle(spool_writer_pointer self, const storage::item_key& key,
+            std::vector<storage::item_key>& removals) {
+  auto& st = self->state;
+  auto it = st.pending.find(key);
+  if (it == st.pending.end() || !it->second.file_done || !it->second.db_done)
+    return;
+  st.pending.erase(it);
+  removals.push_back(key);
+  auto c = st.pending_per_session.find(key.session_id);
+  if (c != st.pending_per_session.end() && --c->second == 0) {
+    st.pending_per_session.erase(c);
+    finalize_when_idle(self, key.session_id);
+  }
+}
+
+void remove_records(spool_writer_pointer self, const std::vector<storage::item_key>& keys) {
+  if (keys.empty())
+    return;
+  if (auto s = self->state.spool->remove(keys); !s.ok())
+    log::spool().warn("spool_writer#{}: delete of {} records failed ({}): they replay at next start",
+                      self->id(), keys.size(), s.message);
+}
+
+void commit(spool_writer_pointer self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  if (st.batch.empty())
+    return;
+  auto batch = std::move(st.batch);
+  st.batch.clear();
+  std::vector<storage::spool_entry> entries;
+  entries.reserve(batch.size());
+  for (auto& it : batch)
+    entries.push_back({it.key, it.hash, it.file_name, it.element, it.payload.data(), it.payload.size()});
+  auto t0 = std::chrono::steady_clock::now();
+  auto status = st.spool->write_durable(entries);
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+  if (!status.ok()) {
+    log::spool().error("spool_writer#{}: group commit of {} items failed: {}; none acked", self->id(),
+                       batch.size(), status.message);
+    for (auto& it : batch)
+      if (it.session)
+        caf::anon_send(it.session, atom::spoolfail::value, it.key);
+    return;
+  }
+  st.stats.commits++;
+  st.stats.items += batch.size();
+  log::spool().debug("spool_writer#{}: committed {} items in {} us", self->id(), batch.size(), us.count());
+  std::vector<storage::pg_item> rows;
+  rows.reserve(batch.size());
+  for (auto& it : batch) {
+    if (it.session)
+      caf::anon_send(it.session, atom::durable::value, it.key);
+    rows.push_back(dispatch(self, std::move(it.key), it.hash, std::move(it.file_name),
+                            std::move(it.element), std::move(it.payload)));
+  }
+  self->send(st.batcher, atom::rows::value, std::move(rows), spool_writer_actor{self});
+}
+
+} // namespace
+
+spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
+                                               std::shared_ptr<storage::spool> spool,
+                                               std::vector<file_writer_actor> file_writers,
+                                               db_batcher_actor batcher) {
+  self->state.spool = std::move(spool);
+  self->state.file_writers = std::move(file_writers);
+  self->state.batcher = std::move(batcher);
+  return {
+    // -- ingest: group commit ---------------------------------------------------
+    [=](atom::append, spool_item& item) {
+      self->state.batch.push_back(std::move(item));
+      // The flush is queued behind everything already in the mailbox: all appends that arrived
+      // while the previous fsync ran share the next one.
+      if (!self->state.flush_scheduled) {
+        self->state.flush_scheduled = true;
+        self->send(self, atom::flush::value);
+      }
+    },
+    [=](atom::flush) { commit(self); },
+    // -- completion: file + row -> delete the record ----------------------------
+    [=](atom::filedone, storage::item_key& key, bool ok) {
+      auto& st = self->state;
+      auto it = st.pending.find(key);
+      if (it == st.pending.end())
+        return;
+      if (!ok) {
+        st.retry_files.push_back(key);
+        if (!st.retry_scheduled) {
+          st.retry_scheduled = true;
+          self->delayed_send(self, std::chrono::seconds(1), atom::retry::value);
+        }
+        return;
+      }
+      it->second.file_done = true;
+      std::vector<storage::item_key> removals;
+      settle(self, key, removals);
+      remove_records(self, removals);
+    },
+    [=](atom::retry) {
+      auto& st = self->state;
+      st.retry_scheduled = false;
+      for (auto& key : std::exchange(st.retry_files, {})) {
+        auto it = st.pending.find(key);
+        if (it == st.pending.end())
+          continue;
+        auto n = std::hash<std::string>{}(key.session_id) + key.index;
+        self->send(st.file_writers[n % st.file_writers.size()], atom::store::value, it->second.job,
+                   spool_writer_actor{self});
+      }
+    },
+    [=](atom::dbdone, std::vector<storage::item_key>& keys) {
+      std::vector<storage::item_key> removals;
+      for (auto& key : keys) {
+        auto it = self->state.pending.find(key);
+        if (it == self->state.pending.end())
+          continue;
+        it->second.db_done = true;
+        settle(self, key, removals);
+      }
+      remove_records(self, removals);
+    },
+    // -- session end: reply once all of its items are files and rows ------------
+    [=](atom::end, std::string& sid) -> caf::result<end_result> {
+      auto rp = self->make_response_promise<end_result>();
+      self->state.end_waiters[sid].push_back(rp);
+      finalize_when_idle(self, sid);
+      return rp;
+    },
+    // -- recovery ----------------------------------------------------------------
+    [=](atom::recover) -> uint64_t {
+      auto& st = self->state;
+      std::vector<storage::pg_item> rows;
+      uint64_t n = 0;
+      auto status = st.spool->scan([&](storage::spool_record&& rec) {
+        auto bytes = std::make_shared<const std::vector<char>>(rec.payload.begin(), rec.payload.end());
+        rows.push_back(dispatch(self, rec.key, rec.hash, std::move(rec.file_name),
+                                std::move(rec.element), shared_bytes{std::move(bytes), 0}));
+        ++n;
+        if (rows.size() >= 512)
+          self->send(st.batcher, atom::rows::value, std::exchange(rows, {}), spool_writer_actor{self});
+      });
+      if (!rows.empty())
+        self->send(st.batcher, atom::rows::value, std::move(rows), spool_writer_actor{self});
+      if (!status.ok())
+        log::spool().error("spool_writer#{}: recovery scan stopped: {}", self->id(), status.message);
+      st.stats.recovered += n;
+      log::spool().info("spool_writer#{}: recovery re-drives {} spooled items", self->id(), n);
+      return n;
+    },
+    [=](atom::stats) -> spool_stats {
+      auto s = self->state.stats;
+      s.pending = self->state.pending.size();
+      s.records = self->state.spool->record_count();
+      return s;
+    },
+  };
+}
+
+} // namespace mediaspool

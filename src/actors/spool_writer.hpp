@@ -1,0 +1,45 @@
+#pragma once
+// The spool writer: the only writer of the spool. It group-commits every item that arrived while
+// the previous fsync ran into ONE WriteBatch with sync=true, then tells each session its item is
+// durable (the ack), hands the item to a file writer and to the DB batcher, and deletes the
+// record once both are done. At start it re-drives what the spool still holds (recovery).
+// Blocking (fsync): spawn it detached.
+#include "actors/protocol.hpp"
+
+#include <map>
+#include <memory>
+#include <vector>
+
+namespace mediaspool {
+
+struct spool_writer_state {
+  static inline const char* name = "spool_writer";
+
+  struct pending_item {
+    file_job job;      ///< kept until the file is written, for retries
+    bool file_done = false;
+    bool db_done = false;
+  };
+
+  std::shared_ptr<storage::spool> spool;
+  std::vector<file_writer_actor> file_writers;
+  db_batcher_actor batcher;
+
+  std::vector<spool_item> batch;           ///< waiting for the next group commit
+  bool flush_scheduled = false;
+  std::map<storage::item_key, pending_item> pending;
+  std::map<std::string, uint64_t> pending_per_session;
+  std::map<std::string, std::vector<caf::typed_response_promise<end_result>>> end_waiters;
+  std::vector<storage::item_key> retry_files;
+  bool retry_scheduled = false;
+  spool_stats stats;
+};
+
+using spool_writer_pointer = spool_writer_actor::stateful_pointer<spool_writer_state>;
+
+spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
+                                               std::shared_ptr<storage::spool> spool,
+                                               std::vector<file_writer_actor> file_writers,
+                                               db_batcher_actor batcher);
+
+} // namespace mediaspool

@@ -1,0 +1,55 @@
+#pragma once
+// mediaspool's one configuration mechanism: CAF's actor_system_config with one option group per
+// section. Defaults here < config file (--config-file=, INI) < command line (--section.key=value)
+// < the MEDIASPOOL_DB_URL environment variable for db.url. `--dump-config` prints the result.
+#include <caf/actor_system_config.hpp>
+
+#include <cstddef>
+#include <string>
+
+namespace mediaspool {
+
+class config : public caf::actor_system_config {
+public:
+  config();
+
+  /// Applies environment overrides; call after parse().
+  void apply_environment();
+
+  // [server]
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  size_t io_threads = 1;
+  std::string log_level = "info";
+
+  // [limits]
+  size_t read_message_max = 8u << 20;
+  size_t max_text_bytes = 16u << 10;
+  size_t max_audio_bytes = (8u << 20) - 64;
+  size_t max_frame_bytes = (8u << 20) - 64;
+  caf::timespan handshake_timeout = std::chrono::seconds(30);
+  caf::timespan init_timeout = std::chrono::seconds(10);
+  size_t connection_credit = 4u << 20;
+  size_t global_inflight = 1024u << 20;
+  size_t max_unpaired_bytes = 16u << 20;
+  caf::timespan orphan_timeout = std::chrono::seconds(30);
+  size_t max_connections = 20000;
+
+  // [spool]
+  std::string spool_path = "var/spool";
+  size_t spool_write_buffer = 64u << 20;
+
+  // [media]
+  std::string media_root = "var/media";
+  size_t file_writers = 2;
+
+  // [db]
+  std::string db_url;
+  size_t db_loaders = 2;
+  size_t db_max_batch = 2000;
+  double db_refresh_fraction = 0.25;
+  caf::timespan db_refresh_min_interval = std::chrono::seconds(2);
+  caf::timespan db_idle_refresh = std::chrono::seconds(30);
+};
+
+} // namespace mediaspool

@@ -1,0 +1,83 @@
+#include "net/http_session.hpp"
+
+#include "actors/log.hpp"
+#include "net/ws_connection.hpp"
+
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include <optional>
+
+namespace mediaspool::net {
+
+namespace http = beast::http;
+
+namespace {
+
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+  http_session(tcp::socket&& socket, server_context& ctx) : stream_(std::move(socket)), ctx_(ctx) {}
+
+  void run() { do_read(); }
+
+private:
+  void do_read() {
+    parser_.emplace();
+    parser_->body_limit(ctx_.limits.http_body_limit);
+    stream_.expires_after(ctx_.limits.handshake_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream)
+      return close();
+    if (ec)
+      return;
+    auto req = parser_->release();
+    auto path = std::string(req.target().substr(0, req.target().find('?')));
+    if (beast::websocket::is_upgrade(req)) {
+      if (path != ctx_.ws_path)
+        return respond(req, http::status::not_found, R"({"error":"no WebSocket endpoint here"})");
+      if (ctx_.connections.load() >= ctx_.limits.max_connections)
+        return respond(req, http::status::service_unavailable, R"({"error":"overloaded"})");
+      return start_ws_connection(std::move(stream_), std::move(req), ctx_);
+    }
+    if (req.method() == http::verb::get && path == "/healthz")
+      return respond(req, http::status::ok, R"({"status":"ok"})");
+    respond(req, http::status::not_found, R"({"error":"not found"})");
+  }
+
+  void respond(const http::request<http::string_body>& req, http::status status, std::string body) {
+    auto res = std::make_shared<http::response<http::string_body>>(status, req.version());
+    res->set(http::field::content_type, "application/json");
+    res->keep_alive(req.keep_alive());
+    res->body() = std::move(body);
+    res->prepare_payload();
+    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+      if (ec)
+        return;
+      if (!res->keep_alive())
+        return self->close();
+      self->do_read();
+    });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  server_context& ctx_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+} // namespace
+
+void start_http_session(tcp::socket socket, server_context& ctx) {
+  std::make_shared<http_session>(std::move(socket), ctx)->run();
+}
+
+} // namespace mediaspool::net

@@ -1,0 +1,37 @@
+#pragma once
+// Everything the network layer shares between connections: the actor system, the services every
+// session needs, and the limits. Built once in main and passed by reference.
+#include "actors/session.hpp"
+#include "net/codec.hpp"
+#include "net/flow_budget.hpp"
+
+#include <caf/actor_system.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace mediaspool::net {
+
+struct net_limits {
+  size_t read_message_max = 8u << 20;
+  size_t http_body_limit = 64u << 10;
+  std::chrono::milliseconds handshake_timeout{30000};
+  std::chrono::milliseconds init_timeout{10000};
+  uint64_t connection_credit = 4u << 20;
+  uint64_t max_connections = 20000;
+};
+
+struct server_context {
+  caf::actor_system& sys;
+  std::shared_ptr<const session_services> services;
+  codec_limits codec;
+  net_limits limits;
+  std::shared_ptr<flow_budget> budget;
+  std::atomic<uint64_t> connections{0};
+  std::string ws_path = "/ws/media-stream";
+};
+
+} // namespace mediaspool::net

@@ -1,0 +1,255 @@
+#include "net/ws_connection.hpp"
+
+#include "actors/log.hpp"
+
+#include <boost/beast/websocket.hpp>
+
+#include <deque>
+#include <optional>
+
+namespace mediaspool::net {
+
+namespace websocket = beast::websocket;
+namespace http = beast::http;
+
+namespace {
+
+class ws_connection;
+
+/// The session actor's handle on its connection: posts onto the connection's strand through a
+/// weak pointer, so a connection that is already gone is a no-op. The global budget is released
+/// here, not on the connection, so credit still returns after the socket died.
+class ws_outbox final : public outbox {
+public:
+  ws_outbox(std::weak_ptr<ws_connection> conn, asio::any_io_executor ex, std::shared_ptr<flow_budget> budget)
+    : conn_(std::move(conn)), ex_(std::move(ex)), budget_(std::move(budget)) {}
+
+  void send(server_message msg) override;
+  void close(uint16_t code, std::string reason) override;
+  void grant_credit(uint64_t bytes) override;
+
+private:
+  std::weak_ptr<ws_connection> conn_;
+  asio::any_io_executor ex_;
+  std::shared_ptr<flow_budget> budget_;
+};
+
+class ws_connection : public std::enable_shared_from_this<ws_connection> {
+public:
+  ws_connection(beast::tcp_stream&& stream, server_context& ctx)
+    : ws_(std::move(stream)), ctx_(ctx), retry_timer_(ws_.get_executor()), init_timer_(ws_.get_executor()) {
+    ctx_.connections++;
+  }
+
+  ~ws_connection() {
+    ctx_.connections--;
+    if (session_)
+      caf::anon_send(session_, atom::closed::value);
+  }
+
+  void run(http::request<http::string_body> req) {
+    beast::get_lowest_layer(ws_).expires_never();
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.read_message_max(ctx_.limits.read_message_max);
+    ws_.auto_fragment(false);
+    // Media does not compress; permessage-deflate would cost ~30x the CPU (STACK.md).
+    websocket::permessage_deflate pmd;
+    pmd.server_enable = false;
+    ws_.set_option(pmd);
+    ws_.async_accept(req, beast::bind_front_handler(&ws_connection::on_accept, shared_from_this()));
+  }
+
+  // -- called on the strand via ws_outbox ----------------------------------------
+
+  void queue_write(std::string text) {
+    if (closing_)
+      return;
+    writes_.push_back(std::move(text));
+    if (writes_.size() == 1)
+      do_write();
+  }
+
+  void queue_close(uint16_t code, std::string reason) {
+    if (close_code_)
+      return;
+    websocket::close_reason cr;
+    cr.code = code;
+    cr.reason = reason.substr(0, 120);
+    close_code_ = std::move(cr);
+    if (writes_.empty())
+      do_close();
+  }
+
+  void add_credit(uint64_t bytes) {
+    inflight_ -= std::min(inflight_, bytes);
+    if (paused_ && inflight_ < ctx_.limits.connection_credit)
+      maybe_read();
+  }
+
+private:
+  void on_accept(beast::error_code ec) {
+    if (ec)
+      return fail(ec, "accept");
+    auto out = std::make_shared<ws_outbox>(weak_from_this(), ws_.get_executor(), ctx_.budget);
+    session_ = ctx_.sys.spawn(session, std::move(out), ctx_.services);
+    init_timer_.expires_after(ctx_.limits.init_timeout);
+    init_timer_.async_wait([self = shared_from_this()](beast::error_code err) {
+      if (!err && !self->initialised_) {
+        self->queue_write(serialize(error_reply{ec::not_initialized, "no session_init within the deadline", std::nullopt}));
+        self->queue_close(static_cast<uint16_t>(websocket::close_code::policy_error), "no session_init");
+      }
+    });
+    maybe_read();
+  }
+
+  // Reads only while this connection has credit and the process has budget: back-pressure by not
+  // reading (TCP flow control then slows the client).
+  void maybe_read() {
+    if (reading_ || closed_)
+      return;
+    if (inflight_ >= ctx_.limits.connection_credit) {
+      paused_ = true;
+      return;
+    }
+    if (ctx_.budget->spent()) {
+      paused_ = true;
+      retry_timer_.expires_after(std::chrono::milliseconds(5));
+      retry_timer_.async_wait([self = shared_from_this()](beast::error_code err) {
+        if (!err)
+          self->maybe_read();
+      });
+      return;
+    }
+    paused_ = false;
+    reading_ = true;
+    frame_ = std::make_shared<std::vector<char>>();
+    dbuf_.emplace(*frame_, ctx_.limits.read_message_max);
+    ws_.async_read(*dbuf_, beast::bind_front_handler(&ws_connection::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    reading_ = false;
+    dbuf_.reset();
+    if (ec) {
+      closed_ = true;
+      init_timer_.cancel();
+      retry_timer_.cancel();
+      if (ec == websocket::error::message_too_big)
+        log::net().info("ws: message above read_message_max ({} bytes); closed with 1009",
+                        ctx_.limits.read_message_max);
+      return fail(ec, "read");
+    }
+    if (ws_.got_text())
+      on_text();
+    else
+      on_binary();
+    maybe_read();
+  }
+
+  void on_text() {
+    auto parsed = parse_text(std::string_view(frame_->data(), frame_->size()), ctx_.codec);
+    frame_.reset();
+    if (auto err = std::get_if<error_reply>(&parsed))
+      return caf::anon_send(session_, std::move(*err));
+    std::visit(
+      [this](auto&& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, session_init>) {
+          initialised_ = true;
+          init_timer_.cancel();
+        }
+        caf::anon_send(session_, std::forward<decltype(m)>(m));
+      },
+      std::move(std::get<client_text>(parsed)));
+  }
+
+  void on_binary() {
+    auto parsed = parse_blob(shared_bytes{std::move(frame_), 0});
+    if (auto err = std::get_if<error_reply>(&parsed))
+      return caf::anon_send(session_, std::move(*err));
+    auto& b = std::get<blob>(parsed);
+    inflight_ += b.payload.size();
+    ctx_.budget->take(b.payload.size());
+    caf::anon_send(session_, std::move(b));
+  }
+
+  void do_write() {
+    ws_.text(true);
+    ws_.async_write(asio::buffer(writes_.front()),
+                    beast::bind_front_handler(&ws_connection::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    if (ec)
+      return fail(ec, "write");
+    writes_.pop_front();
+    if (!writes_.empty())
+      return do_write();
+    if (close_code_)
+      do_close();
+  }
+
+  void do_close() {
+    if (closing_ || closed_)
+      return;
+    closing_ = true;
+    ws_.async_close(*close_code_, [self = shared_from_this()](beast::error_code err) {
+      if (err)
+        self->fail(err, "close");
+    });
+  }
+
+  void fail(beast::error_code ec, const char* what) {
+    if (ec == asio::error::operation_aborted || ec == websocket::error::closed || ec == asio::error::eof)
+      return;
+    log::net().debug("ws: {}: {}", what, ec.message());
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  server_context& ctx_;
+  asio::steady_timer retry_timer_;
+  asio::steady_timer init_timer_;
+  caf::actor session_;
+  std::shared_ptr<std::vector<char>> frame_;
+  std::optional<asio::dynamic_vector_buffer<char, std::allocator<char>>> dbuf_;
+  std::deque<std::string> writes_;
+  std::optional<websocket::close_reason> close_code_;
+  uint64_t inflight_ = 0;
+  bool reading_ = false;
+  bool paused_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+  bool initialised_ = false;
+};
+
+void ws_outbox::send(server_message msg) {
+  // Serialised on the actor's thread, so the Asio thread only writes.
+  asio::post(ex_, [conn = conn_, text = serialize(msg)]() mutable {
+    if (auto c = conn.lock())
+      c->queue_write(std::move(text));
+  });
+}
+
+void ws_outbox::close(uint16_t code, std::string reason) {
+  asio::post(ex_, [conn = conn_, code, reason = std::move(reason)]() mutable {
+    if (auto c = conn.lock())
+      c->queue_close(code, std::move(reason));
+  });
+}
+
+void ws_outbox::grant_credit(uint64_t bytes) {
+  budget_->release(bytes);
+  asio::post(ex_, [conn = conn_, bytes] {
+    if (auto c = conn.lock())
+      c->add_credit(bytes);
+  });
+}
+
+} // namespace
+
+void start_ws_connection(beast::tcp_stream stream, http::request<http::string_body> req,
+                         server_context& ctx) {
+  std::make_shared<ws_connection>(std::move(stream), ctx)->run(std::move(req));
+}
+
+} // namespace mediaspool::net

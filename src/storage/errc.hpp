@@ -1,0 +1,36 @@
+#pragma once
+// Storage results: RocksDB Status, errno and libpqxx exceptions are converted to this at the
+// storage boundary, so nothing above storage/ sees a backend's own error type.
+#include <cstdint>
+#include <string>
+
+namespace mediaspool::storage {
+
+enum class errc : uint8_t {
+  ok = 0,
+  /// A read, write, fsync or rename failed (errno, RocksDB IOError); nothing was made durable.
+  io_error,
+  /// No space left on the device.
+  no_space,
+  /// Stored data failed validation (RocksDB Corruption, a record that does not decode).
+  corruption,
+  /// A name or argument that is not allowed (e.g. a path that could leave the session folder).
+  invalid_argument,
+  /// PostgreSQL cannot be reached; retry later, nothing was committed.
+  db_unavailable,
+  /// PostgreSQL refused a statement; the transaction was rolled back.
+  db_error,
+};
+
+const char* to_string(errc code) noexcept;
+
+/// Outcome of a storage call: `ok()` or a code with a human-readable message.
+struct status {
+  errc code = errc::ok;
+  std::string message;
+
+  bool ok() const noexcept { return code == errc::ok; }
+  static status success() { return {}; }
+};
+
+} // namespace mediaspool::storage

@@ -1,0 +1,238 @@
+#include "storage/media_store.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace mediaspool::storage {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t max_name_bytes = 128;
+constexpr std::string_view temp_suffix = ".tmp";
+
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+bool is_uuid(std::string_view s) {
+  if (s.size() != 36)
+    return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool dash_here = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash_here ? s[i] != '-' : !is_hex(s[i]))
+      return false;
+  }
+  return true;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool is_plain_name(std::string_view name) {
+  if (name.empty() || name.size() > max_name_bytes || name == "." || name == "..")
+    return false;
+  // A final name ending in ".tmp" would be deleted by sweep_temp_files at the next start.
+  if (ends_with(name, temp_suffix))
+    return false;
+  for (char c : name) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+              || c == '_' || c == '.' || c == '-';
+    if (!ok)
+      return false;
+  }
+  return true;
+}
+
+status errno_status(int err, std::string_view what, const fs::path& path) {
+  std::string message{what};
+  message.append(" ").append(path.string()).append(": ").append(std::strerror(err));
+  return {err == ENOSPC ? errc::no_space : errc::io_error, std::move(message)};
+}
+
+/// Closes the descriptor on every path out of a function.
+class unique_fd {
+public:
+  explicit unique_fd(int fd) noexcept : fd_(fd) {}
+  ~unique_fd() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  unique_fd(const unique_fd&) = delete;
+  unique_fd& operator=(const unique_fd&) = delete;
+  int get() const noexcept { return fd_; }
+  /// Closes now, so a deferred write error reported by close() is not lost.
+  int close() noexcept {
+    int rc = ::close(fd_);
+    fd_ = -1;
+    return rc;
+  }
+
+private:
+  int fd_;
+};
+
+status fsync_dir(const fs::path& dir) {
+  unique_fd fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (fd.get() < 0)
+    return errno_status(errno, "opening folder", dir);
+  if (::fsync(fd.get()) != 0)
+    return errno_status(errno, "fsync of folder", dir);
+  return status::success();
+}
+
+// mkdir that tolerates an existing folder; `created` tells the caller to fsync the parent so
+// the new entry itself survives a power loss.
+status ensure_dir(const fs::path& dir, bool& created) {
+  created = false;
+  if (::mkdir(dir.c_str(), 0755) == 0) {
+    created = true;
+    return status::success();
+  }
+  if (errno != EEXIST)
+    return errno_status(errno, "creating folder", dir);
+  struct stat st{};
+  if (::stat(dir.c_str(), &st) != 0)
+    return errno_status(errno, "checking folder", dir);
+  if (!S_ISDIR(st.st_mode))
+    return errno_status(ENOTDIR, "checking folder", dir);
+  return status::success();
+}
+
+status write_all(int fd, const char* data, size_t size, const fs::path& path) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return errno_status(errno, "writing", path);
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return status::success();
+}
+
+// Unique among threads by the counter and among processes by the pid; O_EXCL catches a leftover
+// from an earlier process that had the same pid.
+fs::path temp_path_for(const fs::path& final_path) {
+  static std::atomic<uint64_t> counter{0};
+  auto name = final_path.filename().string();
+  name.append(".").append(std::to_string(::getpid())).append(".");
+  name.append(std::to_string(counter.fetch_add(1, std::memory_order_relaxed)));
+  name.append(temp_suffix);
+  return final_path.parent_path() / name;
+}
+
+// `created` tells the caller whether `tmp` is ours to unlink (never a file someone else made);
+// `taken` that the name already existed, so another name may be tried.
+status write_temp(const fs::path& tmp, const char* data, size_t size, bool& created, bool& taken) {
+  unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
+  created = fd.get() >= 0;
+  taken = !created && errno == EEXIST;
+  if (!created)
+    return errno_status(errno, "creating", tmp);
+  if (auto st = write_all(fd.get(), data, size, tmp); !st.ok())
+    return st;
+  if (::fdatasync(fd.get()) != 0)
+    return errno_status(errno, "fdatasync of", tmp);
+  if (fd.close() != 0)
+    return errno_status(errno, "closing", tmp);
+  return status::success();
+}
+
+} // namespace
+
+media_store::media_store(fs::path root) : root_(std::move(root)) {
+  // A failure here surfaces, with its reason, from the first write_atomic.
+  std::error_code ec;
+  fs::create_directories(root_, ec);
+}
+
+std::optional<fs::path> media_store::path_of(std::string_view session_id, std::string_view folder,
+                                             std::string_view name) const {
+  if (!is_uuid(session_id) || (folder != "audio" && folder != "frames") || !is_plain_name(name))
+    return std::nullopt;
+  return root_ / fs::path{session_id} / fs::path{folder} / fs::path{name};
+}
+
+status media_store::write_atomic(std::string_view session_id, std::string_view folder,
+                                 std::string_view name, const char* data, size_t size) const {
+  auto path = path_of(session_id, folder, name);
+  if (!path)
+    return {errc::invalid_argument, "media path not allowed: session " + std::string{session_id}
+                                        + ", folder " + std::string{folder} + ", name "
+                                        + std::string{name}};
+  if (data == nullptr && size > 0)
+    return {errc::invalid_argument, "no data for " + path->string()};
+  auto dir = path->parent_path();
+  auto session_dir = dir.parent_path();
+  bool created = false;
+  if (auto st = ensure_dir(root_, created); !st.ok())
+    return st;
+  if (created)
+    if (auto st = fsync_dir(root_.parent_path().empty() ? fs::path{"."} : root_.parent_path());
+        !st.ok())
+      return st;
+  if (auto st = ensure_dir(session_dir, created); !st.ok())
+    return st;
+  if (created)
+    if (auto st = fsync_dir(root_); !st.ok())
+      return st;
+  if (auto st = ensure_dir(dir, created); !st.ok())
+    return st;
+  if (created)
+    if (auto st = fsync_dir(session_dir); !st.ok())
+      return st;
+
+  fs::path tmp;
+  status st;
+  bool tmp_created = false;
+  bool name_taken = true;
+  for (int attempt = 0; attempt < 4 && name_taken; ++attempt) {
+    tmp = temp_path_for(*path);
+    st = write_temp(tmp, data, size, tmp_created, name_taken);
+  }
+  if (!st.ok()) {
+    if (tmp_created)
+      ::unlink(tmp.c_str());
+    return st;
+  }
+  if (::rename(tmp.c_str(), path->c_str()) != 0) {
+    auto failed = errno_status(errno, "renaming temp file to", *path);
+    ::unlink(tmp.c_str());
+    return failed;
+  }
+  // If this fails the new bytes are already under the final name but not known to be durable;
+  // the caller must treat the write as failed and may simply write again.
+  return fsync_dir(dir);
+}
+
+size_t media_store::sweep_temp_files() const {
+  size_t removed = 0;
+  std::error_code ec;
+  fs::recursive_directory_iterator it{root_, fs::directory_options::skip_permission_denied, ec};
+  // Stops at the first error (a folder vanishing mid-walk): the sweep is best effort at
+  // start-up, and anything it misses is swept next time.
+  for (; !ec && it != fs::recursive_directory_iterator{}; it.increment(ec)) {
+    std::error_code entry_ec;
+    auto st = it->symlink_status(entry_ec);
+    if (entry_ec || !fs::is_regular_file(st))
+      continue;
+    if (!ends_with(it->path().filename().native(), temp_suffix))
+      continue;
+    if (fs::remove(it->path(), entry_ec) && !entry_ec)
+      ++removed;
+  }
+  return removed;
+}
+
+} // namespace mediaspool::storage

@@ -1,0 +1,43 @@
+#pragma once
+// Media files under <root>/<session_id>/{audio,frames}/<name>, written atomically.
+// Thread-safety: stateless apart from the root; any thread may call any method. Methods block
+// (fsync): call them from detached actors only.
+#include "storage/errc.hpp"
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mediaspool::storage {
+
+class media_store {
+public:
+  /// `root` is created if missing.
+  explicit media_store(std::filesystem::path root);
+
+  /// The file's path, or nullopt if `session_id` is not a UUID, `folder` is not "audio" or
+  /// "frames", or `name` is not a plain file name ([A-Za-z0-9_.-], at most 128 bytes, not "."
+  /// or "..", not ending in ".tmp", which is reserved for temp files that sweep_temp_files
+  /// deletes). No path built here can leave the session folder.
+  std::optional<std::filesystem::path> path_of(std::string_view session_id, std::string_view folder,
+                                               std::string_view name) const;
+
+  /// Writes the file atomically: a temp file in the same folder, write, fsync, rename over the
+  /// final name, fsync of the folder (and of the session folder when it was created).
+  /// When this returns ok the file is durable with exactly these bytes; on failure the final
+  /// name is untouched (an earlier version, if any, stays) and the temp file is removed.
+  status write_atomic(std::string_view session_id, std::string_view folder, std::string_view name,
+                      const char* data, size_t size) const;
+
+  /// Deletes temp files left by a crash (names ending in ".tmp"). Returns how many.
+  size_t sweep_temp_files() const;
+
+  const std::filesystem::path& root() const noexcept { return root_; }
+
+private:
+  std::filesystem::path root_;
+};
+
+} // namespace mediaspool::storage

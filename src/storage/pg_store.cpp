@@ -1,0 +1,368 @@
+#include "storage/pg_store.hpp"
+
+#include "storage/schema_sql.hpp"
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+namespace mediaspool::storage {
+
+namespace {
+
+// Key of the transaction-scoped advisory lock that serialises migrations ("mspool" in ASCII):
+// two nodes starting together would otherwise race on CREATE TABLE IF NOT EXISTS (which can
+// fail with a unique violation on pg_type) and on ADD COLUMN.
+constexpr int64_t migrate_lock_key = 0x6d73706f6f6c;
+
+// The hash is a uint64 (XXH3-64) but PostgreSQL has no unsigned type: it is stored in a BIGINT
+// bit for bit. static_cast between int64_t and uint64_t is a modular conversion, so the round
+// trip is exact (values >= 2^63 read back as negative BIGINTs in SQL).
+int64_t to_bigint(uint64_t x) noexcept { return static_cast<int64_t>(x); }
+uint64_t from_bigint(int64_t x) noexcept { return static_cast<uint64_t>(x); }
+
+// -- statements ---------------------------------------------------------------------------------
+
+// One of a session's derived arrays: which items it holds and where it lives in the row.
+struct array_spec {
+  char kind;
+  const char* column;
+  const char* total; // nullptr: the array has no total column
+};
+
+constexpr array_spec arrays[] = {
+  {'a', "audio_chunks", "total_chunks"},
+  {'f', "video_frames", "total_frames"},
+  {'r', "responses", nullptr},
+};
+constexpr unsigned all_arrays = 7;
+
+constexpr const char* sessions_sql =
+  "INSERT INTO media_sessions (session_id, interview_session_id, user_id, storage_path) "
+  "SELECT x.session_id, x.interview_session_id, x.user_id, x.storage_path "
+  "FROM jsonb_to_recordset($1::jsonb) AS x(session_id text, interview_session_id integer, "
+  "user_id integer, storage_path text) "
+  "ORDER BY x.session_id "
+  "ON CONFLICT (session_id) DO NOTHING";
+
+// Rows are inserted in key order so that concurrent writers take row locks in one order.
+constexpr const char* items_select =
+  "INSERT INTO media_items (session_id, kind, idx, hash, size, element) "
+  "SELECT x.session_id, x.kind, x.idx, x.hash, x.size, x.element "
+  "FROM jsonb_to_recordset($1::jsonb) AS x(session_id text, kind text, idx bigint, "
+  "hash bigint, size bigint, element jsonb) "
+  "ORDER BY x.session_id, x.kind, x.idx ";
+
+// Media: a replay (or a resent item) inserts nothing; the stored element stays.
+const std::string media_sql = std::string{items_select}
+                              + "ON CONFLICT (session_id, kind, idx) DO NOTHING";
+
+// Responses: the newest element wins. An identical replay updates nothing (no dead tuple).
+const std::string responses_sql =
+  std::string{items_select}
+  + "ON CONFLICT (session_id, kind, idx) DO UPDATE "
+    "SET element = EXCLUDED.element, hash = EXCLUDED.hash, size = EXCLUDED.size "
+    "WHERE (media_items.element, media_items.hash, media_items.size) "
+    "IS DISTINCT FROM (EXCLUDED.element, EXCLUDED.hash, EXCLUDED.size)";
+
+constexpr const char* session_insert_sql =
+  "INSERT INTO media_sessions (session_id, interview_session_id, user_id, storage_path) "
+  "VALUES ($1, $2, $3, $4) ON CONFLICT (session_id) DO NOTHING RETURNING id";
+constexpr const char* session_touch_sql =
+  "UPDATE media_sessions SET last_activity = now() WHERE session_id = $1";
+constexpr const char* held_sql =
+  "SELECT kind, idx, hash, size FROM media_items "
+  "WHERE session_id = $1 AND kind IN ('a', 'f') ORDER BY kind, idx";
+constexpr const char* lengths_sql =
+  "SELECT COALESCE(jsonb_array_length(audio_chunks), 0), "
+  "COALESCE(jsonb_array_length(video_frames), 0) FROM media_sessions WHERE session_id = $1";
+
+// Rebuilds the arrays whose bit is set in `mask` (bit i = arrays[i]) from media_items, sorted by
+// index, with each total computed from the same rows as its array (so they cannot disagree).
+// Arrays not named are not assigned at all: rewriting an unchanged TOASTed array would cost its
+// full size in WAL. SQL is assembled from the constants above only, never from data.
+std::string refresh_sql(unsigned mask, bool finalize, bool complete) {
+  std::string set = "last_activity = now()";
+  std::string from;
+  for (unsigned i = 0; i < 3; ++i) {
+    if ((mask & (1u << i)) == 0)
+      continue;
+    const auto& a = arrays[i];
+    const std::string alias = std::string{"agg_"} + a.kind;
+    set += std::string{", "} + a.column + " = " + alias + ".arr";
+    if (a.total != nullptr)
+      set += std::string{", "} + a.total + " = " + alias + ".n";
+    from += from.empty() ? " FROM " : ", ";
+    from += std::string{"(SELECT COALESCE(jsonb_agg(element ORDER BY idx), '[]'::jsonb) AS arr, "
+                        "count(*)::integer AS n FROM media_items "
+                        "WHERE session_id = $1 AND kind = '"}
+            + a.kind + "') AS " + alias;
+  }
+  if (complete)
+    set += ", status = 'completed', completed_at = COALESCE(s.completed_at, now())";
+  std::string sql = "UPDATE media_sessions AS s SET " + set + from + " WHERE s.session_id = $1";
+  if (finalize)
+    sql += " RETURNING s.total_chunks, s.total_frames";
+  return sql;
+}
+
+std::string refresh_name(unsigned mask) { return "ms_refresh_" + std::to_string(mask); }
+constexpr const char* finalize_name = "ms_finalize";
+constexpr const char* finalize_complete_name = "ms_finalize_complete";
+
+void prepare_all(pqxx::connection& c) {
+  c.prepare("ms_sessions", sessions_sql);
+  c.prepare("ms_media", media_sql);
+  c.prepare("ms_responses", responses_sql);
+  c.prepare("ms_session_insert", session_insert_sql);
+  c.prepare("ms_session_touch", session_touch_sql);
+  c.prepare("ms_held", held_sql);
+  c.prepare("ms_lengths", lengths_sql);
+  for (unsigned mask = 0; mask <= all_arrays; ++mask)
+    c.prepare(refresh_name(mask), refresh_sql(mask, false, false));
+  c.prepare(finalize_name, refresh_sql(all_arrays, true, false));
+  c.prepare(finalize_complete_name, refresh_sql(all_arrays, true, true));
+}
+
+// -- batch payloads -----------------------------------------------------------------------------
+
+nlohmann::json item_row(const pg_item& it, nlohmann::json element) {
+  return {{"session_id", it.key.session_id},
+          {"kind", std::string(1, it.key.kind)},
+          {"idx", it.key.index},
+          {"hash", to_bigint(it.hash)},
+          {"size", to_bigint(it.size)},
+          {"element", std::move(element)}};
+}
+
+// The three jsonb_to_recordset parameters of a write_batch, validated before any SQL runs so
+// that a malformed item is reported as invalid_argument instead of a database error.
+struct batch_payload {
+  std::string sessions; // empty: nothing to insert
+  std::string media;
+  std::string responses;
+};
+
+status build_payload(const std::vector<pg_session>& sessions, const std::vector<pg_item>& items,
+                     batch_payload& out) {
+  auto rows = nlohmann::json::array();
+  for (const auto& s : sessions) {
+    rows.push_back({{"session_id", s.session_id},
+                    {"interview_session_id", s.interview_session_id
+                                               ? nlohmann::json(*s.interview_session_id)
+                                               : nlohmann::json(nullptr)},
+                    {"user_id", s.user_id ? nlohmann::json(*s.user_id) : nlohmann::json(nullptr)},
+                    {"storage_path", s.storage_path}});
+  }
+  auto media = nlohmann::json::array();
+  // A key may repeat in one batch (a replay coalesced with the original). ON CONFLICT DO UPDATE
+  // rejects a row touched twice by one command, so responses are deduplicated here, newest last.
+  std::map<item_key, nlohmann::json> responses;
+  for (const auto& it : items) {
+    auto element = nlohmann::json::parse(it.element, nullptr, false);
+    if (element.is_discarded())
+      return {errc::invalid_argument, "element of " + it.key.session_id + "/"
+                                        + std::string(1, it.key.kind) + "/"
+                                        + std::to_string(it.key.index) + " is not JSON"};
+    switch (it.key.kind) {
+      case 'a':
+      case 'f': media.push_back(item_row(it, std::move(element))); break;
+      case 'r': responses.insert_or_assign(it.key, item_row(it, std::move(element))); break;
+      default:
+        return {errc::invalid_argument, "unknown item kind '" + std::string(1, it.key.kind) + "'"};
+    }
+  }
+  auto response_rows = nlohmann::json::array();
+  for (auto& [key, row] : responses)
+    response_rows.push_back(std::move(row));
+  // dump() throws on invalid UTF-8; the caller's try turns that into invalid_argument.
+  if (!rows.empty())
+    out.sessions = rows.dump();
+  if (!media.empty())
+    out.media = media.dump();
+  if (!response_rows.empty())
+    out.responses = response_rows.dump();
+  return status::success();
+}
+
+// Refresh requests merged per session (several for one session in a batch become one UPDATE)
+// and in session order, the same lock order for every writer.
+std::map<std::string, unsigned> merge_refresh(const std::vector<pg_refresh>& refresh) {
+  std::map<std::string, unsigned> out;
+  for (const auto& r : refresh) {
+    auto& mask = out[r.session_id];
+    mask |= (r.audio ? 1u : 0u) | (r.frames ? 2u : 0u) | (r.responses ? 4u : 0u);
+  }
+  return out;
+}
+
+} // namespace
+
+// -- pg_store -----------------------------------------------------------------------------------
+
+struct pg_store::connection {
+  explicit connection(const std::string& url) : c(url) {}
+  pqxx::connection c;
+};
+
+pg_store::pg_store(std::string url) : url_(std::move(url)) {}
+
+pg_store::~pg_store() = default;
+
+status pg_store::connect() {
+  if (conn_ && conn_->c.is_open())
+    return status::success();
+  conn_.reset();
+  try {
+    auto c = std::make_unique<connection>(url_);
+    // Lazy in libpqxx 6.4: registered with the server on first use, once per connection.
+    prepare_all(c->c);
+    conn_ = std::move(c);
+    return status::success();
+  } catch (const std::exception& e) {
+    return {errc::db_unavailable, std::string{"connect: "} + e.what()};
+  }
+}
+
+template <class F>
+status pg_store::run(const char* what, F&& f) {
+  if (auto st = connect(); !st.ok())
+    return st;
+  const std::string prefix = std::string{what} + ": ";
+  try {
+    f(conn_->c);
+    return status::success();
+  } catch (const pqxx::in_doubt_error& e) {
+    // The connection broke while COMMIT was in flight: the transaction may or may not have
+    // committed. Reporting db_unavailable makes the caller replay the batch, which is safe
+    // because every write here is idempotent (items ON CONFLICT, arrays rebuilt from items).
+    conn_.reset();
+    return {errc::db_unavailable, prefix + "commit outcome unknown (connection lost during "
+                                             "COMMIT; replay is idempotent): "
+                                    + e.what()};
+  } catch (const pqxx::broken_connection& e) {
+    conn_.reset();
+    return {errc::db_unavailable, prefix + e.what()};
+  } catch (const pqxx::sql_error& e) {
+    if (conn_ && !conn_->c.is_open()) {
+      conn_.reset();
+      return {errc::db_unavailable, prefix + e.what()};
+    }
+    return {errc::db_error, prefix + "SQLSTATE " + e.sqlstate() + ": " + e.what()};
+  } catch (const std::exception& e) {
+    // Includes deadlock/serialization rollbacks (pqxx::transaction_rollback): nothing was
+    // committed and a retry may succeed.
+    if (conn_ && !conn_->c.is_open()) {
+      conn_.reset();
+      return {errc::db_unavailable, prefix + e.what()};
+    }
+    return {errc::db_error, prefix + e.what()};
+  } catch (...) {
+    conn_.reset();
+    return {errc::db_error, prefix + "unknown exception"};
+  }
+}
+
+status pg_store::migrate() {
+  return run("migrate", [](pqxx::connection& c) {
+    pqxx::work w{c};
+    w.exec_params("SELECT pg_advisory_xact_lock($1)", migrate_lock_key);
+    w.exec(schema_sql);
+    w.commit();
+  });
+}
+
+status pg_store::ensure_session(const pg_session& s, bool& existed) {
+  return run("ensure_session", [&](pqxx::connection& c) {
+    pqxx::work w{c};
+    auto r = w.exec_prepared("ms_session_insert", s.session_id, s.interview_session_id,
+                             s.user_id, s.storage_path);
+    const bool found = r.empty();
+    if (found)
+      w.exec_prepared("ms_session_touch", s.session_id);
+    w.commit();
+    existed = found;
+  });
+}
+
+std::vector<held_item> pg_store::held(const std::string& session_id, status& st) {
+  std::vector<held_item> out;
+  st = run("held", [&](pqxx::connection& c) {
+    out.clear();
+    pqxx::nontransaction n{c};
+    auto r = n.exec_prepared("ms_held", session_id);
+    out.reserve(r.size());
+    for (const auto& row : r) {
+      held_item h;
+      h.kind = row[0].as<std::string>().at(0);
+      h.index = static_cast<uint32_t>(row[1].as<int64_t>());
+      h.hash = from_bigint(row[2].as<int64_t>());
+      h.size = from_bigint(row[3].as<int64_t>());
+      out.push_back(h);
+    }
+  });
+  if (!st.ok())
+    out.clear();
+  return out;
+}
+
+status pg_store::write_batch(const std::vector<pg_session>& sessions,
+                             const std::vector<pg_item>& items,
+                             const std::vector<pg_refresh>& refresh) {
+  if (sessions.empty() && items.empty() && refresh.empty())
+    return status::success();
+  batch_payload payload;
+  try {
+    if (auto st = build_payload(sessions, items, payload); !st.ok())
+      return st;
+  } catch (const std::exception& e) {
+    return {errc::invalid_argument, std::string{"write_batch: "} + e.what()};
+  }
+  const auto masks = merge_refresh(refresh);
+  return run("write_batch", [&](pqxx::connection& c) {
+    pqxx::work w{c};
+    if (!payload.sessions.empty())
+      w.exec_prepared("ms_sessions", payload.sessions);
+    if (!payload.media.empty())
+      w.exec_prepared("ms_media", payload.media);
+    if (!payload.responses.empty())
+      w.exec_prepared("ms_responses", payload.responses);
+    for (const auto& [sid, mask] : masks)
+      w.exec_prepared(refresh_name(mask), sid);
+    w.commit();
+  });
+}
+
+status pg_store::finalize(const std::string& session_id, bool complete, pg_totals& totals) {
+  bool found = false;
+  auto st = run("finalize", [&](pqxx::connection& c) {
+    pqxx::work w{c};
+    auto r = w.exec_prepared(complete ? finalize_complete_name : finalize_name, session_id);
+    w.commit();
+    found = !r.empty();
+    if (found) {
+      totals.chunks = static_cast<uint64_t>(r[0][0].as<int64_t>(0));
+      totals.frames = static_cast<uint64_t>(r[0][1].as<int64_t>(0));
+    }
+  });
+  if (st.ok() && !found)
+    return {errc::invalid_argument, "finalize: no session row for " + session_id};
+  return st;
+}
+
+status pg_store::array_lengths(const std::string& session_id, pg_totals& totals) {
+  return run("array_lengths", [&](pqxx::connection& c) {
+    pqxx::nontransaction n{c};
+    auto r = n.exec_prepared("ms_lengths", session_id);
+    totals = {};
+    if (!r.empty()) {
+      totals.chunks = static_cast<uint64_t>(r[0][0].as<int64_t>());
+      totals.frames = static_cast<uint64_t>(r[0][1].as<int64_t>());
+    }
+  });
+}
+
+} // namespace mediaspool::storage

@@ -1,0 +1,94 @@
+#pragma once
+// PostgreSQL access: schema migration, the batched item writes, the JSONB array refresh and the
+// queries a session needs. libpqxx is blocking and a connection is not thread-safe: one pg_store
+// per detached actor. Exceptions never leave this class; they become a status
+// (broken_connection -> db_unavailable and a reconnect on the next call, sql_error -> db_error).
+#include "storage/errc.hpp"
+#include "storage/spool.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mediaspool::storage {
+
+/// One acked item as PostgreSQL stores it (the record of truth is media_items).
+struct pg_item {
+  item_key key;
+  uint64_t hash = 0;
+  uint64_t size = 0;
+  std::string element; ///< JSON text
+};
+
+/// A media_sessions row to create if it does not exist.
+struct pg_session {
+  std::string session_id;
+  std::optional<int64_t> interview_session_id;
+  std::optional<int64_t> user_id;
+  std::string storage_path;
+};
+
+/// Which of a session's JSONB arrays to rebuild from media_items.
+struct pg_refresh {
+  std::string session_id;
+  bool audio = false;
+  bool frames = false;
+  bool responses = false;
+};
+
+struct pg_totals {
+  uint64_t chunks = 0;
+  uint64_t frames = 0;
+};
+
+class pg_store {
+public:
+  /// `url`: a libpq connection string or URI. Connects lazily (first call), reconnects after
+  /// a broken connection.
+  explicit pg_store(std::string url);
+  ~pg_store();
+
+  /// Creates or migrates the schema (config/schema.sql's statements, compiled in). Idempotent.
+  status migrate();
+
+  /// Inserts the session row unless it exists. `existed` tells which.
+  status ensure_session(const pg_session& s, bool& existed);
+
+  /// Media items (kinds 'a' and 'f') a session holds: for resume and dedupe.
+  std::vector<held_item> held(const std::string& session_id, status& st);
+
+  /// ONE transaction: creates missing session rows, inserts `items` (media: ON CONFLICT DO
+  /// NOTHING, so a replay adds nothing; responses: the newest element wins), then rebuilds
+  /// the arrays named in `refresh` (sorted by index; total_chunks/total_frames = array lengths;
+  /// arrays not named are left as they are; every refreshed row gets last_activity = now()).
+  /// Committed when this returns ok; on failure nothing is, except after db_unavailable whose
+  /// message says the commit outcome is unknown: then replaying the same batch is safe.
+  /// An item whose kind is not 'a'/'f'/'r' or whose element is not JSON fails the whole batch
+  /// with invalid_argument before any SQL runs.
+  status write_batch(const std::vector<pg_session>& sessions, const std::vector<pg_item>& items,
+                     const std::vector<pg_refresh>& refresh);
+
+  /// Rebuilds all three arrays of the session, and if `complete`, sets status 'completed' and
+  /// completed_at (the first completion time is kept on a replay). Returns the totals through
+  /// `totals`. A session without a row is invalid_argument.
+  status finalize(const std::string& session_id, bool complete, pg_totals& totals);
+
+  /// Current lengths of a session's arrays (the batcher's refresh policy starts from them).
+  status array_lengths(const std::string& session_id, pg_totals& totals);
+
+private:
+  // Holds the pqxx::connection. libpqxx 6.4 declares pqxx::connection as an alias of a class
+  // template, so it cannot be forward-declared here; this wrapper keeps pqxx out of the header.
+  struct connection;
+
+  status connect();
+  template <class F>
+  status run(const char* what, F&& f);
+
+  std::string url_;
+  std::unique_ptr<connection> conn_;
+};
+
+} // namespace mediaspool::storage

@@ -1,0 +1,329 @@
+#include "storage/spool.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <unordered_set>
+
+namespace mediaspool::storage {
+
+namespace {
+
+// Record layout (see encode_value). Bump the version when the header changes; a record with an
+// unknown version is reported as corruption rather than guessed at.
+constexpr uint8_t record_version = 1;
+constexpr size_t fixed_header_bytes = 1 + 8 + 2 + 4;
+constexpr size_t key_suffix_bytes = 1 + 1 + 4; // kind, '/', big-endian index
+constexpr std::string_view records_prefix = "i/";
+constexpr std::string_view records_end = "i0"; // '0' follows '/': bounds every "i/" key
+
+std::string session_prefix(const std::string& session_id) {
+  std::string out;
+  out.reserve(records_prefix.size() + session_id.size() + 1);
+  out.append(records_prefix).append(session_id).push_back('/');
+  return out;
+}
+
+std::string encode_key(const item_key& key) {
+  std::string out = session_prefix(key.session_id);
+  out.push_back(key.kind);
+  out.push_back('/');
+  // Big-endian, so the byte order of keys is the numeric order of indexes.
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((key.index >> shift) & 0xff));
+  return out;
+}
+
+// Decoded from the end: a session id could contain '/', the fixed-size suffix cannot be confused.
+std::optional<item_key> decode_key(std::string_view raw) {
+  if (raw.size() < records_prefix.size() + 1 + key_suffix_bytes
+      || raw.substr(0, records_prefix.size()) != records_prefix)
+    return std::nullopt;
+  auto suffix = raw.substr(raw.size() - key_suffix_bytes);
+  if (raw[raw.size() - key_suffix_bytes - 1] != '/' || suffix[1] != '/')
+    return std::nullopt;
+  item_key key;
+  auto id_size = raw.size() - records_prefix.size() - key_suffix_bytes - 1;
+  key.session_id = std::string{raw.substr(records_prefix.size(), id_size)};
+  key.kind = suffix[0];
+  for (size_t i = 2; i < key_suffix_bytes; ++i)
+    key.index = (key.index << 8) | static_cast<uint8_t>(suffix[i]);
+  return key;
+}
+
+template <class T>
+void put_le(std::string& out, T value) {
+  for (size_t i = 0; i < sizeof(T); ++i)
+    out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+
+template <class T>
+T get_le(const char* in) {
+  T value = 0;
+  for (size_t i = 0; i < sizeof(T); ++i)
+    value |= static_cast<T>(static_cast<uint8_t>(in[i])) << (8 * i);
+  return value;
+}
+
+void encode_value(const spool_entry& e, std::string& out) {
+  out.clear();
+  out.reserve(fixed_header_bytes + e.file_name.size() + e.element.size() + e.payload_size);
+  out.push_back(static_cast<char>(record_version));
+  put_le<uint64_t>(out, e.hash);
+  put_le<uint16_t>(out, static_cast<uint16_t>(e.file_name.size()));
+  out.append(e.file_name);
+  put_le<uint32_t>(out, static_cast<uint32_t>(e.element.size()));
+  out.append(e.element);
+  if (e.payload_size > 0)
+    out.append(e.payload, e.payload_size);
+}
+
+/// The header of a record; the views point into the value they were decoded from.
+struct header_view {
+  uint64_t hash = 0;
+  std::string_view file_name;
+  std::string_view element;
+  std::string_view payload;
+};
+
+std::optional<header_view> decode_value(std::string_view raw) {
+  if (raw.size() < fixed_header_bytes || static_cast<uint8_t>(raw[0]) != record_version)
+    return std::nullopt;
+  header_view h;
+  size_t pos = 1;
+  h.hash = get_le<uint64_t>(raw.data() + pos);
+  pos += 8;
+  size_t name_len = get_le<uint16_t>(raw.data() + pos);
+  pos += 2;
+  if (raw.size() - pos < name_len + 4)
+    return std::nullopt;
+  h.file_name = raw.substr(pos, name_len);
+  pos += name_len;
+  size_t element_len = get_le<uint32_t>(raw.data() + pos);
+  pos += 4;
+  if (raw.size() - pos < element_len)
+    return std::nullopt;
+  h.element = raw.substr(pos, element_len);
+  pos += element_len;
+  h.payload = raw.substr(pos);
+  return h;
+}
+
+std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
+status from_rocksdb(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok())
+    return status::success();
+  std::string message{what};
+  message.append(": ").append(s.ToString());
+  if (s.IsNoSpace() || message.find("No space") != std::string::npos)
+    return {errc::no_space, std::move(message)};
+  if (s.IsCorruption())
+    return {errc::corruption, std::move(message)};
+  return {errc::io_error, std::move(message)};
+}
+
+// Skips what does not decode and keeps going: recovery should re-drive every good record, and
+// the caller learns from the returned status that some were unreadable.
+struct corruption_report {
+  size_t count = 0;
+  std::string first_key;
+
+  void add(std::string_view key) {
+    if (count++ == 0)
+      first_key = std::string{key};
+  }
+
+  status result(std::string_view what) const {
+    if (count == 0)
+      return status::success();
+    std::string hex;
+    for (unsigned char c : first_key) {
+      static constexpr char digits[] = "0123456789abcdef";
+      hex.push_back(digits[c >> 4]);
+      hex.push_back(digits[c & 0xf]);
+    }
+    return {errc::corruption, std::string{what} + ": " + std::to_string(count)
+                                + " record(s) do not decode, first key 0x" + hex};
+  }
+};
+
+} // namespace
+
+struct spool::impl {
+  std::unique_ptr<rocksdb::DB> db;
+  // Keys of the records present, so record_count() stays exact when a write replaces a record
+  // or a remove names a missing key, without a read per key before each write. Records are
+  // short-lived and a key is ~50 bytes, so this set stays small.
+  std::unordered_set<std::string> keys;
+  // Serialises mutations so the order of updates to `keys` matches the order RocksDB applied
+  // them. The server has one writer (spool_writer), so this costs no group commit.
+  std::mutex mutation_mutex;
+  std::atomic<uint64_t> count{0};
+};
+
+std::unique_ptr<spool> spool::open(const spool_options& opts, status& st) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  // Most records are deleted while still in the memtable, and a flush drops a value whose
+  // delete is in the same memtable, so a buffer that holds a few seconds of traffic keeps
+  // most payloads out of SST files entirely.
+  options.write_buffer_size = opts.write_buffer_bytes;
+  options.max_background_jobs = 2; // the machine has 2 cores shared with the server
+  // Payloads are webm/jpeg, already compressed: compressing them again only costs CPU.
+  options.compression = rocksdb::kNoCompression;
+  // No BlobDB: measured (STACK.md §5) at 1,980 vs 1,897 durable puts/s for 160 KB, not worth
+  // the extra file type, and held() would then read every blob to learn a size.
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(options, opts.path, &raw);
+  if (!s.ok()) {
+    st = from_rocksdb(s, "opening spool at " + opts.path);
+    return nullptr;
+  }
+  std::unique_ptr<spool> result{new spool};
+  result->impl_ = std::make_unique<impl>();
+  auto& self = *result->impl_;
+  self.db.reset(raw);
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper{records_end.data(), records_end.size()};
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it{self.db->NewIterator(ro)};
+  for (it->Seek(rocksdb::Slice{records_prefix.data(), records_prefix.size()}); it->Valid();
+       it->Next())
+    self.keys.emplace(it->key().data(), it->key().size());
+  if (!it->status().ok()) {
+    st = from_rocksdb(it->status(), "counting spool records at " + opts.path);
+    return nullptr;
+  }
+  self.count = self.keys.size();
+  st = status::success();
+  return result;
+}
+
+spool::~spool() {
+  if (impl_ && impl_->db)
+    impl_->db->Close(); // returns an error only for unreleased snapshots, which we never take
+}
+
+status spool::write_durable(const std::vector<spool_entry>& entries) {
+  if (entries.empty())
+    return status::success();
+  rocksdb::WriteBatch batch;
+  std::vector<std::string> keys;
+  keys.reserve(entries.size());
+  std::string value;
+  for (const auto& e : entries) {
+    if (e.file_name.size() > UINT16_MAX || e.element.size() > UINT32_MAX
+        || (e.payload == nullptr && e.payload_size > 0))
+      return {errc::invalid_argument, "spool entry " + e.key.session_id + "/" + e.key.kind + "/"
+                                        + std::to_string(e.key.index)
+                                        + ": file name, element or payload not storable"};
+    keys.push_back(encode_key(e.key));
+    encode_value(e, value);
+    auto s = batch.Put(keys.back(), value);
+    if (!s.ok())
+      return from_rocksdb(s, "building spool batch");
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  std::lock_guard<std::mutex> guard{impl_->mutation_mutex};
+  auto s = impl_->db->Write(wo, &batch);
+  if (!s.ok())
+    return from_rocksdb(s, "writing " + std::to_string(entries.size()) + " spool record(s)");
+  for (auto& k : keys)
+    if (impl_->keys.insert(std::move(k)).second)
+      ++impl_->count;
+  return status::success();
+}
+
+status spool::remove(const std::vector<item_key>& keys) {
+  if (keys.empty())
+    return status::success();
+  rocksdb::WriteBatch batch;
+  std::vector<std::string> raw_keys;
+  raw_keys.reserve(keys.size());
+  for (const auto& k : keys) {
+    raw_keys.push_back(encode_key(k));
+    auto s = batch.Delete(raw_keys.back());
+    if (!s.ok())
+      return from_rocksdb(s, "building spool delete batch");
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = false;
+  std::lock_guard<std::mutex> guard{impl_->mutation_mutex};
+  auto s = impl_->db->Write(wo, &batch);
+  if (!s.ok())
+    return from_rocksdb(s, "removing " + std::to_string(keys.size()) + " spool record(s)");
+  for (const auto& k : raw_keys)
+    if (impl_->keys.erase(k) > 0)
+      --impl_->count;
+  return status::success();
+}
+
+status spool::scan(const std::function<void(spool_record&&)>& fn) const {
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper{records_end.data(), records_end.size()};
+  ro.iterate_upper_bound = &upper;
+  ro.fill_cache = false; // a one-off pass at start-up
+  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro)};
+  corruption_report bad;
+  for (it->Seek(rocksdb::Slice{records_prefix.data(), records_prefix.size()}); it->Valid();
+       it->Next()) {
+    auto key = decode_key(view(it->key()));
+    auto header = key ? decode_value(view(it->value())) : std::nullopt;
+    if (!header) {
+      bad.add(view(it->key()));
+      continue;
+    }
+    spool_record rec;
+    rec.key = std::move(*key);
+    rec.hash = header->hash;
+    rec.file_name = std::string{header->file_name};
+    rec.element = std::string{header->element};
+    rec.payload = std::string{header->payload};
+    fn(std::move(rec));
+  }
+  if (!it->status().ok())
+    return from_rocksdb(it->status(), "scanning spool");
+  return bad.result("scanning spool");
+}
+
+std::vector<held_item> spool::held(const std::string& session_id, status& st) const {
+  std::vector<held_item> out;
+  auto prefix = session_prefix(session_id);
+  auto end = prefix;
+  end.back() = '0'; // the byte after '/'
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper{end};
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro)};
+  corruption_report bad;
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    auto raw_key = view(it->key());
+    // A longer session id sharing this prefix ("<id>/x") has a longer key: not ours.
+    if (raw_key.size() != prefix.size() + key_suffix_bytes)
+      continue;
+    auto key = decode_key(raw_key);
+    auto header = key ? decode_value(view(it->value())) : std::nullopt;
+    if (!header) {
+      bad.add(raw_key);
+      continue;
+    }
+    out.push_back(held_item{key->kind, key->index, header->hash, header->payload.size()});
+  }
+  st = it->status().ok() ? bad.result("reading held items of " + session_id)
+                         : from_rocksdb(it->status(), "reading held items of " + session_id);
+  return out;
+}
+
+uint64_t spool::record_count() const noexcept {
+  return impl_->count.load(std::memory_order_relaxed);
+}
+
+} // namespace mediaspool::storage

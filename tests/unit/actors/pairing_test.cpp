@@ -1,0 +1,334 @@
+#include "actors/pairing.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using namespace mediaspool;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string sid = "0f8fad5b-d9cb-469f-a165-70867728950e";
+const pairing::clock::time_point t0{};
+
+shared_bytes bytes(const std::string& s) {
+  return shared_bytes{std::make_shared<const std::vector<char>>(s.begin(), s.end()), 0};
+}
+
+item_metadata meta(item_kind kind, uint32_t index, uint64_t size, std::string element = "{}") {
+  item_metadata m;
+  m.session_id = sid;
+  m.kind = kind;
+  m.index = index;
+  m.size = size;
+  m.file_name = kind == item_kind::audio ? "chunk_" + std::to_string(index) + ".webm"
+                                         : "frame_" + std::to_string(index) + ".jpg";
+  m.element = std::move(element);
+  return m;
+}
+
+blob blob_of(item_kind kind, uint32_t index, const std::string& payload) {
+  return blob{sid, kind, index, bytes(payload)};
+}
+
+template <class T>
+T as(pairing::outcome o) {
+  REQUIRE(std::holds_alternative<T>(o));
+  return std::get<T>(std::move(o));
+}
+
+error_reply rejection(pairing::outcome o) {
+  return as<pairing::rejected>(std::move(o)).error;
+}
+
+void check_ref(const error_reply& e, item_kind kind, uint32_t index) {
+  REQUIRE(e.ref.has_value());
+  CHECK(e.ref->first == kind);
+  CHECK(e.ref->second == index);
+  CHECK(!e.message.empty());
+}
+
+// Sends metadata and blob (metadata first if `meta_first`) and returns the second outcome.
+pairing::outcome send_pair(pairing& p, item_kind kind, uint32_t index, const std::string& payload,
+                           bool meta_first = true, uint64_t size = 0) {
+  auto m = meta(kind, index, size ? size : payload.size());
+  if (meta_first) {
+    as<pairing::waiting>(p.on_metadata(std::move(m), t0));
+    return p.on_blob(blob_of(kind, index, payload), t0);
+  }
+  as<pairing::waiting>(p.on_blob(blob_of(kind, index, payload), t0));
+  return p.on_metadata(std::move(m), t0);
+}
+
+const auto audio = item_kind::audio;
+const auto frame = item_kind::frame;
+
+} // namespace
+
+TEST_SUITE("actors.pairing") {
+  TEST_CASE("completes a pair in both arrival orders") {
+    for (bool meta_first : {true, false}) {
+      CAPTURE(meta_first);
+      pairing p{pairing_config{}};
+      auto c = as<pairing::complete>(send_pair(p, audio, 3, "hello", meta_first));
+      CHECK(c.meta.index == 3);
+      CHECK(c.meta.kind == audio);
+      CHECK(c.meta.file_name == "chunk_3.webm");
+      CHECK(c.payload.size() == 5);
+      CHECK(c.hash == payload_hash("hello", 5));
+      CHECK(p.unpaired_count() == 0);
+      CHECK(p.unpaired_bytes() == 0);
+      CHECK(p.take_released_bytes() == 0);
+    }
+  }
+
+  TEST_CASE("rejects a size mismatch in both arrival orders and drops both halves") {
+    for (bool meta_first : {true, false}) {
+      CAPTURE(meta_first);
+      pairing p{pairing_config{}};
+      auto e = rejection(send_pair(p, frame, 9, "abcd", meta_first, 5));
+      CHECK(e.code == ec::size_mismatch);
+      check_ref(e, frame, 9);
+      CHECK(p.unpaired_count() == 0);
+      CHECK(p.unpaired_bytes() == 0);
+      CHECK(p.take_released_bytes() == 4);
+      // Nothing was held, so a correct resend is stored.
+      as<pairing::complete>(send_pair(p, frame, 9, "abcd", meta_first));
+    }
+  }
+
+  TEST_CASE("acks a resend of a committed item as a duplicate with its size") {
+    pairing p{pairing_config{}};
+    as<pairing::complete>(send_pair(p, audio, 0, "payload"));
+    CHECK(p.committed(audio, 0) == 0);
+    auto d = as<pairing::duplicate>(send_pair(p, audio, 0, "payload", false));
+    CHECK(d.kind == audio);
+    CHECK(d.index == 0);
+    CHECK(d.size == 7);
+    CHECK_FALSE(d.pending);
+    CHECK(p.take_released_bytes() == 7);
+    CHECK(p.committed(audio, 0) == 0);
+  }
+
+  TEST_CASE("owes one duplicate ack for a resend while the original is pending") {
+    pairing p{pairing_config{}};
+    as<pairing::complete>(send_pair(p, frame, 4, "jpeg"));
+    auto d = as<pairing::duplicate>(send_pair(p, frame, 4, "jpeg"));
+    CHECK(d.pending);
+    CHECK(d.size == 4);
+    CHECK(p.take_released_bytes() == 4);
+    CHECK(p.committed(frame, 4) == 1);
+    CHECK(p.committed(frame, 4) == 0);
+    CHECK_FALSE(as<pairing::duplicate>(send_pair(p, frame, 4, "jpeg")).pending);
+  }
+
+  TEST_CASE("rejects other bytes at a held index as a conflict in both arrival orders") {
+    for (bool meta_first : {true, false}) {
+      CAPTURE(meta_first);
+      pairing p{pairing_config{}};
+      as<pairing::complete>(send_pair(p, audio, 2, "first"));
+      p.committed(audio, 2);
+      auto e = rejection(send_pair(p, audio, 2, "other", meta_first));
+      CHECK(e.code == ec::conflict);
+      check_ref(e, audio, 2);
+      CHECK(e.message.find("stored item stays") != std::string::npos);
+      CHECK(p.take_released_bytes() == 5);
+      // Other length, and a conflict while the original is still pending.
+      CHECK(rejection(send_pair(p, audio, 2, "longer!", meta_first)).code == ec::conflict);
+      as<pairing::complete>(send_pair(p, audio, 5, "x"));
+      CHECK(rejection(send_pair(p, audio, 5, "y", meta_first)).code == ec::conflict);
+      CHECK(p.committed(audio, 5) == 0);
+      // The stored item is untouched.
+      CHECK(as<pairing::duplicate>(send_pair(p, audio, 2, "first", meta_first)).size == 5);
+    }
+  }
+
+  TEST_CASE("rejects other bytes at an index loaded on resume as a conflict") {
+    pairing p{pairing_config{}};
+    p.load_held(frame, 7, payload_hash("resumed", 7), 7);
+    CHECK(p.held_indexes(frame) == std::vector<uint32_t>{7});
+    auto e = rejection(send_pair(p, frame, 7, "changed"));
+    CHECK(e.code == ec::conflict);
+    check_ref(e, frame, 7);
+    auto d = as<pairing::duplicate>(send_pair(p, frame, 7, "resumed"));
+    CHECK_FALSE(d.pending);
+    CHECK(d.size == 7);
+    // Same index of the other kind is another item.
+    as<pairing::complete>(send_pair(p, audio, 7, "changed"));
+  }
+
+  TEST_CASE("replaces a waiting metadata with a later one") {
+    pairing p{pairing_config{}};
+    as<pairing::waiting>(p.on_metadata(meta(audio, 1, 3, "old"), t0));
+    as<pairing::waiting>(p.on_metadata(meta(audio, 1, 6, "new"), t0 + 1ms));
+    CHECK(p.unpaired_count() == 1);
+    auto c = as<pairing::complete>(p.on_blob(blob_of(audio, 1, "sixsix"), t0 + 2ms));
+    CHECK(c.meta.element == "new");
+    CHECK(c.meta.size == 6);
+    CHECK(p.take_released_bytes() == 0);
+  }
+
+  TEST_CASE("replaces a waiting blob and releases the old bytes") {
+    pairing p{pairing_config{}};
+    as<pairing::waiting>(p.on_blob(blob_of(frame, 2, "four"), t0));
+    as<pairing::waiting>(p.on_blob(blob_of(frame, 2, "sixsix"), t0));
+    CHECK(p.unpaired_count() == 1);
+    CHECK(p.unpaired_bytes() == 6);
+    CHECK(p.take_released_bytes() == 4);
+    auto c = as<pairing::complete>(p.on_metadata(meta(frame, 2, 6), t0));
+    CHECK(std::string(c.payload.data(), c.payload.size()) == "sixsix");
+    CHECK(p.unpaired_bytes() == 0);
+    CHECK(p.take_released_bytes() == 0);
+  }
+
+  TEST_CASE("refuses a blob past the unpaired budget as overloaded and releases it") {
+    pairing_config cfg;
+    cfg.max_unpaired_bytes = 10;
+    pairing p{cfg};
+    as<pairing::waiting>(p.on_blob(blob_of(audio, 0, "123456"), t0));
+    auto e = rejection(p.on_blob(blob_of(audio, 1, "12345"), t0));
+    CHECK(e.code == ec::overloaded);
+    check_ref(e, audio, 1);
+    CHECK(e.message.find("budget") != std::string::npos);
+    CHECK(p.take_released_bytes() == 5);
+    CHECK(p.unpaired_bytes() == 6);
+    CHECK(p.unpaired_count() == 1);
+    // Exactly at the budget is allowed; a replacement counts only its net growth.
+    as<pairing::waiting>(p.on_blob(blob_of(audio, 1, "1234"), t0));
+    as<pairing::waiting>(p.on_blob(blob_of(audio, 0, "12"), t0));
+    CHECK(p.unpaired_bytes() == 6);
+    CHECK(p.take_released_bytes() == 6);
+    // A blob that completes a waiting metadata needs no budget.
+    as<pairing::waiting>(p.on_metadata(meta(frame, 0, 20), t0));
+    as<pairing::complete>(p.on_blob(blob_of(frame, 0, std::string(20, 'j')), t0));
+    CHECK(p.take_released_bytes() == 0);
+  }
+
+  TEST_CASE("expires a lone metadata at exactly the orphan timeout and not before") {
+    pairing_config cfg;
+    cfg.orphan_timeout = 1000ms;
+    pairing p{cfg};
+    as<pairing::waiting>(p.on_metadata(meta(audio, 8, 3), t0));
+    CHECK(p.expire(t0 + 999ms).empty());
+    CHECK(p.unpaired_count() == 1);
+    auto errors = p.expire(t0 + 1000ms);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].code == ec::orphan_expired);
+    check_ref(errors[0], audio, 8);
+    CHECK(p.unpaired_count() == 0);
+    CHECK(p.take_released_bytes() == 0);
+    CHECK(p.expire(t0 + 5000ms).empty());
+  }
+
+  TEST_CASE("expires a lone blob at exactly the orphan timeout and releases its bytes") {
+    pairing_config cfg;
+    cfg.orphan_timeout = 1000ms;
+    pairing p{cfg};
+    as<pairing::waiting>(p.on_blob(blob_of(frame, 5, "abc"), t0));
+    as<pairing::waiting>(p.on_blob(blob_of(frame, 6, "later"), t0 + 500ms));
+    CHECK(p.expire(t0 + 999ms).empty());
+    CHECK(p.take_released_bytes() == 0);
+    auto errors = p.expire(t0 + 1000ms);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].code == ec::orphan_expired);
+    check_ref(errors[0], frame, 5);
+    CHECK(p.unpaired_bytes() == 5);
+    CHECK(p.take_released_bytes() == 3);
+    CHECK(p.expire(t0 + 1500ms).size() == 1);
+    CHECK(p.unpaired_bytes() == 0);
+    CHECK(p.take_released_bytes() == 5);
+  }
+
+  TEST_CASE("stores a resend anew after the spool failed the original") {
+    pairing p{pairing_config{}};
+    as<pairing::complete>(send_pair(p, audio, 4, "bytes"));
+    CHECK(as<pairing::duplicate>(send_pair(p, audio, 4, "bytes")).pending);
+    CHECK(p.failed(audio, 4) == 1);
+    CHECK(p.held_indexes(audio).empty());
+    // Other bytes are no conflict either: nothing is stored at this index.
+    as<pairing::complete>(send_pair(p, audio, 4, "other"));
+    CHECK(p.committed(audio, 4) == 0);
+    CHECK(p.held_indexes(audio) == std::vector<uint32_t>{4});
+  }
+
+  TEST_CASE("keeps a committed item held when a failure is reported for it") {
+    pairing p{pairing_config{}};
+    as<pairing::complete>(send_pair(p, frame, 1, "kept"));
+    p.committed(frame, 1);
+    CHECK(p.failed(frame, 1) == 0);
+    CHECK(p.held_indexes(frame) == std::vector<uint32_t>{1});
+    CHECK(p.failed(frame, 99) == 0);
+    CHECK(p.committed(frame, 99) == 0);
+  }
+
+  TEST_CASE("accounts every received blob byte as released or completed") {
+    pairing_config cfg;
+    cfg.max_unpaired_bytes = 12;
+    cfg.orphan_timeout = 100ms;
+    pairing p{cfg};
+    uint64_t received = 0;
+    uint64_t completed = 0;
+    auto blob_in = [&](item_kind kind, uint32_t index, const std::string& payload) {
+      received += payload.size();
+      auto o = p.on_blob(blob_of(kind, index, payload), t0);
+      if (auto c = std::get_if<pairing::complete>(&o))
+        completed += c->payload.size();
+      return o;
+    };
+    auto meta_in = [&](item_kind kind, uint32_t index, uint64_t size) {
+      auto o = p.on_metadata(meta(kind, index, size), t0);
+      if (auto c = std::get_if<pairing::complete>(&o))
+        completed += c->payload.size();
+      return o;
+    };
+    meta_in(audio, 0, 5);
+    as<pairing::complete>(blob_in(audio, 0, "aaaaa"));
+    as<pairing::waiting>(blob_in(audio, 0, "aaaaa"));
+    as<pairing::duplicate>(meta_in(audio, 0, 5));
+    blob_in(audio, 1, "bbbbbbbb");
+    as<pairing::waiting>(blob_in(audio, 1, "bbbbbb"));
+    as<pairing::rejected>(blob_in(audio, 2, "ccccccc"));
+    as<pairing::rejected>(meta_in(audio, 1, 7));
+    blob_in(frame, 0, "dddd");
+    as<pairing::rejected>(meta_in(frame, 0, 5));
+    meta_in(frame, 1, 3);
+    as<pairing::rejected>(blob_in(item_kind::response, 1, "eee"));
+    blob_in(frame, 2, "ffff");
+    p.load_held(frame, 3, payload_hash("ggg", 3), 3);
+    meta_in(frame, 3, 3);
+    as<pairing::rejected>(blob_in(frame, 3, "hhh"));
+    meta_in(frame, 4, 2);
+    as<pairing::complete>(blob_in(frame, 4, "ii"));
+    CHECK(p.expire(t0 + 100ms).size() == 2);
+    CHECK(p.unpaired_count() == 0);
+    CHECK(p.take_released_bytes() + completed == received);
+    CHECK(completed == 7);
+  }
+
+  TEST_CASE("lists only committed indexes in ascending order") {
+    pairing p{pairing_config{}};
+    p.load_held(audio, 9, 1, 1);
+    p.load_held(audio, 2, 2, 1);
+    p.load_held(frame, 5, 3, 1);
+    for (uint32_t i : {7u, 0u, 4u})
+      as<pairing::complete>(send_pair(p, audio, i, "x"));
+    p.committed(audio, 7);
+    p.committed(audio, 0);
+    CHECK(p.held_indexes(audio) == std::vector<uint32_t>{0, 2, 7, 9});
+    CHECK(p.held_count(audio) == 4);
+    CHECK(p.held_indexes(frame) == std::vector<uint32_t>{5});
+    CHECK(p.held_count(frame) == 1);
+    CHECK(p.held_indexes(item_kind::response).empty());
+    p.committed(audio, 4);
+    CHECK(p.held_indexes(audio) == std::vector<uint32_t>{0, 2, 4, 7, 9});
+  }
+
+  TEST_CASE("rejects response metadata as a bad message") {
+    pairing p{pairing_config{}};
+    auto e = rejection(p.on_metadata(meta(item_kind::response, 1, 0), t0));
+    CHECK(e.code == ec::bad_message);
+    check_ref(e, item_kind::response, 1);
+    CHECK(p.unpaired_count() == 0);
+  }
+}
