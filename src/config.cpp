@@ -11,7 +11,8 @@ config::config() {
   set("scheduler.max-throughput", 100);
   opt_group{custom_options_, "server"}
     .add(host, "host", "address to listen on (auth mode none requires loopback)")
-    .add(port, "port", "TCP port for HTTP and WebSocket")
+    .add(port, "port", "TCP port for HTTP and WebSocket (0: any free port)")
+    .add(port_file, "port-file", "if set, the bound port is written here once listening (for tests)")
     .add(io_threads, "io-threads", "Asio threads serving sockets")
     .add(log_level, "log-level", "trace, debug, info, warn, error");
   opt_group{custom_options_, "limits"}

@@ -19,6 +19,7 @@ public:
   // [server]
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
+  std::string port_file;
   size_t io_threads = 1;
   std::string log_level = "info";
 

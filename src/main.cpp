@@ -12,6 +12,8 @@
 
 #include <chrono>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 using namespace mediaspool;
@@ -96,7 +98,13 @@ int main(int argc, char** argv) {
     return die("cannot listen on " + cfg.host + ":" + std::to_string(cfg.port) + ": " + e.what());
   }
   lst->run();
-  spdlog::info("mediaspool: listening on {}:{} (ws path {})", cfg.host, lst->local_endpoint().port(), ctx.ws_path);
+  auto bound = lst->local_endpoint().port();
+  spdlog::info("mediaspool: listening on {}:{} (ws path {})", cfg.host, bound, ctx.ws_path);
+  if (!cfg.port_file.empty()) {
+    // Written under a temp name and renamed, so a reader never sees a partial number.
+    std::ofstream(cfg.port_file + ".tmp") << bound << "\n";
+    std::filesystem::rename(cfg.port_file + ".tmp", cfg.port_file);
+  }
 
   net::asio::signal_set signals{ioc, SIGINT, SIGTERM};
   signals.async_wait([&](auto, int sig) {
