@@ -49,3 +49,35 @@ CREATE TABLE IF NOT EXISTS media_items (
     created_at TIMESTAMP DEFAULT NOW(),
     PRIMARY KEY (session_id, kind, idx)
 );
+
+-- Migrations that must run once, not on every start.
+CREATE TABLE IF NOT EXISTS mediaspool_migrations (
+    name TEXT PRIMARY KEY,
+    applied_at TIMESTAMP DEFAULT NOW()
+);
+
+-- Sessions recorded by the original design hold their items only in the JSONB arrays. Copy them
+-- into media_items once, so that rebuilding an array from media_items never drops them. Their
+-- payload hash is unknown (0): a resend of such an item with other bytes cannot be told apart.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM mediaspool_migrations WHERE name = 'backfill_items_from_arrays') THEN
+        INSERT INTO media_items (session_id, kind, idx, hash, size, element)
+        SELECT s.session_id, 'a', (e->>'chunk_index')::bigint, 0, COALESCE((e->>'file_size')::bigint, 0), e
+          FROM media_sessions s, jsonb_array_elements(s.audio_chunks) e
+         WHERE jsonb_typeof(s.audio_chunks) = 'array' AND jsonb_typeof(e->'chunk_index') = 'number'
+        ON CONFLICT DO NOTHING;
+        INSERT INTO media_items (session_id, kind, idx, hash, size, element)
+        SELECT s.session_id, 'f', (e->>'frame_index')::bigint, 0, COALESCE((e->>'file_size')::bigint, 0), e
+          FROM media_sessions s, jsonb_array_elements(s.video_frames) e
+         WHERE jsonb_typeof(s.video_frames) = 'array' AND jsonb_typeof(e->'frame_index') = 'number'
+        ON CONFLICT DO NOTHING;
+        INSERT INTO media_items (session_id, kind, idx, hash, size, element)
+        SELECT s.session_id, 'r', (e->>'question_id')::bigint, 0, 0, e
+          FROM media_sessions s, jsonb_array_elements(s.responses) e
+         WHERE jsonb_typeof(s.responses) = 'array' AND jsonb_typeof(e->'question_id') = 'number'
+        ON CONFLICT DO NOTHING;
+        INSERT INTO mediaspool_migrations (name) VALUES ('backfill_items_from_arrays');
+    END IF;
+END
+$$;

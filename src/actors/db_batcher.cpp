@@ -123,8 +123,12 @@ db_batcher_actor::behavior_type db_batcher(db_batcher_pointer self, db_batcher_c
           schedule_flush(self);
           return make_error(ec::overloaded);
         }
+      // A session whose row could not be created at init (PostgreSQL was down) gets it now.
+      bool existed = false;
+      auto status = s.pg->ensure_session({sid, std::nullopt, std::nullopt, s.cfg.media_root + "/" + sid}, existed);
       storage::pg_totals totals;
-      auto status = s.pg->finalize(sid, true, totals);
+      if (status.ok())
+        status = s.pg->finalize(sid, true, totals);
       if (!status.ok()) {
         log::db().warn("db_batcher#{}: sid={} finalize failed: {}", self->id(), sid, status.message);
         return make_error(ec::overloaded);

@@ -15,11 +15,13 @@ storage::pg_item dispatch(spool_writer_pointer self, storage::item_key key, uint
                           std::string file_name, std::string element, shared_bytes payload) {
   auto& st = self->state;
   storage::pg_item row{key, hash, payload.size(), std::move(element)};
-  auto& p = st.pending[key];
+  auto [pos, inserted] = st.pending.try_emplace(key);
+  auto& p = pos->second;
+  if (inserted)
+    st.pending_per_session[key.session_id]++;
   p.job = file_job{key, std::move(file_name), std::move(payload)};
   p.file_done = p.job.file_name.empty();
   p.db_done = false;
-  st.pending_per_session[key.session_id]++;
   if (!p.file_done) {
     auto n = std::hash<std::string>{}(key.session_id) + key.index;
     self->send(st.file_writers[n % st.file_writers.size()], atom::store::value, p.job,
@@ -72,6 +74,35 @@ void remove_records(spool_writer_pointer self, const std::vector<storage::item_k
   if (auto s = self->state.spool->remove(keys); !s.ok())
     log::spool().warn("spool_writer#{}: delete of {} records failed ({}): they replay at next start",
                       self->id(), keys.size(), s.message);
+}
+
+// Re-drives the next page of spool records once the previous pages have mostly settled.
+void recover_page(spool_writer_pointer self) {
+  auto& st = self->state;
+  if (!st.recovering || st.pending.size() > st.recovery_page / 2)
+    return;
+  std::vector<storage::pg_item> rows;
+  size_t seen = 0;
+  auto status = st.spool->scan(
+    [&](storage::spool_record&& rec) {
+      ++seen;
+      st.recovery_cursor = rec.key;
+      if (st.pending.count(rec.key) > 0)
+        return;
+      auto bytes = std::make_shared<const std::vector<char>>(rec.payload.begin(), rec.payload.end());
+      rows.push_back(dispatch(self, rec.key, rec.hash, std::move(rec.file_name), std::move(rec.element),
+                              shared_bytes{std::move(bytes), 0}));
+    },
+    st.recovery_cursor ? &*st.recovery_cursor : nullptr, st.recovery_page);
+  st.stats.recovered += rows.size();
+  if (!rows.empty())
+    self->send(st.batcher, atom::rows::value, std::move(rows), spool_writer_actor{self});
+  if (!status.ok())
+    log::spool().error("spool_writer#{}: recovery scan: {}", self->id(), status.message);
+  if (seen < st.recovery_page) {
+    st.recovering = false;
+    log::spool().info("spool_writer#{}: recovery dispatched all {} spooled items", self->id(), st.stats.recovered);
+  }
 }
 
 void commit(spool_writer_pointer self) {
@@ -149,6 +180,7 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
       std::vector<storage::item_key> removals;
       settle(self, key, removals);
       remove_records(self, removals);
+      recover_page(self);
     },
     [=](atom::retry) {
       auto& st = self->state;
@@ -172,6 +204,7 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
         settle(self, key, removals);
       }
       remove_records(self, removals);
+      recover_page(self);
     },
     // -- session end: reply once all of its items are files and rows ------------
     [=](atom::end, std::string& sid) -> caf::result<end_result> {
@@ -183,22 +216,11 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
     // -- recovery ----------------------------------------------------------------
     [=](atom::recover) -> uint64_t {
       auto& st = self->state;
-      std::vector<storage::pg_item> rows;
-      uint64_t n = 0;
-      auto status = st.spool->scan([&](storage::spool_record&& rec) {
-        auto bytes = std::make_shared<const std::vector<char>>(rec.payload.begin(), rec.payload.end());
-        rows.push_back(dispatch(self, rec.key, rec.hash, std::move(rec.file_name),
-                                std::move(rec.element), shared_bytes{std::move(bytes), 0}));
-        ++n;
-        if (rows.size() >= 512)
-          self->send(st.batcher, atom::rows::value, std::exchange(rows, {}), spool_writer_actor{self});
-      });
-      if (!rows.empty())
-        self->send(st.batcher, atom::rows::value, std::move(rows), spool_writer_actor{self});
-      if (!status.ok())
-        log::spool().error("spool_writer#{}: recovery scan stopped: {}", self->id(), status.message);
-      st.stats.recovered += n;
-      log::spool().info("spool_writer#{}: recovery re-drives {} spooled items", self->id(), n);
+      auto n = st.spool->record_count();
+      log::spool().info("spool_writer#{}: recovery: {} records in the spool", self->id(), n);
+      st.recovering = true;
+      st.recovery_cursor.reset();
+      recover_page(self);
       return n;
     },
     [=](atom::stats) -> spool_stats {

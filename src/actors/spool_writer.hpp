@@ -8,6 +8,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace mediaspool {
@@ -31,6 +32,10 @@ struct spool_writer_state {
   std::map<std::string, uint64_t> pending_per_session;
   std::map<std::string, std::vector<caf::typed_response_promise<end_result>>> end_waiters;
   std::vector<storage::item_key> retry_files;
+  /// Recovery re-drives the spool page by page, so a large spool never sits in memory at once.
+  bool recovering = false;
+  std::optional<storage::item_key> recovery_cursor;
+  size_t recovery_page = 256;
   bool retry_scheduled = false;
   spool_stats stats;
 };

@@ -266,15 +266,19 @@ status spool::remove(const std::vector<item_key>& keys) {
   return status::success();
 }
 
-status spool::scan(const std::function<void(spool_record&&)>& fn) const {
+status spool::scan(const std::function<void(spool_record&&)>& fn, const item_key* after,
+                   size_t limit) const {
   rocksdb::ReadOptions ro;
   rocksdb::Slice upper{records_end.data(), records_end.size()};
   ro.iterate_upper_bound = &upper;
   ro.fill_cache = false; // a one-off pass at start-up
   std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro)};
   corruption_report bad;
-  for (it->Seek(rocksdb::Slice{records_prefix.data(), records_prefix.size()}); it->Valid();
-       it->Next()) {
+  auto start = after ? encode_key(*after) : records_prefix;
+  size_t delivered = 0;
+  for (it->Seek(rocksdb::Slice{start.data(), start.size()}); it->Valid() && delivered < limit; it->Next()) {
+    if (after && view(it->key()) == std::string_view{start})
+      continue;
     auto key = decode_key(view(it->key()));
     auto header = key ? decode_value(view(it->value())) : std::nullopt;
     if (!header) {
@@ -287,6 +291,7 @@ status spool::scan(const std::function<void(spool_record&&)>& fn) const {
     rec.file_name = std::string{header->file_name};
     rec.element = std::string{header->element};
     rec.payload = std::string{header->payload};
+    ++delivered;
     fn(std::move(rec));
   }
   if (!it->status().ok())

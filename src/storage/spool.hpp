@@ -84,8 +84,10 @@ public:
   /// idempotent replay at the next start.
   status remove(const std::vector<item_key>& keys);
 
-  /// Calls `fn` for every record in key order (start-up recovery). Returns the scan's status.
-  status scan(const std::function<void(spool_record&&)>& fn) const;
+  /// Calls `fn` for records in key order (start-up recovery): those after `after` (all if null),
+  /// at most `limit` of them, so a large spool can be re-driven page by page with bounded memory.
+  status scan(const std::function<void(spool_record&&)>& fn, const item_key* after = nullptr,
+              size_t limit = static_cast<size_t>(-1)) const;
 
   /// Keys, hashes and payload sizes of one session's records, without reading payloads' bytes
   /// into the result (resume).

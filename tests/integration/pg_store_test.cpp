@@ -106,6 +106,14 @@ TEST_CASE_FIXTURE(pg_fixture, "migrate adds the status columns to a table made b
   CHECK_MESSAGE(existed, "the original row is found");
   REQUIRE(store.write_batch({session(sid_a)}, {frame(sid_a, 0)}, {refresh_all(sid_a)}).ok());
   CHECK_MESSAGE(indexes(*this, "video_frames", "frame_index") == "0", "the migrated table is usable");
+  pg_totals totals;
+  REQUIRE(store.finalize(sid_b, true, totals).ok());
+  CHECK_MESSAGE(indexes(*this, "audio_chunks", "chunk_index", sid_b) == "0",
+                "the original item was copied into media_items, so a rebuild keeps it");
+  CHECK_MESSAGE(totals.chunks == 1, "totals count the original item");
+  migrate_ok(store);
+  CHECK_MESSAGE(scalar<int>("SELECT count(*) FROM media_items WHERE session_id = " + lit(sid_b)) == 1,
+                "the backfill runs once");
 }
 
 TEST_CASE_FIXTURE(pg_fixture, "ensure_session reports a new session then an existing one") {
