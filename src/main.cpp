@@ -1,10 +1,6 @@
 // Composition root: parse config, open the stores, spawn the actors, recover the spool, serve.
-#include "actors/db_batcher.hpp"
-#include "actors/file_writer.hpp"
 #include "actors/log.hpp"
-#include "actors/registry.hpp"
-#include "actors/session_loader.hpp"
-#include "actors/spool_writer.hpp"
+#include "actors/supervisor.hpp"
 #include "config.hpp"
 #include "net/listener.hpp"
 
@@ -64,31 +60,23 @@ int main(int argc, char** argv) {
                spool->record_count(), cfg.media_root, swept);
 
   caf::actor_system sys{cfg};
-  auto batcher = sys.spawn<caf::detached>(
-    db_batcher, db_batcher_config{cfg.db_url, std::filesystem::absolute(cfg.media_root).string(), cfg.db_max_batch,
-                                  refresh_config{cfg.db_refresh_fraction,
-                                                 std::chrono::duration_cast<std::chrono::milliseconds>(cfg.db_refresh_min_interval),
-                                                 std::chrono::duration_cast<std::chrono::milliseconds>(cfg.db_idle_refresh)},
-                                  std::chrono::milliseconds(1000)});
-  std::vector<file_writer_actor> writers;
-  for (size_t i = 0; i < std::max<size_t>(1, cfg.file_writers); ++i)
-    writers.push_back(sys.spawn<caf::detached>(file_writer, media));
-  auto spooler = sys.spawn<caf::detached>(spool_writer, spool, writers, batcher);
-  auto services = std::make_shared<session_services>();
-  services->spool = spooler;
-  for (size_t i = 0; i < std::max<size_t>(1, cfg.db_loaders); ++i)
-    services->loaders.push_back(sys.spawn<caf::detached>(session_loader, spool, cfg.db_url,
-                                                         std::filesystem::absolute(cfg.media_root).string()));
-  services->registry = sys.spawn(registry);
-  services->pairing = pairing_config{std::chrono::duration_cast<std::chrono::milliseconds>(cfg.orphan_timeout),
-                                     cfg.max_unpaired_bytes};
-  caf::anon_send(spooler, atom::recover::value);
+  auto media_root = std::filesystem::absolute(cfg.media_root).string();
+  auto ms = [](caf::timespan t) { return std::chrono::duration_cast<std::chrono::milliseconds>(t); };
+  supervisor sup{sys,
+                 supervisor_config{cfg.db_url, media_root, cfg.file_writers, cfg.db_loaders,
+                                   db_batcher_config{cfg.db_url, media_root, cfg.db_max_batch,
+                                                     refresh_config{cfg.db_refresh_fraction, ms(cfg.db_refresh_min_interval),
+                                                                    ms(cfg.db_idle_refresh)},
+                                                     std::chrono::milliseconds(1000)},
+                                   pairing_config{ms(cfg.orphan_timeout), cfg.max_unpaired_bytes}},
+                 spool, media};
+  sup.start_recovery();
 
-  net::asio::io_context ioc{static_cast<int>(cfg.io_threads)};
-  net::server_context ctx{sys, services, net::codec_limits{cfg.max_audio_bytes, cfg.max_frame_bytes, cfg.max_text_bytes},
+  auto ioc_owner = std::make_unique<net::asio::io_context>(static_cast<int>(cfg.io_threads));
+  auto& ioc = *ioc_owner;
+  net::server_context ctx{sys, sup.services(), net::codec_limits{cfg.max_audio_bytes, cfg.max_frame_bytes, cfg.max_text_bytes},
                           net::net_limits{cfg.read_message_max, 64u << 10,
-                                          std::chrono::duration_cast<std::chrono::milliseconds>(cfg.handshake_timeout),
-                                          std::chrono::duration_cast<std::chrono::milliseconds>(cfg.init_timeout),
+                                          ms(cfg.handshake_timeout), ms(cfg.init_timeout),
                                           cfg.connection_credit, cfg.max_connections},
                           std::make_shared<net::flow_budget>(cfg.global_inflight)};
   std::shared_ptr<net::listener> lst;
@@ -106,8 +94,8 @@ int main(int argc, char** argv) {
     std::filesystem::rename(cfg.port_file + ".tmp", cfg.port_file);
   }
 
-  net::asio::signal_set signals{ioc, SIGINT, SIGTERM};
-  signals.async_wait([&](auto, int sig) {
+  auto signals = std::make_unique<net::asio::signal_set>(ioc, SIGINT, SIGTERM);
+  signals->async_wait([&](auto, int sig) {
     spdlog::info("mediaspool: signal {}: stopping", sig);
     lst->stop();
     ioc.stop();
@@ -118,13 +106,13 @@ int main(int argc, char** argv) {
   ioc.run();
   for (auto& t : threads)
     t.join();
-  // Acked items are durable in the spool; what is not yet a file or a row replays at next start.
-  for (auto& w : writers)
-    caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
-  for (auto& l : services->loaders)
-    caf::anon_send_exit(l, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(spooler, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(batcher, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(services->registry, caf::exit_reason::user_shutdown);
+  // Destroying the io_context destroys the connections; their sessions then finish their
+  // in-flight spool writes and quit. Acked items are durable in the spool; whatever is not yet a
+  // file and a row when the drain bound passes replays at the next start.
+  signals.reset();
+  lst.reset();
+  ioc_owner.reset();
+  auto left = sup.shutdown(std::chrono::seconds(10));
+  spdlog::info("mediaspool: stopped ({} items left to replay)", left);
   return 0;
 }

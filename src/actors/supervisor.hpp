@@ -1,0 +1,55 @@
+#pragma once
+// Spawns the long-lived actors (detached where they block), starts the spool recovery, and stops
+// everything in an order that loses nothing: sessions first (by their connections closing), then
+// a bounded wait until every durable item is a file and a row, then exits to the workers and to
+// the actors that re-arm timers (which would otherwise keep the actor system alive forever).
+#include "actors/db_batcher.hpp"
+#include "actors/session.hpp"
+#include "storage/media_store.hpp"
+#include "storage/spool.hpp"
+
+#include <caf/actor_system.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mediaspool {
+
+struct supervisor_config {
+  std::string db_url;
+  std::string media_root; ///< absolute
+  size_t file_writers = 2;
+  size_t loaders = 2;
+  db_batcher_config batcher;
+  pairing_config pairing;
+};
+
+class supervisor {
+public:
+  supervisor(caf::actor_system& sys, supervisor_config cfg, std::shared_ptr<storage::spool> spool,
+             std::shared_ptr<const storage::media_store> media);
+
+  /// What every session actor needs.
+  std::shared_ptr<const session_services> services() const { return services_; }
+
+  /// Re-drives every record the spool holds (idempotent); returns at once.
+  void start_recovery();
+
+  /// Current numbers of the spool writer (blocks the caller up to `timeout`).
+  spool_stats stats(std::chrono::milliseconds timeout);
+
+  /// Waits up to `drain_bound` until no durable item is pending, then stops every actor.
+  /// Call after the connections are gone. Returns the items still pending (they replay at start).
+  uint64_t shutdown(std::chrono::milliseconds drain_bound);
+
+private:
+  caf::actor_system& sys_;
+  db_batcher_actor batcher_;
+  std::vector<file_writer_actor> writers_;
+  spool_writer_actor spooler_;
+  std::shared_ptr<session_services> services_;
+};
+
+} // namespace mediaspool
