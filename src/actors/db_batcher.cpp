@@ -9,7 +9,6 @@ namespace mediaspool {
 
 namespace {
 
-using clock = std::chrono::steady_clock;
 
 void schedule_flush(db_batcher_pointer self) {
   auto& st = self->state;
@@ -37,7 +36,7 @@ void on_failure(db_batcher_pointer self, const storage::status& s, size_t rows) 
 // Returns false if PostgreSQL refused (the rows stay queued).
 bool write_some(db_batcher_pointer self) {
   auto& st = self->state;
-  auto now = clock::now();
+  auto now = self->clock().now(); // the actor clock, so tests can advance it
   size_t n = std::min(st.queue.size(), st.cfg.max_batch_items);
   std::vector<storage::pg_item> items;
   std::set<std::string> sids;
@@ -109,7 +108,7 @@ db_batcher_actor::behavior_type db_batcher(db_batcher_pointer self, db_batcher_c
       self->delayed_send(self, s.cfg.tick_interval, atom::tick::value);
       if (!s.queue.empty() || s.backoff.count() > 0)
         return;
-      auto now = clock::now();
+      auto now = self->clock().now(); // the actor clock, so tests can advance it
       auto refresh = s.policy->due(now);
       if (refresh.empty())
         return;

@@ -1,5 +1,6 @@
 #include "actors/pairing.hpp"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -35,12 +36,30 @@ uint64_t payload_hash(const char* data, size_t size) noexcept {
 pairing::pairing(pairing_config cfg) : cfg_(cfg) {
 }
 
+const pairing::held_item* pairing::find_held(const held_list& list, uint32_t index) {
+  auto i = std::lower_bound(list.begin(), list.end(), index,
+                            [](const held_item& h, uint32_t x) { return h.index < x; });
+  return i != list.end() && i->index == index ? &*i : nullptr;
+}
+
+void pairing::insert_held(held_list& list, held_item item) {
+  // Items mostly commit in index order: appending is the common case.
+  if (list.empty() || list.back().index < item.index) {
+    list.push_back(item);
+    return;
+  }
+  auto i = std::lower_bound(list.begin(), list.end(), item.index,
+                            [](const held_item& h, uint32_t x) { return h.index < x; });
+  if (i != list.end() && i->index == item.index)
+    *i = item;
+  else
+    list.insert(i, item);
+}
+
 void pairing::load_held(item_kind kind, uint32_t index, uint64_t hash, uint64_t size) {
-  auto& d = held_[key{kind, index}];
-  d.hash = hash;
-  d.size = size;
-  d.pending = false;
-  // `waiters` is kept: acks owed to resends of a pending copy must still be answered.
+  if (kind == item_kind::response)
+    return;
+  insert_held(held_of(kind), held_item{index, static_cast<uint32_t>(size), hash});
 }
 
 pairing::outcome pairing::on_metadata(item_metadata meta, clock::time_point now) {
@@ -102,38 +121,47 @@ pairing::outcome pairing::complete_pair(item_metadata meta, blob b) {
   }
   const uint64_t hash = payload_hash(b.payload.data(), size);
   key k{meta.kind, meta.index};
-  if (auto i = held_.find(k); i != held_.end()) {
-    // Either way this copy is not stored, so its bytes go back to the connection now.
+  auto conflict = [&](uint64_t held_size) {
+    return reject(ec::conflict, meta.kind, meta.index,
+                  "already stored with other bytes (" + std::to_string(held_size) + " bytes held, "
+                    + std::to_string(size) + " received); the stored item stays");
+  };
+  // Either way a copy that is already held is not stored, so its bytes go back now.
+  if (auto i = pending_.find(k); i != pending_.end()) {
     released_ += size;
-    auto& d = i->second;
-    if (d.hash != hash || d.size != size)
-      return reject(ec::conflict, meta.kind, meta.index,
-                    "already stored with other bytes (" + std::to_string(d.size)
-                      + " bytes held, " + std::to_string(size)
-                      + " received); the stored item stays");
-    if (d.pending)
-      ++d.waiters;
-    return duplicate{meta.kind, meta.index, size, d.pending};
+    if (i->second.hash != hash || i->second.size != size)
+      return conflict(i->second.size);
+    ++i->second.waiters;
+    return duplicate{meta.kind, meta.index, size, true};
   }
-  held_.emplace(k, digest{hash, size, true, 0});
+  if (auto h = find_held(held_of(meta.kind), meta.index)) {
+    released_ += size;
+    if (h->hash != hash || h->size != size)
+      return conflict(h->size);
+    return duplicate{meta.kind, meta.index, size, false};
+  }
+  pending_.emplace(k, in_flight{hash, size, 0});
   return complete{std::move(meta), std::move(b.payload), hash};
 }
 
 uint32_t pairing::committed(item_kind kind, uint32_t index) {
-  auto i = held_.find(key{kind, index});
-  if (i == held_.end())
+  auto i = pending_.find(key{kind, index});
+  if (i == pending_.end())
     return 0;
-  i->second.pending = false;
-  return std::exchange(i->second.waiters, 0u);
+  const uint32_t owed = i->second.waiters;
+  insert_held(held_of(kind), held_item{index, static_cast<uint32_t>(i->second.size), i->second.hash});
+  pending_.erase(i);
+  return owed;
 }
 
 uint32_t pairing::failed(item_kind kind, uint32_t index) {
-  auto i = held_.find(key{kind, index});
-  // A committed item is durable; a stray failure report must not make the server forget it.
-  if (i == held_.end() || !i->second.pending)
+  // Only a pending item can fail: a committed one is durable, and a stray failure report must
+  // not make the server forget it.
+  auto i = pending_.find(key{kind, index});
+  if (i == pending_.end())
     return 0;
   const uint32_t owed = i->second.waiters;
-  held_.erase(i);
+  pending_.erase(i);
   return owed;
 }
 
@@ -172,18 +200,17 @@ uint64_t pairing::take_released_bytes() noexcept {
 
 std::vector<uint32_t> pairing::held_indexes(item_kind kind) const {
   std::vector<uint32_t> out;
-  for (auto i = held_.lower_bound(key{kind, 0}); i != held_.end() && i->first.kind == kind; ++i)
-    if (!i->second.pending)
-      out.push_back(i->first.index);
+  if (kind == item_kind::response)
+    return out;
+  const auto& list = held_of(kind);
+  out.reserve(list.size());
+  for (const auto& h : list)
+    out.push_back(h.index);
   return out;
 }
 
 size_t pairing::held_count(item_kind kind) const {
-  size_t n = 0;
-  for (auto i = held_.lower_bound(key{kind, 0}); i != held_.end() && i->first.kind == kind; ++i)
-    if (!i->second.pending)
-      ++n;
-  return n;
+  return kind == item_kind::response ? 0 : held_of(kind).size();
 }
 
 } // namespace mediaspool

@@ -19,7 +19,7 @@ bool refresh_policy::is_due(const array_state& a, clock::time_point now) const {
   if (now - a.last_added >= cfg_.idle_refresh)
     return true;
   auto threshold = std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(cfg_.fraction * static_cast<double>(a.length))));
-  return a.pending >= threshold && now - a.last_refresh >= cfg_.min_interval;
+  return a.pending >= threshold && (!a.last_refresh || now - *a.last_refresh >= cfg_.min_interval);
 }
 
 std::vector<storage::pg_refresh> refresh_policy::due(clock::time_point now) const {

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -50,7 +51,7 @@ private:
   struct array_state {
     uint64_t length = 0;   ///< elements in the array after the last rebuild (estimate)
     uint64_t pending = 0;  ///< rows written since
-    clock::time_point last_refresh{};
+    std::optional<clock::time_point> last_refresh; ///< none yet: the first rebuild is not rate-limited
     clock::time_point last_added{};
   };
   struct session_state {

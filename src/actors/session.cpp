@@ -134,7 +134,7 @@ void session_state::on_metadata(item_metadata&& m) {
     return;
   if (ph == phase::loading)
     return void(stash.emplace_back(std::move(m)));
-  apply(pairs->on_metadata(std::move(m), pairing::clock::now()));
+  apply(pairs->on_metadata(std::move(m), self->clock().now()));
 }
 
 void session_state::on_blob(blob&& b) {
@@ -142,7 +142,7 @@ void session_state::on_blob(blob&& b) {
     return;
   if (ph == phase::loading)
     return void(stash.emplace_back(std::move(b)));
-  apply(pairs->on_blob(std::move(b), pairing::clock::now()));
+  apply(pairs->on_blob(std::move(b), self->clock().now()));
 }
 
 void session_state::on_response(response_item&& r) {
@@ -258,11 +258,13 @@ void session_state::arm_expiry() {
   self->delayed_send(self, svc->expire_interval, atom::expire::value);
 }
 
+// Ages use the actor clock, as the expiry timer does (steady_clock in production; the test
+// coordinator's clock in tests, so expiry is testable with advance_time).
 void session_state::on_expire() {
   expire_armed = false;
   if (!pairs)
     return;
-  for (auto& err : pairs->expire(pairing::clock::now()))
+  for (auto& err : pairs->expire(self->clock().now()))
     out->send(std::move(err));
   return_credit(pairs->take_released_bytes());
   arm_expiry();

@@ -38,6 +38,10 @@ void finalize_when_idle(spool_writer_pointer self, const std::string& sid) {
   auto c = st.pending_per_session.find(sid);
   if (c != st.pending_per_session.end() && c->second > 0)
     return;
+  // While start-up recovery runs, this session may still have records in pages not re-driven
+  // yet: its totals would miss them. The last recovery page calls this again.
+  if (st.recovering)
+    return;
   auto promises = std::move(w->second);
   st.end_waiters.erase(w);
   self->request(st.batcher, caf::infinite, atom::finalize::value, sid)
@@ -102,6 +106,11 @@ void recover_page(spool_writer_pointer self) {
   if (seen < st.recovery_page) {
     st.recovering = false;
     log::spool().info("spool_writer#{}: recovery dispatched all {} spooled items", self->id(), st.stats.recovered);
+    std::vector<std::string> ended;
+    for (auto& w : st.end_waiters)
+      ended.push_back(w.first);
+    for (auto& sid : ended)
+      finalize_when_idle(self, sid);
   }
 }
 

@@ -242,7 +242,7 @@ std::variant<client_text, error_reply> parse_text(std::string_view text,
   return bad("unknown message type '" + type.substr(0, 64) + "'");
 }
 
-std::variant<blob, error_reply> parse_blob(shared_bytes frame) {
+std::variant<blob, error_reply> parse_blob(shared_bytes frame, const codec_limits& limits) {
   if (frame.size() < blob_header_size)
     return bad("binary frame shorter than its 41-byte header");
   const char* p = frame.data();
@@ -260,6 +260,12 @@ std::variant<blob, error_reply> parse_blob(shared_bytes frame) {
   }
   auto u = [&](int i) { return static_cast<uint32_t>(static_cast<unsigned char>(p[37 + i])); };
   b.index = u(0) << 24 | u(1) << 16 | u(2) << 8 | u(3);
+  auto limit = b.kind == item_kind::audio ? limits.max_audio_bytes : limits.max_frame_bytes;
+  if (frame.size() - blob_header_size > limit)
+    return error_reply{ec::too_large,
+                       std::string(b.kind == item_kind::audio ? "audio chunk" : "frame") + " larger than " +
+                         std::to_string(limit) + " bytes",
+                       std::make_pair(b.kind, b.index)};
   b.session_id = std::move(sid);
   b.payload = std::move(frame);
   b.payload.offset += blob_header_size;

@@ -26,8 +26,9 @@ std::variant<client_text, error_reply> parse_text(std::string_view text,
                                                   const codec_limits& limits);
 
 /// Parses one binary frame whose bytes are `frame` (offset 0). On success the blob's payload
-/// shares `frame`'s buffer (no copy), starting after the header. Errors: bad_message.
-std::variant<blob, error_reply> parse_blob(shared_bytes frame);
+/// shares `frame`'s buffer (no copy), starting after the header. Errors: bad_message, too_large
+/// (payload above the kind's limit).
+std::variant<blob, error_reply> parse_blob(shared_bytes frame, const codec_limits& limits);
 
 /// The 41-byte header for a blob; used by clients, tests and the load generator.
 std::string make_blob_header(const std::string& session_id, item_kind kind, uint32_t index);

@@ -274,7 +274,9 @@ status spool::scan(const std::function<void(spool_record&&)>& fn, const item_key
   ro.fill_cache = false; // a one-off pass at start-up
   std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro)};
   corruption_report bad;
-  auto start = after ? encode_key(*after) : records_prefix;
+  // A std::string, not `auto`: string vs string_view makes the conditional a string_view of the
+  // temporary key, which dangles before Seek (recovery then skipped every page after the first).
+  const std::string start = after ? encode_key(*after) : std::string{records_prefix};
   size_t delivered = 0;
   for (it->Seek(rocksdb::Slice{start.data(), start.size()}); it->Valid() && delivered < limit; it->Next()) {
     if (after && view(it->key()) == std::string_view{start})

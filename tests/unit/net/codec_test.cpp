@@ -128,7 +128,7 @@ TEST_SUITE("net.codec") {
 
   TEST_CASE("reads the binary header and shares the payload without copying") {
     auto frame = bytes(make_blob_header(sid, item_kind::frame, 0x01020304) + "JPEGDATA");
-    auto r = parse_blob(frame);
+    auto r = parse_blob(frame, limits);
     REQUIRE(std::holds_alternative<blob>(r));
     auto& b = std::get<blob>(r);
     CHECK(b.session_id == sid);
@@ -140,7 +140,7 @@ TEST_SUITE("net.codec") {
 
   TEST_CASE("rejects short, unknown-kind and bad-id binary frames") {
     auto err = [](const std::string& s) {
-      auto r = parse_blob(bytes(s));
+      auto r = parse_blob(bytes(s), limits);
       return std::holds_alternative<error_reply>(r) ? std::get<error_reply>(r).code : ec::none;
     };
     CHECK(err("") == ec::bad_message);
@@ -150,6 +150,18 @@ TEST_SUITE("net.codec") {
     CHECK(err(h) == ec::bad_message);
     CHECK(err(make_blob_header("../../../../etc/passwd", item_kind::audio, 1)) == ec::bad_message);
     CHECK(err(make_blob_header(sid, item_kind::audio, 1)) == ec::none); // empty payload parses
+  }
+
+  TEST_CASE("rejects a binary payload above its kind's limit") {
+    codec_limits small{100, 50, 1024};
+    auto code = [&](item_kind kind, size_t n) {
+      auto r = parse_blob(bytes(make_blob_header(sid, kind, 3) + std::string(n, 'x')), small);
+      return std::holds_alternative<error_reply>(r) ? std::get<error_reply>(r).code : ec::none;
+    };
+    CHECK(code(item_kind::audio, 100) == ec::none);
+    CHECK(code(item_kind::audio, 101) == ec::too_large);
+    CHECK(code(item_kind::frame, 50) == ec::none);
+    CHECK(code(item_kind::frame, 51) == ec::too_large);
   }
 
   TEST_CASE("serializes every server message") {

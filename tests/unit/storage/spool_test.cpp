@@ -3,6 +3,9 @@
 #include "support/temp_dir.hpp"
 
 #include <doctest/doctest.h>
+
+#include <algorithm>
+#include <optional>
 #include <rocksdb/db.h>
 
 #include <algorithm>
@@ -129,6 +132,36 @@ TEST_SUITE("storage.spool") {
                                                             << recs[i].key.session_id << " "
                                                             << recs[i].key.kind << " "
                                                             << recs[i].key.index);
+  }
+
+  TEST_CASE("scans page by page after a key with a limit and visits every record once") {
+    temp_dir dir;
+    auto sp = open_ok(dir);
+    std::vector<item> items;
+    for (uint32_t i = 0; i < 23; ++i)
+      items.push_back(make_item(i % 2 ? sid_a : sid_b, i % 3 ? 'f' : 'a', i));
+    REQUIRE(write(*sp, items).ok());
+    std::vector<item_key> seen;
+    std::optional<item_key> cursor;
+    for (int page = 0; page < 10; ++page) {
+      size_t n = 0;
+      auto st = sp->scan(
+        [&](spool_record&& rec) {
+          ++n;
+          cursor = rec.key;
+          seen.push_back(rec.key);
+        },
+        cursor ? &*cursor : nullptr, 5);
+      REQUIRE_MESSAGE(st.ok(), st.message);
+      CHECK_MESSAGE(n <= 5, "a page holds at most the limit");
+      if (n < 5)
+        break;
+    }
+    std::vector<item_key> expected;
+    for (const auto& it : items)
+      expected.push_back(it.key);
+    std::sort(expected.begin(), expected.end());
+    CHECK_MESSAGE(seen == expected, "pages visited " << seen.size() << " of " << expected.size() << " records");
   }
 
   TEST_CASE("held lists one session only with payload sizes and hashes") {

@@ -1,0 +1,116 @@
+// Crash test: clients stream while the real server is SIGKILLed (by its PID) at varying points,
+// then restarted; the clients resume. The expected-state oracle then proves that every acked
+// item is stored exactly once with the right bytes (file and JSONB element), and that no
+// pending item is stored twice or different.
+#include "crash/crash_client.hpp"
+#include "support/pg_fixture.hpp"
+#include "support/server_process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <random>
+#include <set>
+#include <thread>
+
+using namespace mediaspool::test;
+
+namespace {
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in{p, std::ios::binary};
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string sid_of(int n) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "c0ffee00-0000-4000-8000-%012d", n);
+  return buf;
+}
+
+// Checks one session against the oracle: files and PostgreSQL elements.
+void verify(const pg_fixture& db, const server_process& server, const crash_client& c) {
+  const auto& sid = c.session_id();
+  for (char kind : {'a', 'f'}) {
+    const char* column = kind == 'a' ? "audio_chunks" : "video_frames";
+    const char* field = kind == 'a' ? "chunk_index" : "frame_index";
+    std::map<uint32_t, int> elements;
+    auto rows = db.query(std::string("SELECT (e->>'") + field + "')::bigint, (e->>'file_size')::bigint FROM media_sessions, "
+                         "jsonb_array_elements(" + column + ") e WHERE session_id = '" + sid + "'");
+    for (const auto& row : rows) {
+      auto index = row[0].as<uint32_t>();
+      elements[index]++;
+      CHECK_MESSAGE(row[1].as<size_t>() == crash_payload(sid, kind, index).size(),
+                    sid << " " << kind << index << ": element file_size differs");
+    }
+    for (uint32_t i = 0; i < c.items(kind); ++i) {
+      auto st = c.item_state(kind, i);
+      auto path = server.media_root() / sid / (kind == 'a' ? "audio" : "frames") /
+                  (kind == 'a' ? "chunk_" + std::to_string(i) + ".webm" : "frame_" + std::to_string(i) + ".jpg");
+      bool exists = std::filesystem::exists(path);
+      auto count = elements.count(i) ? elements[i] : 0;
+      if (st == crash_client::state::acked) {
+        CHECK_MESSAGE(count == 1, sid << " " << kind << i << ": acked item has " << count << " JSONB elements");
+        REQUIRE_MESSAGE(exists, sid << " " << kind << i << ": acked item has no file");
+      }
+      CHECK_MESSAGE(count <= 1, sid << " " << kind << i << ": stored twice");
+      if (exists)
+        CHECK_MESSAGE(read_file(path) == crash_payload(sid, kind, i), sid << " " << kind << i << ": file bytes differ");
+    }
+  }
+}
+
+} // namespace
+
+TEST_SUITE("crash.kill_restart") {
+  TEST_CASE_FIXTURE(pg_fixture, "acked items survive repeated kill -9 exactly once") {
+    constexpr int sessions = 4;
+    constexpr int cycles = 20;
+    server_process server{url};
+    ack_counter counter;
+    std::vector<crash_client> clients;
+    for (int i = 0; i < sessions; ++i)
+      clients.emplace_back(sid_of(i), 20, 100, 4);
+    std::mt19937 rng{20261125};
+    auto run_all = [&](std::vector<int>& done) {
+      std::vector<std::thread> threads;
+      for (int i = 0; i < sessions; ++i)
+        threads.emplace_back([&, i] {
+          done[static_cast<size_t>(i)] = clients[static_cast<size_t>(i)].run_connection(server.port(), counter);
+          counter.stop();
+        });
+      return threads;
+    };
+    for (int cycle = 0; cycle < cycles; ++cycle) {
+      std::vector<int> done(sessions, 0);
+      counter.stopped = 0;
+      auto threads = run_all(done);
+      // Kill after a random number of further acks: points before, during and after group commits.
+      uint64_t target = counter.acks + 1 + rng() % 25;
+      counter.wait_for(target, sessions, std::chrono::seconds(20));
+      server.kill9();
+      for (auto& t : threads)
+        t.join();
+      MESSAGE("cycle " << cycle << ": killed after " << counter.acks << " acks");
+      server.restart();
+    }
+    // Finish: every item acked, then end the sessions.
+    std::vector<int> done(sessions, 0);
+    auto threads = run_all(done);
+    for (auto& t : threads)
+      t.join();
+    for (int i = 0; i < sessions; ++i)
+      REQUIRE_MESSAGE(done[static_cast<size_t>(i)], "session " << i << " could not finish after the crashes");
+    for (auto& c : clients) {
+      for (auto& v : c.violations())
+        FAIL_CHECK(v);
+      uint64_t chunks = 0, frames = 0;
+      REQUIRE_MESSAGE(c.end_session(server.port(), chunks, frames), c.session_id() << ": no session_end_ack");
+      CHECK_MESSAGE(chunks == c.items('a'), c.session_id() << ": total_chunks " << chunks);
+      CHECK_MESSAGE(frames == c.items('f'), c.session_id() << ": total_frames " << frames);
+      verify(*this, server, c);
+    }
+    CHECK_MESSAGE(scalar<int>("SELECT count(*) FROM media_sessions WHERE status = 'completed'") == sessions,
+                  "every session is completed");
+  }
+}

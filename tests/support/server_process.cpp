@@ -1,0 +1,196 @@
+#include "support/server_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+extern char** environ;
+
+namespace mediaspool::test {
+
+namespace {
+
+namespace fs = std::filesystem;
+using clock = std::chrono::steady_clock;
+
+// Deadline polls re-check a state every few ms: short enough to keep tests fast, long enough not
+// to spin a shared 2-core machine.
+constexpr auto poll_interval = 5ms;
+
+std::optional<uint16_t> read_port(const fs::path& file) {
+  std::ifstream in{file};
+  unsigned port = 0;
+  if (in >> port && port > 0 && port < 65536)
+    return static_cast<uint16_t>(port);
+  return std::nullopt;
+}
+
+} // namespace
+
+server_process::server_process(std::string db_url, std::vector<std::string> extra_args)
+  : db_url_(std::move(db_url)), extra_args_(std::move(extra_args)) {
+  const char* bin = std::getenv("MEDIASPOOL_BIN");
+  if (bin == nullptr || *bin == '\0')
+    FAIL("MEDIASPOOL_BIN is not set: export MEDIASPOOL_BIN=<build>/src/mediaspool (scripts/test.sh does)");
+  bin_ = bin;
+  if (!fs::exists(bin_))
+    FAIL("MEDIASPOOL_BIN names no file: " << bin_);
+  std::function<void(std::ostream*)> show = [this](std::ostream* s) {
+    *s << "server log " << log_path().string() << " (last lines):\n" << log_tail();
+  };
+  log_scope_ = std::make_unique<doctest::detail::ContextScope<std::function<void(std::ostream*)>>>(std::move(show));
+  start();
+}
+
+server_process::~server_process() {
+  if (running())
+    stop(5s);
+}
+
+void server_process::start() {
+  const fs::path port_file = dir_ / "port";
+  std::error_code ignored;
+  fs::remove(port_file, ignored);
+
+  // Everything the child needs is built before fork(): after it, only async-signal-safe calls.
+  std::vector<std::string> args{bin_,
+                                "--server.port=0",
+                                "--server.port-file=" + port_file.string(),
+                                "--spool.path=" + spool_path().string(),
+                                "--media.root=" + media_root().string(),
+                                "--db.url=" + db_url_};
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  // MEDIASPOOL_DB_URL would override --db.url and point the server away from the test's schema.
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::strncmp(*e, "MEDIASPOOL_DB_URL=", 18) != 0)
+      envp.push_back(*e);
+  envp.push_back(nullptr);
+  const std::string log = log_path().string();
+  {
+    std::ofstream(log, std::ios::app) << "==== test harness: starting " << bin_ << " ====\n";
+  }
+  int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  REQUIRE_MESSAGE(log_fd >= 0, "cannot open " << log << ": " << std::strerror(errno));
+  REQUIRE_MESSAGE(null_fd >= 0, "cannot open /dev/null: " << std::strerror(errno));
+
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    // A test binary killed by ctest's timeout must not leave servers behind. (PDEATHSIG follows
+    // the forking thread, which is the test's main thread here.)
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::dup2(null_fd, 0);
+    ::dup2(log_fd, 1);
+    ::dup2(log_fd, 2);
+    ::execve(argv[0], argv.data(), envp.data());
+    // strerror is not async-signal-safe: report the errno number digit by digit.
+    char msg[] = "test harness: execve failed, errno 000\n";
+    const int err = errno;
+    msg[sizeof msg - 5] = static_cast<char>('0' + err / 100 % 10);
+    msg[sizeof msg - 4] = static_cast<char>('0' + err / 10 % 10);
+    msg[sizeof msg - 3] = static_cast<char>('0' + err % 10);
+    [[maybe_unused]] auto n = ::write(2, msg, sizeof msg - 1);
+    ::_exit(127);
+  }
+  const int fork_errno = errno;
+  ::close(log_fd);
+  ::close(null_fd);
+  REQUIRE_MESSAGE(pid > 0, "fork failed: " << std::strerror(fork_errno));
+  pid_ = pid;
+
+  // Migration retries while PostgreSQL starts up, so allow a generous deadline; an early exit
+  // (bad flag, no database) fails at once with the log shown.
+  const auto deadline = clock::now() + 30s;
+  for (;;) {
+    if (auto p = read_port(port_file)) {
+      port_ = *p;
+      return;
+    }
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      FAIL("the server exited before listening (status " << status << ")");
+    }
+    if (clock::now() > deadline) {
+      kill9();
+      FAIL("the server did not write its port file within 30 s");
+    }
+    std::this_thread::sleep_for(poll_interval);
+  }
+}
+
+std::optional<int> server_process::reap(std::chrono::milliseconds timeout) {
+  const auto deadline = clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_ || (r < 0 && errno == ECHILD)) {
+      pid_ = -1;
+      return status;
+    }
+    if (clock::now() > deadline)
+      return std::nullopt;
+    std::this_thread::sleep_for(poll_interval);
+  }
+}
+
+void server_process::kill9() {
+  if (!running())
+    return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+  port_ = 0;
+}
+
+bool server_process::stop(std::chrono::milliseconds timeout) {
+  if (!running())
+    return false;
+  ::kill(pid_, SIGTERM);
+  port_ = 0;
+  if (auto status = reap(timeout))
+    return WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
+  MESSAGE("the server ignored SIGTERM for " << timeout.count() << " ms; sending SIGKILL");
+  kill9();
+  return false;
+}
+
+void server_process::restart() {
+  if (running())
+    stop();
+  start();
+}
+
+std::string server_process::log_tail(size_t lines) const {
+  std::ifstream in{log_path()};
+  std::deque<std::string> last;
+  for (std::string line; std::getline(in, line);) {
+    last.push_back(std::move(line));
+    if (last.size() > lines)
+      last.pop_front();
+  }
+  std::ostringstream out;
+  for (auto& l : last)
+    out << "  | " << l << '\n';
+  return out.str();
+}
+
+} // namespace mediaspool::test

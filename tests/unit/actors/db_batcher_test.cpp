@@ -1,0 +1,192 @@
+// The DB batcher on the test coordinator against the real PostgreSQL (one schema per test case,
+// support/pg_fixture.hpp). It blocks in libpqxx inside its handlers; under the coordinator that
+// simply happens in the test thread. A stand-in spool writer records the `dbdone` answers.
+#include "actors/db_batcher.hpp"
+#include "support/coordinator_fixture.hpp"
+#include "support/pg_fixture.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace mediaspool;
+using namespace std::chrono_literals;
+using storage::item_key;
+using storage::pg_item;
+
+namespace {
+
+const std::string sid = "3f2b8c1e-0000-4000-8000-00000000000a";
+
+// A libpq URL whose socket folder does not exist: every connection attempt fails at once.
+const std::string unreachable_url = "postgresql://postgres@/mediaspool?host=/nonexistent-mediaspool-sock&port=1";
+
+struct dbdone_log {
+  std::vector<std::vector<item_key>> answers;
+
+  size_t keys() const {
+    size_t n = 0;
+    for (auto& a : answers)
+      n += a.size();
+    return n;
+  }
+};
+
+spool_writer_actor::behavior_type fake_spool(spool_writer_actor::pointer, std::shared_ptr<dbdone_log> log) {
+  return {
+    [=](atom::append, spool_item&) {},
+    [=](atom::filedone, item_key&, bool) {},
+    [=](atom::dbdone, std::vector<item_key>& keys) { log->answers.push_back(keys); },
+    [=](atom::end, std::string&) -> end_result { return {}; },
+    [=](atom::recover) -> uint64_t { return 0; },
+    [=](atom::stats) -> spool_stats { return {}; },
+    [=](atom::flush) {},
+    [=](atom::retry) {},
+  };
+}
+
+pg_item audio(uint32_t n) {
+  nlohmann::json e = {{"chunk_index", n}, {"file_path", sid + "/audio/chunk_" + std::to_string(n) + ".webm"}};
+  return {{sid, 'a', n}, 1000 + n, 160000 + n, e.dump()};
+}
+
+pg_item frame(uint32_t n) {
+  nlohmann::json e = {{"frame_index", n}, {"file_path", sid + "/frames/frame_" + std::to_string(n) + ".jpg"}};
+  return {{sid, 'f', n}, 2000 + n, 45000 + n, e.dump()};
+}
+
+pg_item response(uint32_t q, const std::string& text) {
+  nlohmann::json e = {{"question_id", q}, {"question_text", text}};
+  return {{sid, 'r', q}, 0, 0, e.dump()};
+}
+
+std::vector<item_key> keys_of(const std::vector<pg_item>& rows) {
+  std::vector<item_key> out;
+  for (auto& r : rows)
+    out.push_back(r.key);
+  return out;
+}
+
+struct batcher_fixture : test::pg_fixture, test::coordinator_fixture {
+  std::shared_ptr<dbdone_log> done = std::make_shared<dbdone_log>();
+  spool_writer_actor spool = spawn(fake_spool, done);
+  db_batcher_actor batcher;
+
+  ~batcher_fixture() override {
+    shutdown(); // the batcher's connection goes before the schema is dropped
+  }
+
+  void migrate() {
+    storage::pg_store store{url};
+    auto st = store.migrate();
+    REQUIRE_MESSAGE(st.ok(), "migrate failed: " << st.message);
+  }
+
+  void start(const std::string& db_url) {
+    batcher = spawn(db_batcher, db_batcher_config{db_url, "/media", 2000, refresh_config{0.25, 2000ms, 30000ms}, 1000ms});
+    run();
+  }
+
+  void send_rows(std::vector<pg_item> rows) { self->send(batcher, atom::rows::value, std::move(rows), spool); }
+
+  int count(const std::string& where = "true") {
+    return scalar<int>("SELECT count(*) FROM media_items WHERE " + where);
+  }
+
+  std::string session_column(const std::string& expr) {
+    return scalar<std::string>("SELECT (" + expr + ")::text FROM media_sessions WHERE session_id = '" + sid + "'");
+  }
+};
+
+const std::vector<pg_item> first_rows{audio(0), audio(1), audio(2)};
+const std::vector<pg_item> more_rows{frame(0), frame(1), response(5, "Why?")};
+
+} // namespace
+
+TEST_SUITE("actors.db_batcher") {
+
+TEST_CASE_FIXTURE(batcher_fixture, "rows that arrive before one flush are written in one transaction and all confirmed") {
+  migrate();
+  start(url);
+  send_rows(first_rows);
+  send_rows(more_rows);
+  run();
+  REQUIRE_MESSAGE(done->answers.size() == 1, "one transaction, one dbdone for the spool writer");
+  auto expected = keys_of(first_rows);
+  for (auto& k : keys_of(more_rows))
+    expected.push_back(k);
+  CHECK(done->answers[0] == expected);
+  CHECK(count() == 6);
+  CHECK_MESSAGE(scalar<int>("SELECT count(DISTINCT xmin::text) FROM media_items") == 1,
+                "every row must come from the same transaction");
+  CHECK(session_column("storage_path") == "/media/" + sid);
+  CHECK_MESSAGE(session_column("jsonb_array_length(audio_chunks)") == "3",
+                "a new session's arrays are due at once, in the same transaction");
+}
+
+TEST_CASE_FIXTURE(batcher_fixture, "a replay of the same rows adds nothing and is confirmed again") {
+  migrate();
+  start(url);
+  send_rows(first_rows);
+  run();
+  auto xmin = scalar<std::string>("SELECT min(xmin::text) FROM media_items");
+  send_rows(first_rows);
+  run();
+  REQUIRE(done->answers.size() == 2);
+  CHECK_MESSAGE(done->answers[1] == keys_of(first_rows), "the spool writer may delete replayed records");
+  CHECK(count() == 3);
+  CHECK_MESSAGE(scalar<std::string>("SELECT max(xmin::text) FROM media_items") == xmin,
+                "a replay must not rewrite the stored rows");
+}
+
+TEST_CASE_FIXTURE(batcher_fixture, "finalize writes queued rows and returns totals equal to the array lengths") {
+  migrate();
+  start(url);
+  send_rows(first_rows);
+  send_rows(more_rows);
+  auto totals = ask<end_result>(batcher, atom::finalize::value, sid);
+  CHECK(totals.total_chunks == 3);
+  CHECK(totals.total_frames == 2);
+  CHECK_MESSAGE(done->keys() == 6, "finalize first writes and confirms what was queued");
+  CHECK(session_column("status") == "completed");
+  CHECK(session_column("completed_at IS NOT NULL") == "true");
+  CHECK(session_column("total_chunks") == session_column("jsonb_array_length(audio_chunks)"));
+  CHECK(session_column("total_frames") == session_column("jsonb_array_length(video_frames)"));
+  CHECK(session_column("jsonb_array_length(responses)") == "1");
+  CHECK(session_column("video_frames->1->>'frame_index'") == "1");
+}
+
+TEST_CASE_FIXTURE(batcher_fixture, "rows stay queued without dbdone while PostgreSQL is unreachable and finalize fails") {
+  start(unreachable_url);
+  send_rows(first_rows);
+  run();
+  CHECK(done->answers.empty());
+  CHECK_MESSAGE(sched.has_pending_timeout(), "a retry must be scheduled");
+  for (int i = 0; i < 10; ++i)
+    advance_time(1s); // several retries, each failing
+  CHECK_MESSAGE(done->answers.empty(), "nothing is confirmed that was not written");
+  auto reply = request<end_result>(batcher, atom::finalize::value, sid);
+  run();
+  REQUIRE(reply->error.has_value());
+  CHECK(to_ec(*reply->error) == ec::overloaded);
+  CHECK(done->answers.empty());
+}
+
+TEST_CASE_FIXTURE(batcher_fixture, "rows refused by PostgreSQL are written by a retry once it accepts them") {
+  start(url); // the schema has no tables yet: every write fails
+  send_rows(first_rows);
+  run();
+  CHECK(done->answers.empty());
+  advance_time(1s);
+  CHECK(done->answers.empty());
+  migrate();
+  advance_time(6s); // beyond the longest backoff (5 s)
+  REQUIRE_MESSAGE(done->answers.size() == 1, "the kept rows are written once PostgreSQL accepts them");
+  CHECK(done->answers[0] == keys_of(first_rows));
+  CHECK(count() == 3);
+}
+
+} // TEST_SUITE

@@ -1,0 +1,296 @@
+// The session actor on the test coordinator (stand-ins and fixture: session_fixture.hpp).
+#include "unit/actors/session_fixture.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+using namespace mediaspool;
+using namespace mediaspool::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+void check_key(const spool_item& it, char kind, uint32_t index) {
+  CHECK(it.key.session_id == sid);
+  CHECK(it.key.kind == kind);
+  CHECK(it.key.index == index);
+}
+
+} // namespace
+
+TEST_SUITE("actors.session") {
+
+TEST_CASE_FIXTURE(session_fixture, "init_ack lists the ranges of the items the loader reports as held") {
+  auto held_payload = payload_of(item_kind::audio, 5);
+  auto h = payload_hash(held_payload.data(), held_payload.size());
+  loader_rec->result = init_result{true, {{'a', 0, 1, 10}, {'a', 1, 1, 10}, {'a', 2, 1, 10}, {'a', 5, h, 1000}, {'f', 3, 1, 10}}};
+  auto c = ready();
+  REQUIRE(loader_rec->inits.size() == 1);
+  CHECK(loader_rec->inits[0].session_id == sid);
+  auto ack = c.out->all<init_ack>().at(0);
+  CHECK(ack.session_id == sid);
+  CHECK(ack.resumed);
+  CHECK(ack.audio_received == index_ranges{{0, 2}, {5, 5}});
+  CHECK(ack.frames_received == index_ranges{{3, 3}});
+
+  // A resend of a held item (same bytes) is answered from the loaded state, without the spool.
+  send_pair(c, item_kind::audio, 5);
+  CHECK_MESSAGE(spool_rec->appends.empty(), "a held item must not be appended again");
+  auto acks = c.out->all<item_ack>();
+  REQUIRE(acks.size() == 1);
+  CHECK(acks[0].duplicate);
+  CHECK(c.out->credit == 1000);
+}
+
+TEST_CASE_FIXTURE(session_fixture, "metadata and blob in either order become one append acked only after durable") {
+  for (bool meta_first : {true, false}) {
+    CAPTURE(meta_first);
+    auto c = ready();
+    auto before = spool_rec->appends.size();
+    send_pair(c, item_kind::audio, 3, 1234, meta_first);
+    REQUIRE(spool_rec->appends.size() == before + 1);
+    auto& it = spool_rec->appends.back();
+    check_key(it, 'a', 3);
+    CHECK(it.file_name == "chunk_3.webm");
+    CHECK(it.element == "{\"index\":3}");
+    auto expected = payload_of(item_kind::audio, 3, 1234);
+    CHECK(std::string(it.payload.data(), it.payload.size()) == expected);
+    CHECK(it.hash == payload_hash(expected.data(), expected.size()));
+    CHECK(it.session == c.actor);
+    CHECK_MESSAGE(c.out->all<item_ack>().empty(), "no ack before the spool says durable");
+    CHECK_MESSAGE(c.out->credit == 0, "the payload's credit is held until the item is durable");
+
+    durable(before);
+    auto acks = c.out->all<item_ack>();
+    REQUIRE(acks.size() == 1);
+    CHECK(acks[0].session_id == sid);
+    CHECK(acks[0].kind == item_kind::audio);
+    CHECK(acks[0].index == 3);
+    CHECK(acks[0].file_size == 1234);
+    CHECK_FALSE(acks[0].duplicate);
+    CHECK(c.out->credit == 1234);
+    caf::anon_send_exit(c.actor, caf::exit_reason::user_shutdown); // frees the session id
+    run();
+  }
+}
+
+TEST_CASE_FIXTURE(session_fixture, "credit granted equals the payload bytes of the items made durable") {
+  auto c = ready();
+  send_pair(c, item_kind::audio, 0, 1000);
+  send_pair(c, item_kind::frame, 0, 3000);
+  REQUIRE(spool_rec->appends.size() == 2);
+  CHECK(c.out->credit == 0);
+  durable(1);
+  CHECK(c.out->credit == 3000);
+  durable(0);
+  CHECK(c.out->credit == 4000);
+  durable(0); // a second durable for the same key changes nothing
+  CHECK(c.out->credit == 4000);
+  CHECK(c.out->all<item_ack>().size() == 2);
+}
+
+TEST_CASE_FIXTURE(session_fixture, "a duplicate after the commit is acked as duplicate at once and its credit returned") {
+  auto c = ready();
+  send_pair(c, item_kind::frame, 9, 500);
+  durable(0);
+  REQUIRE(c.out->credit == 500);
+  send_pair(c, item_kind::frame, 9, 500);
+  CHECK_MESSAGE(spool_rec->appends.size() == 1, "a committed item is not appended again");
+  auto acks = c.out->all<item_ack>();
+  REQUIRE(acks.size() == 2);
+  CHECK_FALSE(acks[0].duplicate);
+  CHECK(acks[1].duplicate);
+  CHECK(acks[1].index == 9);
+  CHECK(acks[1].file_size == 500);
+  CHECK(c.out->credit == 1000);
+}
+
+TEST_CASE_FIXTURE(session_fixture, "a duplicate while the first copy is pending is acked when the copy is durable") {
+  auto c = ready();
+  send_pair(c, item_kind::audio, 2, 700);
+  send_pair(c, item_kind::audio, 2, 700);
+  CHECK(spool_rec->appends.size() == 1);
+  CHECK_MESSAGE(c.out->all<item_ack>().empty(), "neither copy is durable yet");
+  CHECK_MESSAGE(c.out->credit == 700, "the resent blob's bytes are not held: they are returned at once");
+  durable(0);
+  auto acks = c.out->all<item_ack>();
+  REQUIRE(acks.size() == 2);
+  CHECK_FALSE(acks[0].duplicate);
+  CHECK(acks[1].duplicate);
+  CHECK(c.out->credit == 1400);
+}
+
+TEST_CASE_FIXTURE(session_fixture, "spoolfail answers error internal and no ack and a resend is appended anew") {
+  auto c = ready();
+  send_pair(c, item_kind::audio, 4, 800);
+  spoolfail(0);
+  CHECK(c.out->all<item_ack>().empty());
+  auto errors = c.out->all<error_reply>();
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].code == ec::internal);
+  REQUIRE(errors[0].ref.has_value());
+  CHECK(errors[0].ref->first == item_kind::audio);
+  CHECK(errors[0].ref->second == 4);
+  CHECK_MESSAGE(c.out->credit == 800, "a failed item's credit is returned");
+  CHECK(c.out->closes.empty());
+  send_pair(c, item_kind::audio, 4, 800);
+  CHECK_MESSAGE(spool_rec->appends.size() == 2, "a failed item is not held: the resend is stored");
+}
+
+TEST_CASE_FIXTURE(session_fixture, "input before session_init is refused with not_initialized") {
+  auto c = connect();
+  send_meta(c, item_kind::audio, 0);
+  send_blob(c, item_kind::audio, 0, 600);
+  auto errors = c.out->all<error_reply>();
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0].code == ec::not_initialized);
+  CHECK(errors[1].code == ec::not_initialized);
+  CHECK_MESSAGE(c.out->credit == 600, "a refused blob's credit is returned");
+  CHECK(spool_rec->appends.empty());
+  CHECK(c.out->closes.empty());
+  init(c);
+  CHECK(c.out->all<init_ack>().size() == 1);
+}
+
+TEST_CASE_FIXTURE(session_fixture, "input that arrives while the session loads is processed in order after init_ack") {
+  loader_rec->hold = true;
+  auto c = connect();
+  init(c);
+  REQUIRE(loader_rec->held.size() == 1);
+  CHECK(c.out->sent.empty());
+  send_meta(c, item_kind::audio, 0);
+  send_blob(c, item_kind::audio, 0);
+  self->send(c.actor, response_item{sid, 7, "{\"question_id\":7}"});
+  send_blob(c, item_kind::frame, 1);
+  send_meta(c, item_kind::frame, 1);
+  run();
+  CHECK_MESSAGE(spool_rec->appends.empty(), "nothing may be paired before the held items are known");
+  CHECK(c.out->sent.empty());
+
+  caf::anon_send(loader, atom::ok::value);
+  run();
+  REQUIRE_FALSE(c.out->sent.empty());
+  CHECK_MESSAGE(std::holds_alternative<init_ack>(c.out->sent[0]), "init_ack comes before anything else");
+  REQUIRE(spool_rec->appends.size() == 3);
+  check_key(spool_rec->appends[0], 'a', 0);
+  check_key(spool_rec->appends[1], 'r', 7);
+  CHECK(spool_rec->appends[1].element == "{\"question_id\":7}");
+  check_key(spool_rec->appends[2], 'f', 1);
+  durable(1);
+  auto acks = c.out->all<response_ack>();
+  REQUIRE(acks.size() == 1);
+  CHECK(acks[0].question_id == 7);
+}
+
+TEST_CASE_FIXTURE(session_fixture, "a message for another session closes the connection with 1008") {
+  auto c = ready();
+  auto down = watch(c.actor);
+  send_blob(c, item_kind::audio, 0, 300, other_sid);
+  auto errors = c.out->all<error_reply>();
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].code == ec::session_mismatch);
+  CHECK(c.out->closes == std::vector<uint16_t>{1008});
+  CHECK(c.out->credit == 300);
+  CHECK_MESSAGE(down->has_value(), "a session with nothing in flight quits when it closes");
+  CHECK(spool_rec->appends.empty());
+}
+
+TEST_CASE_FIXTURE(session_fixture, "a second session_init for another id on the same connection closes with 1008") {
+  auto c = ready();
+  init(c, other_sid);
+  CHECK(c.out->closes == std::vector<uint16_t>{1008});
+  CHECK(loader_rec->inits.size() == 1);
+}
+
+TEST_CASE_FIXTURE(session_fixture, "session_end waits for the items in flight and then ends the session at the spool writer") {
+  auto c = ready();
+  send_pair(c, item_kind::audio, 0);
+  send_pair(c, item_kind::audio, 1);
+  self->send(c.actor, session_end{sid});
+  run();
+  CHECK_MESSAGE(spool_rec->ends.empty(), "the end must wait until every item in flight is durable");
+  CHECK(c.out->all<end_ack>().empty());
+  durable(0);
+  CHECK(spool_rec->ends.empty());
+  durable(1);
+  REQUIRE(spool_rec->ends == std::vector<std::string>{sid});
+  REQUIRE(std::holds_alternative<end_ack>(c.out->sent.back()));
+  auto ack = std::get<end_ack>(c.out->sent.back());
+  CHECK(ack.session_id == sid);
+  CHECK(ack.total_chunks == 3);
+  CHECK(ack.total_frames == 2);
+  CHECK(c.out->all<item_ack>().size() == 2);
+}
+
+TEST_CASE_FIXTURE(session_fixture, "session_end with nothing in flight is answered at once") {
+  auto c = ready();
+  self->send(c.actor, session_end{sid});
+  run();
+  CHECK(spool_rec->ends.size() == 1);
+  CHECK(c.out->all<end_ack>().size() == 1);
+}
+
+TEST_CASE_FIXTURE(session_fixture, "a half without its partner expires after the orphan timeout and returns its credit") {
+  auto c = ready(); // orphan timeout 5 s, expiry checked every 1 s
+  send_blob(c, item_kind::audio, 4, 100);
+  send_meta(c, item_kind::frame, 2);
+  for (int i = 0; i < 4; ++i)
+    advance_time(1s);
+  CHECK_MESSAGE(c.out->all<error_reply>().empty(), "4 s is inside the 5 s orphan timeout");
+  CHECK(c.out->credit == 0);
+  advance_time(2s);
+  auto errors = c.out->all<error_reply>();
+  REQUIRE(errors.size() == 2);
+  for (auto& e : errors)
+    CHECK(e.code == ec::orphan_expired);
+  CHECK(c.out->credit == 100);
+  CHECK(spool_rec->appends.empty());
+  // Past the init request timeouts (30 s), only a re-arming expiry timer could still be pending.
+  advance_time(60s);
+  CHECK(c.out->all<error_reply>().size() == 2);
+  CHECK_MESSAGE(!sched.has_pending_timeout(), "with nothing unpaired the expiry timer stops");
+  // The late partner now starts a new wait instead of completing the dropped half.
+  send_meta(c, item_kind::audio, 4, 100);
+  CHECK(spool_rec->appends.empty());
+}
+
+TEST_CASE_FIXTURE(session_fixture, "replaced closes with 1008 and the actor quits only after its items in flight are durable") {
+  auto a = ready();
+  auto a_down = watch(a.actor);
+  send_pair(a, item_kind::audio, 0, 900);
+  auto b = connect();
+  init(b); // the registry tells `a` it is replaced; b's claim waits until `a` is gone
+  CHECK(a.out->closes == std::vector<uint16_t>{1008});
+  CHECK_FALSE_MESSAGE(a_down->has_value(), "the old session must outlive its item in flight");
+  CHECK_MESSAGE(b.out->sent.empty(), "the new session must not start next to the old one");
+  send_pair(a, item_kind::audio, 1, 900);
+  CHECK_MESSAGE(spool_rec->appends.size() == 1, "a closing session takes no new items");
+
+  durable(0);
+  CHECK(a_down->has_value());
+  CHECK(a.out->credit == 1800);
+  auto acks = b.out->all<init_ack>();
+  CHECK_MESSAGE(acks.size() == 1, "the new session starts once the old one is gone");
+  CHECK(loader_rec->inits.size() == 2);
+}
+
+TEST_CASE_FIXTURE(session_fixture, "a loader error answers overloaded and closes with 1013") {
+  loader_rec->failure = ec::overloaded;
+  auto c = connect();
+  auto down = watch(c.actor);
+  init(c);
+  auto errors = c.out->all<error_reply>();
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].code == ec::overloaded);
+  CHECK(c.out->closes == std::vector<uint16_t>{1013});
+  CHECK(c.out->all<init_ack>().empty());
+  CHECK(down->has_value());
+  // The registry let go of the id: a retry on a new connection opens the session.
+  loader_rec->failure.reset();
+  auto retry = ready();
+  CHECK(retry.out->closes.empty());
+}
+
+} // TEST_SUITE
