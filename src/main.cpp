@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
   // file and a row when the drain bound passes replays at the next start.
   signals.reset();
   lst.reset();
+  ctx.gate->close();
   ioc_owner.reset();
   auto left = sup.shutdown(std::chrono::seconds(10));
   spdlog::info("mediaspool: stopped ({} items left to replay)", left);

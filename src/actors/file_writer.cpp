@@ -4,21 +4,52 @@
 
 namespace mediaspool {
 
-file_writer_actor::behavior_type file_writer(file_writer_actor::pointer self,
+namespace {
+
+const char* folder_of(const file_job& job) {
+  return job.key.kind == 'a' ? "audio" : "frames";
+}
+
+void write_batch(file_writer_pointer self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  if (st.batch.empty())
+    return;
+  auto batch = std::move(st.batch);
+  st.batch.clear();
+  std::vector<storage::media_write> files;
+  files.reserve(batch.size());
+  for (auto& [job, reply_to] : batch)
+    files.push_back({job.key.session_id, folder_of(job), job.file_name, job.payload.data(), job.payload.size()});
+  auto results = st.store->write_batch(files);
+  st.batches++;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto& [job, reply_to] = batch[i];
+    if (results[i].ok())
+      log::files().debug("file_writer#{}: sid={} wrote {}/{} ({} bytes)", self->id(), job.key.session_id,
+                         folder_of(job), job.file_name, job.payload.size());
+    else
+      log::files().error("file_writer#{}: sid={} {}/{} failed: {} (kept in the spool, retried)", self->id(),
+                         job.key.session_id, folder_of(job), job.file_name, results[i].message);
+    self->send(reply_to, atom::filedone::value, std::move(job.key), results[i].ok());
+  }
+  log::files().debug("file_writer#{}: batch of {} files", self->id(), batch.size());
+}
+
+} // namespace
+
+file_writer_actor::behavior_type file_writer(file_writer_pointer self,
                                              std::shared_ptr<const storage::media_store> store) {
+  self->state.store = std::move(store);
   return {
-    [=](atom::store, const file_job& job, const spool_writer_actor& reply_to) {
-      const char* folder = job.key.kind == 'a' ? "audio" : "frames";
-      auto st = store->write_atomic(job.key.session_id, folder, job.file_name, job.payload.data(),
-                                    job.payload.size());
-      if (st.ok())
-        log::files().debug("file_writer#{}: sid={} wrote {}/{} ({} bytes)", self->id(),
-                           job.key.session_id, folder, job.file_name, job.payload.size());
-      else
-        log::files().error("file_writer#{}: sid={} {}/{} failed: {} (kept in the spool, retried)",
-                           self->id(), job.key.session_id, folder, job.file_name, st.message);
-      self->send(reply_to, atom::filedone::value, job.key, st.ok());
+    [=](atom::store, file_job& job, spool_writer_actor& reply_to) {
+      self->state.batch.emplace_back(std::move(job), std::move(reply_to));
+      if (!self->state.flush_scheduled) {
+        self->state.flush_scheduled = true;
+        self->send(self, atom::flush::value);
+      }
     },
+    [=](atom::flush) { write_batch(self); },
   };
 }
 

@@ -21,9 +21,6 @@ public:
   /// Sends a close frame with `code` (1000 normal, 1001 going away, 1008 policy, 1009 too big,
   /// 1011 internal, 1013 try again later) after the queued messages.
   virtual void close(uint16_t code, std::string reason) = 0;
-
-  /// Returns `bytes` of in-flight credit; a read loop paused on credit resumes.
-  virtual void grant_credit(uint64_t bytes) = 0;
 };
 
 using outbox_ptr = std::shared_ptr<outbox>;

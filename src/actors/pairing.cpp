@@ -82,7 +82,6 @@ pairing::outcome pairing::on_metadata(item_metadata meta, clock::time_point now)
 pairing::outcome pairing::on_blob(blob b, clock::time_point now) {
   const uint64_t size = b.payload.size();
   if (b.kind == item_kind::response) {
-    released_ += size;
     return reject(ec::bad_message, b.kind, b.index, "a binary frame cannot be a response");
   }
   key k{b.kind, b.index};
@@ -95,7 +94,6 @@ pairing::outcome pairing::on_blob(blob b, clock::time_point now) {
   const uint64_t old_size = old != blobs_.end() ? old->second.b.payload.size() : 0;
   // The check leaves the waiting blob in place: a refused resend changes nothing.
   if (unpaired_bytes_ - old_size + size > cfg_.max_unpaired_bytes) {
-    released_ += size;
     return reject(ec::overloaded, b.kind, b.index,
                   "the budget for binary frames waiting for their metadata is spent ("
                     + std::to_string(cfg_.max_unpaired_bytes)
@@ -103,7 +101,6 @@ pairing::outcome pairing::on_blob(blob b, clock::time_point now) {
   }
   unpaired_bytes_ += size - old_size;
   if (old != blobs_.end()) {
-    released_ += old_size;
     old->second = blob_half{std::move(b), now};
   } else {
     blobs_.emplace(k, blob_half{std::move(b), now});
@@ -114,7 +111,6 @@ pairing::outcome pairing::on_blob(blob b, clock::time_point now) {
 pairing::outcome pairing::complete_pair(item_metadata meta, blob b) {
   const uint64_t size = b.payload.size();
   if (meta.size != size) {
-    released_ += size;
     return reject(ec::size_mismatch, meta.kind, meta.index,
                   "metadata size " + std::to_string(meta.size) + " differs from the payload length "
                     + std::to_string(size) + "; both halves dropped");
@@ -126,16 +122,13 @@ pairing::outcome pairing::complete_pair(item_metadata meta, blob b) {
                   "already stored with other bytes (" + std::to_string(held_size) + " bytes held, "
                     + std::to_string(size) + " received); the stored item stays");
   };
-  // Either way a copy that is already held is not stored, so its bytes go back now.
   if (auto i = pending_.find(k); i != pending_.end()) {
-    released_ += size;
     if (i->second.hash != hash || i->second.size != size)
       return conflict(i->second.size);
     ++i->second.waiters;
     return duplicate{meta.kind, meta.index, size, true};
   }
   if (auto h = find_held(held_of(meta.kind), meta.index)) {
-    released_ += size;
     if (h->hash != hash || h->size != size)
       return conflict(h->size);
     return duplicate{meta.kind, meta.index, size, false};
@@ -182,7 +175,6 @@ std::vector<error_reply> pairing::expire(clock::time_point now) {
     if (i->second.since + cfg_.orphan_timeout <= now) {
       const uint64_t size = i->second.b.payload.size();
       unpaired_bytes_ -= size;
-      released_ += size;
       out.push_back(make_error(ec::orphan_expired, i->first.kind, i->first.index,
                                "binary frame waited " + timeout
                                  + " ms for its metadata and was dropped; send both again"));
@@ -192,10 +184,6 @@ std::vector<error_reply> pairing::expire(clock::time_point now) {
     }
   }
   return out;
-}
-
-uint64_t pairing::take_released_bytes() noexcept {
-  return std::exchange(released_, uint64_t{0});
 }
 
 std::vector<uint32_t> pairing::held_indexes(item_kind kind) const {

@@ -74,11 +74,6 @@ public:
   /// Halves waiting for a partner (metadata + blobs).
   size_t unpaired_count() const noexcept { return metas_.size() + blobs_.size(); }
 
-  /// Bytes released since the previous take that the caller must return to the connection's
-  /// credit: blobs dropped, replaced, rejected, expired or recognised as duplicates. Resets to 0.
-  /// (Bytes of a `complete` outcome are NOT included: they are released after the commit.)
-  uint64_t take_released_bytes() noexcept;
-
   /// Committed indexes of a kind, ascending, for session_init_ack ranges. Pending items are left
   /// out: they are not durable yet, and a resend of one is answered once it commits.
   std::vector<uint32_t> held_indexes(item_kind kind) const;
@@ -134,7 +129,6 @@ private:
   std::map<key, meta_half> metas_;
   std::map<key, blob_half> blobs_;
   uint64_t unpaired_bytes_ = 0;
-  uint64_t released_ = 0;
 };
 
 } // namespace mediaspool

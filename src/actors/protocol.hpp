@@ -108,7 +108,8 @@ using spool_writer_actor = caf::typed_actor<
 
 /// Writes media files atomically; answers the sender with `filedone`.
 using file_writer_actor = caf::typed_actor<
-  caf::reacts_to<atom::store, file_job, spool_writer_actor>>;
+  caf::reacts_to<atom::store, file_job, spool_writer_actor>,
+  caf::reacts_to<atom::flush>>;
 
 /// Coalesces item rows into batched PostgreSQL transactions and keeps the JSONB arrays fresh.
 using db_batcher_actor = caf::typed_actor<

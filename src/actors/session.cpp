@@ -75,9 +75,6 @@ void session_state::leave(uint16_t code, const std::string& reason) {
                         sid.empty() ? "-" : sid, code, reason, acked);
   ph = phase::leaving;
   out->close(code, reason);
-  for (auto& in : stash)
-    if (auto b = std::get_if<blob>(&in))
-      return_credit(b->payload.size());
   stash.clear();
   maybe_finish();
 }
@@ -108,20 +105,17 @@ void session_state::dispatch(input&& in) {
 }
 
 // True if the input may be processed now; otherwise it is answered, stashed or dropped here.
-bool session_state::owns(const std::string& session_id, uint64_t credit) {
+bool session_state::owns(const std::string& session_id) {
   switch (ph) {
     case phase::fresh:
-      return_credit(credit);
       fail(ec::not_initialized, "send session_init first");
       return false;
     case phase::leaving:
-      return_credit(credit);
       return false;
     default:
       break;
   }
   if (session_id != sid) {
-    return_credit(credit);
     fail(ec::session_mismatch, "this connection carries session " + sid);
     leave(1008, "session mismatch");
     return false;
@@ -130,7 +124,7 @@ bool session_state::owns(const std::string& session_id, uint64_t credit) {
 }
 
 void session_state::on_metadata(item_metadata&& m) {
-  if (!owns(m.session_id, 0))
+  if (!owns(m.session_id))
     return;
   if (ph == phase::loading)
     return void(stash.emplace_back(std::move(m)));
@@ -138,7 +132,7 @@ void session_state::on_metadata(item_metadata&& m) {
 }
 
 void session_state::on_blob(blob&& b) {
-  if (!owns(b.session_id, b.payload.size()))
+  if (!owns(b.session_id))
     return;
   if (ph == phase::loading)
     return void(stash.emplace_back(std::move(b)));
@@ -146,7 +140,7 @@ void session_state::on_blob(blob&& b) {
 }
 
 void session_state::on_response(response_item&& r) {
-  if (!owns(r.session_id, 0))
+  if (!owns(r.session_id))
     return;
   if (ph == phase::loading)
     return void(stash.emplace_back(std::move(r)));
@@ -203,7 +197,6 @@ void session_state::apply(pairing::outcome&& o) {
       }
     },
     std::move(o));
-  return_credit(pairs->take_released_bytes());
 }
 
 // -- spool results ----------------------------------------------------------------
@@ -225,7 +218,6 @@ void session_state::on_durable(const storage::item_key& key) {
         out->send(item_ack{sid, kind, key.index, size, true});
     }
     ++acked;
-    return_credit(size);
   }
   if (end_requested && spooled.empty())
     on_end();
@@ -236,7 +228,6 @@ void session_state::on_spool_failed(const storage::item_key& key) {
   auto it = spooled.find(key);
   if (it == spooled.end())
     return;
-  auto size = it->second.size;
   spooled.erase(it);
   auto kind = static_cast<item_kind>(key.kind);
   uint32_t owed = 0;
@@ -245,7 +236,6 @@ void session_state::on_spool_failed(const storage::item_key& key) {
   for (uint32_t i = 0; i <= owed; ++i)
     fail(ec::internal, "the item could not be made durable; it was not stored, send it again",
          std::make_pair(kind, key.index));
-  return_credit(size);
   if (end_requested && spooled.empty())
     on_end();
   maybe_finish();
@@ -266,17 +256,11 @@ void session_state::on_expire() {
     return;
   for (auto& err : pairs->expire(self->clock().now()))
     out->send(std::move(err));
-  return_credit(pairs->take_released_bytes());
   arm_expiry();
 }
 
 void session_state::fail(ec code, std::string message, std::optional<std::pair<item_kind, uint32_t>> ref) {
   out->send(error_reply{code, std::move(message), ref});
-}
-
-void session_state::return_credit(uint64_t bytes) {
-  if (bytes > 0)
-    out->grant_credit(bytes);
 }
 
 // -- behaviour ----------------------------------------------------------------------
@@ -291,7 +275,7 @@ caf::behavior session(caf::stateful_actor<session_state>* self, outbox_ptr out,
     [=](blob& b) { self->state.on_blob(std::move(b)); },
     [=](response_item& r) { self->state.on_response(std::move(r)); },
     [=](session_end& e) {
-      if (self->state.owns(e.session_id, 0))
+      if (self->state.owns(e.session_id))
         self->state.on_end();
     },
     [=](error_reply& e) { self->state.on_codec_error(e); },

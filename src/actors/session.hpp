@@ -1,7 +1,8 @@
 #pragma once
 // One session actor per WebSocket connection. It owns the session's pairing state, sends
-// complete pairs to the spool writer, acks them when they are durable, and returns credit to
-// its connection. Its input is what the codec parsed; its output goes through an outbox.
+// complete pairs to the spool writer and acks them when they are durable. Its input is what the
+// codec parsed; its output goes through an outbox. Credit needs no bookkeeping here: a payload
+// buffer returns its bytes to the connection when its last holder drops it (ws_connection).
 #include "actors/outbox.hpp"
 #include "actors/pairing.hpp"
 #include "actors/protocol.hpp"
@@ -35,7 +36,7 @@ struct session_state {
   using input = std::variant<item_metadata, blob, response_item, session_end>;
 
   struct in_flight {
-    uint64_t size = 0; ///< payload bytes: the credit returned and the ack's file_size
+    uint64_t size = 0; ///< payload bytes: the ack's file_size
   };
 
   caf::event_based_actor* self = nullptr;
@@ -68,8 +69,7 @@ struct session_state {
 
   void apply(pairing::outcome&& o);
   void fail(ec code, std::string message, std::optional<std::pair<item_kind, uint32_t>> ref = {});
-  bool owns(const std::string& session_id, uint64_t credit);
-  void return_credit(uint64_t bytes);
+  bool owns(const std::string& session_id);
   void maybe_finish();
   void arm_expiry();
   init_ack make_init_ack(bool resumed) const;

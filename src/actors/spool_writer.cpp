@@ -186,6 +186,9 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
         return;
       }
       it->second.file_done = true;
+      // The bytes are in a durable file now: dropping the last reference returns their credit
+      // to the connection (the spool still holds them until the row exists too).
+      it->second.job.payload = {};
       std::vector<storage::item_key> removals;
       settle(self, key, removals);
       remove_records(self, removals);

@@ -4,6 +4,8 @@
 // memory stays bounded whatever the clients do. Lock-free; any thread.
 #include <atomic>
 #include <cstdint>
+#include <mutex>
+#include <shared_mutex>
 
 namespace mediaspool::net {
 
@@ -19,6 +21,31 @@ public:
 private:
   uint64_t limit_;
   std::atomic<uint64_t> used_{0};
+};
+
+/// Lets threads outside Asio post onto connection strands only while the io_context exists.
+/// Payload buffers can outlive it (a file still being written at shutdown), and their
+/// deleters post credit back: main closes the gate before it destroys the io_context.
+class io_gate {
+public:
+  /// Runs `post` if the gate is open; false otherwise.
+  template <class F>
+  bool run(F&& post) {
+    std::shared_lock<std::shared_mutex> lock{mtx_};
+    if (!open_)
+      return false;
+    post();
+    return true;
+  }
+
+  void close() {
+    std::unique_lock<std::shared_mutex> lock{mtx_};
+    open_ = false;
+  }
+
+private:
+  std::shared_mutex mtx_;
+  bool open_ = true;
 };
 
 } // namespace mediaspool::net

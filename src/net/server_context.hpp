@@ -30,6 +30,7 @@ struct server_context {
   codec_limits codec;
   net_limits limits;
   std::shared_ptr<flow_budget> budget;
+  std::shared_ptr<io_gate> gate = std::make_shared<io_gate>();
   std::atomic<uint64_t> connections{0};
   std::string ws_path = "/ws/media-stream";
 };

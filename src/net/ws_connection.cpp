@@ -17,21 +17,33 @@ namespace {
 class ws_connection;
 
 /// The session actor's handle on its connection: posts onto the connection's strand through a
-/// weak pointer, so a connection that is already gone is a no-op. The global budget is released
-/// here, not on the connection, so credit still returns after the socket died.
+/// weak pointer, so a connection that is already gone is a no-op.
 class ws_outbox final : public outbox {
 public:
-  ws_outbox(std::weak_ptr<ws_connection> conn, asio::any_io_executor ex, std::shared_ptr<flow_budget> budget)
-    : conn_(std::move(conn)), ex_(std::move(ex)), budget_(std::move(budget)) {}
+  ws_outbox(std::weak_ptr<ws_connection> conn, asio::any_io_executor ex, std::shared_ptr<io_gate> gate)
+    : conn_(std::move(conn)), ex_(std::move(ex)), gate_(std::move(gate)) {}
 
   void send(server_message msg) override;
   void close(uint16_t code, std::string reason) override;
-  void grant_credit(uint64_t bytes) override;
 
 private:
   std::weak_ptr<ws_connection> conn_;
   asio::any_io_executor ex_;
-  std::shared_ptr<flow_budget> budget_;
+  std::shared_ptr<io_gate> gate_;
+};
+
+/// Deleter of a binary frame's buffer: the frame's bytes are credit in flight for exactly as
+/// long as the buffer lives (pairing, spool commit, file write), so memory is bounded by
+/// construction and no actor keeps books. Runs on whichever thread drops the last reference;
+/// the global budget is released there, the connection's credit on its strand (if it still
+/// exists).
+struct credit_return {
+  std::weak_ptr<ws_connection> conn;
+  asio::any_io_executor ex;
+  std::shared_ptr<flow_budget> budget;
+  std::shared_ptr<io_gate> gate;
+
+  void operator()(const std::vector<char>* buf) const;
 };
 
 class ws_connection : public std::enable_shared_from_this<ws_connection> {
@@ -97,7 +109,7 @@ private:
   void on_accept(beast::error_code ec) {
     if (ec)
       return fail(ec, "accept");
-    auto out = std::make_shared<ws_outbox>(weak_from_this(), ws_.get_executor(), ctx_.budget);
+    auto out = std::make_shared<ws_outbox>(weak_from_this(), ws_.get_executor(), ctx_.gate);
     session_ = ctx_.sys.spawn(session, std::move(out), ctx_.services);
     init_timer_.expires_after(ctx_.limits.init_timeout);
     init_timer_.async_wait([self = shared_from_this()](beast::error_code err) {
@@ -190,13 +202,17 @@ private:
   }
 
   void on_binary() {
-    auto parsed = parse_blob(shared_bytes{std::move(frame_), 0}, ctx_.codec);
+    // Moving the vector into a credit-returning buffer copies no payload byte.
+    auto n = frame_->size();
+    inflight_ += n;
+    ctx_.budget->take(n);
+    std::shared_ptr<const std::vector<char>> buf{new std::vector<char>(std::move(*frame_)),
+                                                 credit_return{weak_from_this(), ws_.get_executor(), ctx_.budget, ctx_.gate}};
+    frame_.reset();
+    auto parsed = parse_blob(shared_bytes{std::move(buf), 0}, ctx_.codec);
     if (auto err = std::get_if<error_reply>(&parsed))
       return caf::anon_send(session_, std::move(*err));
-    auto& b = std::get<blob>(parsed);
-    inflight_ += b.payload.size();
-    ctx_.budget->take(b.payload.size());
-    caf::anon_send(session_, std::move(b));
+    caf::anon_send(session_, std::move(std::get<blob>(parsed)));
   }
 
   void do_write() {
@@ -250,24 +266,32 @@ private:
 
 void ws_outbox::send(server_message msg) {
   // Serialised on the actor's thread, so the Asio thread only writes.
-  asio::post(ex_, [conn = conn_, text = serialize(msg)]() mutable {
-    if (auto c = conn.lock())
-      c->queue_write(std::move(text));
+  gate_->run([&] {
+    asio::post(ex_, [conn = conn_, text = serialize(msg)]() mutable {
+      if (auto c = conn.lock())
+        c->queue_write(std::move(text));
+    });
   });
 }
 
 void ws_outbox::close(uint16_t code, std::string reason) {
-  asio::post(ex_, [conn = conn_, code, reason = std::move(reason)]() mutable {
-    if (auto c = conn.lock())
-      c->queue_close(code, std::move(reason));
+  gate_->run([&] {
+    asio::post(ex_, [conn = conn_, code, reason = std::move(reason)]() mutable {
+      if (auto c = conn.lock())
+        c->queue_close(code, std::move(reason));
+    });
   });
 }
 
-void ws_outbox::grant_credit(uint64_t bytes) {
-  budget_->release(bytes);
-  asio::post(ex_, [conn = conn_, bytes] {
-    if (auto c = conn.lock())
-      c->add_credit(bytes);
+void credit_return::operator()(const std::vector<char>* buf) const {
+  auto bytes = buf->size();
+  delete buf;
+  budget->release(bytes);
+  gate->run([&] {
+    asio::post(ex, [c = conn, bytes] {
+      if (auto live = c.lock())
+        live->add_credit(bytes);
+    });
   });
 }
 

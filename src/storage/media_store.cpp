@@ -134,7 +134,8 @@ fs::path temp_path_for(const fs::path& final_path) {
 
 // `created` tells the caller whether `tmp` is ours to unlink (never a file someone else made);
 // `taken` that the name already existed, so another name may be tried.
-status write_temp(const fs::path& tmp, const char* data, size_t size, bool& created, bool& taken) {
+status write_temp(const fs::path& tmp, const char* data, size_t size, bool& created, bool& taken,
+                  bool sync = true) {
   unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
   created = fd.get() >= 0;
   taken = !created && errno == EEXIST;
@@ -142,7 +143,7 @@ status write_temp(const fs::path& tmp, const char* data, size_t size, bool& crea
     return errno_status(errno, "creating", tmp);
   if (auto st = write_all(fd.get(), data, size, tmp); !st.ok())
     return st;
-  if (::fdatasync(fd.get()) != 0)
+  if (sync && ::fdatasync(fd.get()) != 0)
     return errno_status(errno, "fdatasync of", tmp);
   if (fd.close() != 0)
     return errno_status(errno, "closing", tmp);
@@ -214,6 +215,80 @@ status media_store::write_atomic(std::string_view session_id, std::string_view f
   // If this fails the new bytes are already under the final name but not known to be durable;
   // the caller must treat the write as failed and may simply write again.
   return fsync_dir(dir);
+}
+
+std::vector<status> media_store::write_batch(const std::vector<media_write>& files) const {
+  std::vector<status> out(files.size());
+  std::vector<fs::path> finals(files.size()), temps(files.size());
+  bool created = false;
+  if (auto st = ensure_dir(root_, created); !st.ok())
+    return std::vector<status>(files.size(), st);
+  size_t written = 0;
+  for (size_t i = 0; i < files.size(); ++i) {
+    const auto& f = files[i];
+    auto path = path_of(f.session_id, f.folder, f.name);
+    if (!path || (f.data == nullptr && f.size > 0)) {
+      out[i] = {errc::invalid_argument, "media path not allowed: session " + std::string{f.session_id}
+                                          + ", folder " + std::string{f.folder} + ", name " + std::string{f.name}};
+      continue;
+    }
+    // New folders need no fsync of their parents here: the syncfs below covers their entries.
+    auto dir = path->parent_path();
+    if (auto st = ensure_dir(dir.parent_path(), created); !st.ok()) {
+      out[i] = st;
+      continue;
+    }
+    if (auto st = ensure_dir(dir, created); !st.ok()) {
+      out[i] = st;
+      continue;
+    }
+    bool tmp_created = false, name_taken = true;
+    for (int attempt = 0; attempt < 4 && name_taken; ++attempt) {
+      temps[i] = temp_path_for(*path);
+      out[i] = write_temp(temps[i], f.data, f.size, tmp_created, name_taken, false);
+    }
+    if (!out[i].ok()) {
+      if (tmp_created)
+        ::unlink(temps[i].c_str());
+      temps[i].clear();
+      continue;
+    }
+    finals[i] = std::move(*path);
+    ++written;
+  }
+  if (written == 0)
+    return out;
+  unique_fd root_fd{::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  auto sync_all = [&](const char* step) {
+    if (root_fd.get() >= 0 && ::syncfs(root_fd.get()) == 0)
+      return status::success();
+    return errno_status(errno, step, root_);
+  };
+  auto fail_written = [&](const status& st, bool unlink_temps) {
+    for (size_t i = 0; i < files.size(); ++i)
+      if (!temps[i].empty()) {
+        out[i] = st;
+        if (unlink_temps)
+          ::unlink(temps[i].c_str());
+      }
+    return out;
+  };
+  if (auto st = sync_all("syncfs (file data) under"); !st.ok())
+    return fail_written(st, true);
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (temps[i].empty())
+      continue;
+    if (::rename(temps[i].c_str(), finals[i].c_str()) != 0) {
+      out[i] = errno_status(errno, "renaming temp file to", finals[i]);
+      ::unlink(temps[i].c_str());
+      temps[i].clear();
+    }
+  }
+  // If this fails the new bytes are under their final names but not known to be durable: the
+  // caller treats them as failed and writes again.
+  if (auto st = sync_all("syncfs (renames) under"); !st.ok())
+    return fail_written(st, false);
+  return out;
 }
 
 size_t media_store::sweep_temp_files() const {

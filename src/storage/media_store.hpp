@@ -9,8 +9,18 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mediaspool::storage {
+
+/// One file of a batch (see media_store::write_batch). Views and data are borrowed for the call.
+struct media_write {
+  std::string_view session_id;
+  std::string_view folder;
+  std::string_view name;
+  const char* data = nullptr;
+  size_t size = 0;
+};
 
 class media_store {
 public:
@@ -30,6 +40,13 @@ public:
   /// name is untouched (an earlier version, if any, stays) and the temp file is removed.
   status write_atomic(std::string_view session_id, std::string_view folder, std::string_view name,
                       const char* data, size_t size) const;
+
+  /// Writes several files with write_atomic's guarantees (a reader sees the old file or the
+  /// complete new one, never a torn one, even after a power loss) but two filesystem syncs for
+  /// the whole batch instead of two fsyncs per file: all temp files are written, one syncfs()
+  /// makes their bytes durable, all are renamed, a second syncfs() makes the names durable.
+  /// Returns one status per file, in order; ok means durable under its final name.
+  std::vector<status> write_batch(const std::vector<media_write>& files) const;
 
   /// Deletes temp files left by a crash (names ending in ".tmp"). Returns how many.
   size_t sweep_temp_files() const;

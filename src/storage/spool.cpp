@@ -175,6 +175,10 @@ std::unique_ptr<spool> spool::open(const spool_options& opts, status& st) {
   // delete is in the same memtable, so a buffer that holds a few seconds of traffic keeps
   // most payloads out of SST files entirely.
   options.write_buffer_size = opts.write_buffer_bytes;
+  // A flush merges two immutable memtables, so a record written just before a memtable switch
+  // and deleted just after it still never reaches an SST file.
+  options.max_write_buffer_number = 4;
+  options.min_write_buffer_number_to_merge = 2;
   options.max_background_jobs = 2; // the machine has 2 cores shared with the server
   // Payloads are webm/jpeg, already compressed: compressing them again only costs CPU.
   options.compression = rocksdb::kNoCompression;

@@ -3,10 +3,12 @@
 // registry on the test coordinator, a recording outbox in place of the connection, a spool
 // writer that records appends (the test answers `durable`/`spoolfail` the way the real one
 // does), and a loader that answers session_init with a chosen result, an error, or only when
-// released.
+// released. Payloads come from a tracker: credit is "payload bytes alive", so the tests check
+// who still holds a payload instead of counting credit messages.
 #include "actors/registry.hpp"
 #include "actors/session.hpp"
 #include "support/coordinator_fixture.hpp"
+#include "support/payload_tracker.hpp"
 
 #include <doctest/doctest.h>
 
@@ -30,11 +32,9 @@ inline const std::string other_sid = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
 struct recording_outbox : outbox {
   std::vector<server_message> sent;
   std::vector<uint16_t> closes;
-  uint64_t credit = 0;
 
   void send(server_message msg) override { sent.push_back(std::move(msg)); }
   void close(uint16_t code, std::string) override { closes.push_back(code); }
-  void grant_credit(uint64_t bytes) override { credit += bytes; }
 
   template <class T>
   std::vector<T> all() const {
@@ -46,6 +46,8 @@ struct recording_outbox : outbox {
   }
 };
 
+/// The appends keep their payloads, as the real spool writer does until the file is written;
+/// session_fixture::spool_lets_go stands for that moment.
 struct spool_log {
   std::vector<spool_item> appends;
   std::vector<std::string> ends;
@@ -101,10 +103,6 @@ inline fake_loader_actor::behavior_type fake_loader(fake_loader_actor::pointer s
 
 // -- inputs ---------------------------------------------------------------------------------
 
-inline shared_bytes bytes(const std::string& s) {
-  return shared_bytes{std::make_shared<const std::vector<char>>(s.begin(), s.end()), 0};
-}
-
 inline std::string payload_of(item_kind kind, uint32_t index, size_t size = 1000) {
   std::string p(size, '\0');
   for (size_t i = 0; i < size; ++i)
@@ -129,6 +127,7 @@ struct session_fixture : coordinator_fixture {
   spool_writer_actor spool;
   fake_loader_actor loader;
   std::shared_ptr<session_services> svc = std::make_shared<session_services>();
+  payload_tracker payloads;
 
   session_fixture() {
     spool = spawn(fake_spool, spool_rec);
@@ -168,7 +167,7 @@ struct session_fixture : coordinator_fixture {
 
   void send_blob(const client& c, item_kind kind, uint32_t index, size_t size = 1000,
                  const std::string& id = sid) {
-    self->send(c.actor, blob{id, kind, index, bytes(payload_of(kind, index, size))});
+    self->send(c.actor, blob{id, kind, index, payloads.make(payload_of(kind, index, size))});
     run();
   }
 
@@ -196,6 +195,23 @@ struct session_fixture : coordinator_fixture {
     caf::anon_send(it.session, atom::spoolfail::value, it.key);
     run();
   }
+
+  // The spool writer drops the i-th append's payload (its file is written, or its commit failed).
+  void spool_lets_go(size_t i) {
+    REQUIRE(i < spool_rec->appends.size());
+    spool_rec->appends[i].payload = {};
+  }
+
+  // Payload bytes the fake spool writer still holds.
+  uint64_t spool_bytes() const {
+    uint64_t n = 0;
+    for (auto& it : spool_rec->appends)
+      n += it.payload.size();
+    return n;
+  }
+
+  // Payload bytes alive that the spool does not hold: what the sessions (or a mailbox) keep.
+  uint64_t session_bytes() const { return payloads.alive_bytes() - spool_bytes(); }
 };
 
 } // namespace mediaspool::test

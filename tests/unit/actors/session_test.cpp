@@ -41,7 +41,7 @@ TEST_CASE_FIXTURE(session_fixture, "init_ack lists the ranges of the items the l
   auto acks = c.out->all<item_ack>();
   REQUIRE(acks.size() == 1);
   CHECK(acks[0].duplicate);
-  CHECK(c.out->credit == 1000);
+  CHECK_MESSAGE(payloads.alive_bytes() == 0, "a resend of a held item is dropped at once");
 }
 
 TEST_CASE_FIXTURE(session_fixture, "metadata and blob in either order become one append acked only after durable") {
@@ -60,7 +60,8 @@ TEST_CASE_FIXTURE(session_fixture, "metadata and blob in either order become one
     CHECK(it.hash == payload_hash(expected.data(), expected.size()));
     CHECK(it.session == c.actor);
     CHECK_MESSAGE(c.out->all<item_ack>().empty(), "no ack before the spool says durable");
-    CHECK_MESSAGE(c.out->credit == 0, "the payload's credit is held until the item is durable");
+    CHECK_MESSAGE(spool_bytes() == 1234, "the spool holds the payload until its file is written");
+    CHECK_MESSAGE(session_bytes() == 0, "the session keeps no reference to a payload it handed on");
 
     durable(before);
     auto acks = c.out->all<item_ack>();
@@ -70,32 +71,38 @@ TEST_CASE_FIXTURE(session_fixture, "metadata and blob in either order become one
     CHECK(acks[0].index == 3);
     CHECK(acks[0].file_size == 1234);
     CHECK_FALSE(acks[0].duplicate);
-    CHECK(c.out->credit == 1234);
+    CHECK(session_bytes() == 0);
+    spool_lets_go(before);
+    CHECK_MESSAGE(payloads.alive_bytes() == 0, "once the spool lets go the bytes are free");
     caf::anon_send_exit(c.actor, caf::exit_reason::user_shutdown); // frees the session id
     run();
   }
 }
 
-TEST_CASE_FIXTURE(session_fixture, "credit granted equals the payload bytes of the items made durable") {
+TEST_CASE_FIXTURE(session_fixture, "the bytes of handed on items are freed exactly when the spool lets go of them") {
   auto c = ready();
   send_pair(c, item_kind::audio, 0, 1000);
   send_pair(c, item_kind::frame, 0, 3000);
   REQUIRE(spool_rec->appends.size() == 2);
-  CHECK(c.out->credit == 0);
+  CHECK(payloads.alive_bytes() == 4000);
+  CHECK(session_bytes() == 0);
   durable(1);
-  CHECK(c.out->credit == 3000);
+  CHECK_MESSAGE(payloads.alive_bytes() == 4000, "durable alone frees nothing: the file is not written yet");
+  spool_lets_go(1);
+  CHECK(payloads.freed_bytes() == 3000);
   durable(0);
-  CHECK(c.out->credit == 4000);
+  spool_lets_go(0);
+  CHECK(payloads.freed_bytes() == 4000);
   durable(0); // a second durable for the same key changes nothing
-  CHECK(c.out->credit == 4000);
   CHECK(c.out->all<item_ack>().size() == 2);
+  CHECK(payloads.alive_bytes() == 0);
 }
 
-TEST_CASE_FIXTURE(session_fixture, "a duplicate after the commit is acked as duplicate at once and its credit returned") {
+TEST_CASE_FIXTURE(session_fixture, "a duplicate after the commit is acked as duplicate at once and its bytes freed") {
   auto c = ready();
   send_pair(c, item_kind::frame, 9, 500);
   durable(0);
-  REQUIRE(c.out->credit == 500);
+  REQUIRE(payloads.alive_bytes() == 500);
   send_pair(c, item_kind::frame, 9, 500);
   CHECK_MESSAGE(spool_rec->appends.size() == 1, "a committed item is not appended again");
   auto acks = c.out->all<item_ack>();
@@ -104,7 +111,8 @@ TEST_CASE_FIXTURE(session_fixture, "a duplicate after the commit is acked as dup
   CHECK(acks[1].duplicate);
   CHECK(acks[1].index == 9);
   CHECK(acks[1].file_size == 500);
-  CHECK(c.out->credit == 1000);
+  CHECK_MESSAGE(payloads.alive_bytes() == 500, "only the original, in the spool, may be alive");
+  CHECK(spool_bytes() == 500);
 }
 
 TEST_CASE_FIXTURE(session_fixture, "a duplicate while the first copy is pending is acked when the copy is durable") {
@@ -113,13 +121,15 @@ TEST_CASE_FIXTURE(session_fixture, "a duplicate while the first copy is pending 
   send_pair(c, item_kind::audio, 2, 700);
   CHECK(spool_rec->appends.size() == 1);
   CHECK_MESSAGE(c.out->all<item_ack>().empty(), "neither copy is durable yet");
-  CHECK_MESSAGE(c.out->credit == 700, "the resent blob's bytes are not held: they are returned at once");
+  CHECK_MESSAGE(payloads.freed_bytes() == 700, "the resent blob's bytes are not held: they are freed at once");
+  CHECK(payloads.alive_bytes() == 700);
+  CHECK(spool_bytes() == 700);
   durable(0);
   auto acks = c.out->all<item_ack>();
   REQUIRE(acks.size() == 2);
   CHECK_FALSE(acks[0].duplicate);
   CHECK(acks[1].duplicate);
-  CHECK(c.out->credit == 1400);
+  CHECK(session_bytes() == 0);
 }
 
 TEST_CASE_FIXTURE(session_fixture, "spoolfail answers error internal and no ack and a resend is appended anew") {
@@ -133,10 +143,13 @@ TEST_CASE_FIXTURE(session_fixture, "spoolfail answers error internal and no ack 
   REQUIRE(errors[0].ref.has_value());
   CHECK(errors[0].ref->first == item_kind::audio);
   CHECK(errors[0].ref->second == 4);
-  CHECK_MESSAGE(c.out->credit == 800, "a failed item's credit is returned");
+  CHECK_MESSAGE(session_bytes() == 0, "the session keeps nothing of a failed item");
+  spool_lets_go(0); // the real spool writer drops a failed commit's batch
+  CHECK(payloads.alive_bytes() == 0);
   CHECK(c.out->closes.empty());
   send_pair(c, item_kind::audio, 4, 800);
   CHECK_MESSAGE(spool_rec->appends.size() == 2, "a failed item is not held: the resend is stored");
+  CHECK(session_bytes() == 0);
 }
 
 TEST_CASE_FIXTURE(session_fixture, "input before session_init is refused with not_initialized") {
@@ -147,7 +160,8 @@ TEST_CASE_FIXTURE(session_fixture, "input before session_init is refused with no
   REQUIRE(errors.size() == 2);
   CHECK(errors[0].code == ec::not_initialized);
   CHECK(errors[1].code == ec::not_initialized);
-  CHECK_MESSAGE(c.out->credit == 600, "a refused blob's credit is returned");
+  CHECK_MESSAGE(payloads.made_bytes() == 600, "the blob was sent");
+  CHECK_MESSAGE(payloads.alive_bytes() == 0, "a refused blob is dropped at once");
   CHECK(spool_rec->appends.empty());
   CHECK(c.out->closes.empty());
   init(c);
@@ -168,6 +182,7 @@ TEST_CASE_FIXTURE(session_fixture, "input that arrives while the session loads i
   run();
   CHECK_MESSAGE(spool_rec->appends.empty(), "nothing may be paired before the held items are known");
   CHECK(c.out->sent.empty());
+  CHECK_MESSAGE(session_bytes() == 2000, "the stashed blobs are kept while the session loads");
 
   caf::anon_send(loader, atom::ok::value);
   run();
@@ -178,10 +193,28 @@ TEST_CASE_FIXTURE(session_fixture, "input that arrives while the session loads i
   check_key(spool_rec->appends[1], 'r', 7);
   CHECK(spool_rec->appends[1].element == "{\"question_id\":7}");
   check_key(spool_rec->appends[2], 'f', 1);
+  CHECK_MESSAGE(session_bytes() == 0, "the stash is handed on and not kept");
   durable(1);
   auto acks = c.out->all<response_ack>();
   REQUIRE(acks.size() == 1);
   CHECK(acks[0].question_id == 7);
+}
+
+TEST_CASE_FIXTURE(session_fixture, "a session closed while it loads drops the blobs it stashed") {
+  loader_rec->hold = true;
+  auto c = connect();
+  auto down = watch(c.actor);
+  init(c);
+  send_blob(c, item_kind::audio, 0, 400);
+  send_blob(c, item_kind::frame, 0, 600);
+  REQUIRE(session_bytes() == 1000);
+  caf::anon_send(c.actor, atom::closed::value);
+  run();
+  CHECK_MESSAGE(payloads.alive_bytes() == 0, "a closed session must not keep its stash");
+  CHECK(down->has_value());
+  caf::anon_send(loader, atom::ok::value); // the late load result finds nobody
+  run();
+  CHECK(spool_rec->appends.empty());
 }
 
 TEST_CASE_FIXTURE(session_fixture, "a message for another session closes the connection with 1008") {
@@ -192,7 +225,7 @@ TEST_CASE_FIXTURE(session_fixture, "a message for another session closes the con
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].code == ec::session_mismatch);
   CHECK(c.out->closes == std::vector<uint16_t>{1008});
-  CHECK(c.out->credit == 300);
+  CHECK_MESSAGE(payloads.alive_bytes() == 0, "a blob of another session is dropped at once");
   CHECK_MESSAGE(down->has_value(), "a session with nothing in flight quits when it closes");
   CHECK(spool_rec->appends.empty());
 }
@@ -232,20 +265,20 @@ TEST_CASE_FIXTURE(session_fixture, "session_end with nothing in flight is answer
   CHECK(c.out->all<end_ack>().size() == 1);
 }
 
-TEST_CASE_FIXTURE(session_fixture, "a half without its partner expires after the orphan timeout and returns its credit") {
+TEST_CASE_FIXTURE(session_fixture, "a half without its partner expires after the orphan timeout and frees its bytes") {
   auto c = ready(); // orphan timeout 5 s, expiry checked every 1 s
   send_blob(c, item_kind::audio, 4, 100);
   send_meta(c, item_kind::frame, 2);
   for (int i = 0; i < 4; ++i)
     advance_time(1s);
   CHECK_MESSAGE(c.out->all<error_reply>().empty(), "4 s is inside the 5 s orphan timeout");
-  CHECK(c.out->credit == 0);
+  CHECK_MESSAGE(session_bytes() == 100, "a blob waiting for its metadata is kept");
   advance_time(2s);
   auto errors = c.out->all<error_reply>();
   REQUIRE(errors.size() == 2);
   for (auto& e : errors)
     CHECK(e.code == ec::orphan_expired);
-  CHECK(c.out->credit == 100);
+  CHECK_MESSAGE(payloads.alive_bytes() == 0, "an expired blob is dropped");
   CHECK(spool_rec->appends.empty());
   // Past the init request timeouts (30 s), only a re-arming expiry timer could still be pending.
   advance_time(60s);
@@ -267,10 +300,13 @@ TEST_CASE_FIXTURE(session_fixture, "replaced closes with 1008 and the actor quit
   CHECK_MESSAGE(b.out->sent.empty(), "the new session must not start next to the old one");
   send_pair(a, item_kind::audio, 1, 900);
   CHECK_MESSAGE(spool_rec->appends.size() == 1, "a closing session takes no new items");
+  CHECK_MESSAGE(session_bytes() == 0, "a closing session drops what it does not take");
 
   durable(0);
   CHECK(a_down->has_value());
-  CHECK(a.out->credit == 1800);
+  CHECK(payloads.freed_bytes() == 900);
+  spool_lets_go(0);
+  CHECK(payloads.alive_bytes() == 0);
   auto acks = b.out->all<init_ack>();
   CHECK_MESSAGE(acks.size() == 1, "the new session starts once the old one is gone");
   CHECK(loader_rec->inits.size() == 2);

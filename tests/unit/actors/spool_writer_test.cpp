@@ -3,6 +3,7 @@
 // answers `filedone` and `dbdone` itself, in the orders it wants to check.
 #include "actors/spool_writer.hpp"
 #include "support/coordinator_fixture.hpp"
+#include "support/payload_tracker.hpp"
 #include "support/temp_dir.hpp"
 
 #include <doctest/doctest.h>
@@ -37,6 +38,7 @@ file_writer_actor::behavior_type fake_file_writer(file_writer_actor::pointer, st
     [=](atom::store, const file_job& job, const spool_writer_actor& reply_to) {
       log->jobs.push_back({job, reply_to});
     },
+    [=](atom::flush) {},
   };
 }
 
@@ -98,6 +100,7 @@ struct spool_writer_fixture : test::coordinator_fixture {
   std::shared_ptr<session_log> sessions = std::make_shared<session_log>();
   caf::actor sess;
   spool_writer_actor writer;
+  test::payload_tracker payloads;
 
   spool_writer_fixture() { sess = spawn(fake_session, sessions); }
 
@@ -122,7 +125,7 @@ struct spool_writer_fixture : test::coordinator_fixture {
       it.file_name = (kind == 'a' ? "chunk_" : "frame_") + std::to_string(index) + (kind == 'a' ? ".webm" : ".jpg");
     it.element = "{\"index\":" + std::to_string(index) + "}";
     if (kind != 'r')
-      it.payload = shared_bytes{std::make_shared<const std::vector<char>>(p.begin(), p.end()), 0};
+      it.payload = payloads.make(p);
     it.session = sess;
     return it;
   }
@@ -155,6 +158,13 @@ struct spool_writer_fixture : test::coordinator_fixture {
     REQUIRE_MESSAGE(j != nullptr, "no file job was sent for " << k.kind << k.index);
     self->send(j->reply_to, atom::filedone::value, k, ok);
     run();
+  }
+
+  // The stand-in file writers keep the jobs they were sent; the real one drops a job's payload
+  // once its batch is written. This is that moment, for every job so far.
+  void file_writers_let_go() {
+    for (auto& e : files->jobs)
+      e.job.payload = {};
   }
 
   void dbdone(std::vector<item_key> keys) {
@@ -282,6 +292,49 @@ TEST_CASE_FIXTURE(spool_writer_fixture, "a failed file write is sent again after
   CHECK(held().empty());
 }
 
+TEST_CASE_FIXTURE(spool_writer_fixture, "the spool writer keeps a payload until its file is written and then lets go") {
+  start_writer();
+  append(item('a', 5, 3000));
+  append(item('f', 6, 2000));
+  run();
+  REQUIRE(files->jobs.size() == 2);
+  file_writers_let_go();
+  CHECK_MESSAGE(payloads.alive_bytes() == 5000, "before filedone the spool writer keeps the bytes for a retry");
+  item_key a5{sid, 'a', 5};
+  item_key f6{sid, 'f', 6};
+  filedone(a5, true);
+  CHECK_MESSAGE(payloads.alive_bytes() == 2000, "after filedone(ok) the file's bytes are freed");
+  CHECK_MESSAGE(held().size() == 2, "the record itself stays until its row exists too");
+  dbdone({f6});
+  CHECK_MESSAGE(payloads.alive_bytes() == 2000, "a row alone does not free the bytes of a file not yet written");
+  filedone(f6, true);
+  CHECK(payloads.alive_bytes() == 0);
+  dbdone({a5});
+  CHECK(held().empty());
+}
+
+TEST_CASE_FIXTURE(spool_writer_fixture, "a failed file write keeps the payload for the retry") {
+  start_writer();
+  append(item('f', 3, 2000));
+  run();
+  item_key k{sid, 'f', 3};
+  REQUIRE(files->jobs.size() == 1);
+  file_writers_let_go();
+  filedone(k, false);
+  dbdone({k});
+  CHECK_MESSAGE(payloads.alive_bytes() == 2000, "a failed file's bytes must stay for the retry");
+  advance_time(1s);
+  REQUIRE(files->jobs.size() == 2);
+  auto& retry = files->jobs[1].job;
+  CHECK(std::string(retry.payload.data(), retry.payload.size()) == payload_of(3, 2000));
+  CHECK_MESSAGE(payloads.made_bytes() == 2000, "the retry sends the same buffer, no copy");
+  file_writers_let_go();
+  CHECK(payloads.alive_bytes() == 2000);
+  filedone(k, true);
+  CHECK(payloads.alive_bytes() == 0);
+  CHECK(held().empty());
+}
+
 TEST_CASE_FIXTURE(spool_writer_fixture, "end answers once the items of that session settle by asking the batcher to finalize") {
   start_writer();
   append(item('a', 0));
@@ -319,10 +372,10 @@ TEST_CASE_FIXTURE(spool_writer_fixture, "recover re-drives the records found in 
   spool.reset();
   {
     auto sp = open_spool(dir);
-    std::vector<std::string> payloads{payload_of(0, 500), payload_of(1, 700)};
+    std::vector<std::string> bodies{payload_of(0, 500), payload_of(1, 700)};
     std::vector<storage::spool_entry> entries{
-      {{sid, 'a', 0}, 11, "chunk_0.webm", "{\"index\":0}", payloads[0].data(), payloads[0].size()},
-      {{sid, 'f', 1}, 12, "frame_1.jpg", "{\"index\":1}", payloads[1].data(), payloads[1].size()},
+      {{sid, 'a', 0}, 11, "chunk_0.webm", "{\"index\":0}", bodies[0].data(), bodies[0].size()},
+      {{sid, 'f', 1}, 12, "frame_1.jpg", "{\"index\":1}", bodies[1].data(), bodies[1].size()},
       {{sid, 'r', 2}, 0, "", "{\"question_id\":2}", nullptr, 0},
     };
     REQUIRE(sp->write_durable(entries).ok());

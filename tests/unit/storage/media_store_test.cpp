@@ -16,6 +16,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string sid = "0f8fad5b-d9cb-469f-a165-70867728950e";
+const std::string other_sid = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
 
 std::string read_file(const fs::path& p) {
   std::ifstream in{p, std::ios::binary};
@@ -46,6 +47,17 @@ size_t entries_under(const fs::path& root) {
 status write(const media_store& ms, std::string_view folder, std::string_view name,
              const std::string& data) {
   return ms.write_atomic(sid, folder, name, data.data(), data.size());
+}
+
+// One entry of a batch; `data` must outlive the write_batch call.
+media_write entry(std::string_view session_id, std::string_view folder, std::string_view name,
+                  const std::string& data) {
+  return media_write{session_id, folder, name, data.data(), data.size()};
+}
+
+void check_no_temp_files(const fs::path& root) {
+  for (const auto& f : files_under(root))
+    CHECK_MESSAGE(f.extension() != ".tmp", "left behind: " << f);
 }
 
 } // namespace
@@ -166,5 +178,102 @@ TEST_SUITE("storage.media_store") {
     media_store ms{dir / "root"};
     fs::remove_all(dir / "root");
     CHECK(ms.sweep_temp_files() == 0);
+  }
+
+  TEST_CASE("write_batch writes files of two sessions in one batch with exactly their bytes") {
+    temp_dir dir;
+    media_store ms{dir / "media"};
+    const std::string a0{"\0webm\xff\x01 a0", 10};
+    const std::string a1(70000, '\x7f');
+    const std::string f0{"jpeg\0\0\xd9", 7};
+    const std::string empty;
+    const std::string b0 = "other session";
+    std::vector<media_write> batch{entry(sid, "audio", "chunk_0.webm", a0), entry(sid, "audio", "chunk_1.webm", a1),
+                                   entry(sid, "frames", "frame_0.jpg", f0), entry(sid, "frames", "frame_1.jpg", empty),
+                                   entry(other_sid, "audio", "chunk_0.webm", b0)};
+    auto results = ms.write_batch(batch);
+    REQUIRE(results.size() == batch.size());
+    for (size_t i = 0; i < results.size(); ++i)
+      CHECK_MESSAGE(results[i].ok(), "entry " << i << ": " << results[i].message);
+    CHECK(read_file(*ms.path_of(sid, "audio", "chunk_0.webm")) == a0);
+    CHECK(read_file(*ms.path_of(sid, "audio", "chunk_1.webm")) == a1);
+    CHECK(read_file(*ms.path_of(sid, "frames", "frame_0.jpg")) == f0);
+    CHECK(read_file(*ms.path_of(sid, "frames", "frame_1.jpg")).empty());
+    CHECK_MESSAGE(read_file(*ms.path_of(other_sid, "audio", "chunk_0.webm")) == b0,
+                  "same name in another session is another file");
+    CHECK_MESSAGE(files_under(dir.path()).size() == batch.size(), "exactly one file per entry");
+    check_no_temp_files(dir.path());
+  }
+
+  TEST_CASE("write_batch of no files returns no results and creates nothing") {
+    temp_dir dir;
+    media_store ms{dir.path()};
+    CHECK(ms.write_batch({}).empty());
+    CHECK(entries_under(dir.path()) == 0);
+  }
+
+  TEST_CASE("write_batch refuses bad entries with invalid_argument and writes the others") {
+    temp_dir dir;
+    media_store ms{dir.path()};
+    const std::string good = "good bytes";
+    const std::string bad = "never written";
+    std::vector<media_write> batch{entry(sid, "audio", "chunk_0.webm", good),
+                                   entry(sid, "audio", "../escape", bad),
+                                   entry("not-a-uuid", "audio", "chunk_1.webm", bad),
+                                   entry(sid, "video", "chunk_2.webm", bad),
+                                   media_write{sid, "audio", "chunk_3.webm", nullptr, 5},
+                                   entry(other_sid, "frames", "frame_0.jpg", good)};
+    auto results = ms.write_batch(batch);
+    REQUIRE(results.size() == batch.size());
+    CHECK_MESSAGE(results[0].ok(), results[0].message);
+    for (size_t i = 1; i <= 4; ++i) {
+      CAPTURE(i);
+      CHECK(results[i].code == errc::invalid_argument);
+      CHECK_FALSE(results[i].message.empty());
+    }
+    CHECK_MESSAGE(results[5].ok(), results[5].message);
+    CHECK(read_file(*ms.path_of(sid, "audio", "chunk_0.webm")) == good);
+    CHECK(read_file(*ms.path_of(other_sid, "frames", "frame_0.jpg")) == good);
+    CHECK_MESSAGE(files_under(dir.path()).size() == 2, "nothing may be written for a refused entry");
+    CHECK_FALSE(fs::exists(dir.path() / sid / "escape"));
+    CHECK_FALSE(fs::exists(dir.path() / sid / "video"));
+    CHECK_FALSE(fs::exists(dir.path() / "not-a-uuid"));
+  }
+
+  TEST_CASE("write_batch overwrites an existing file with exactly the new bytes") {
+    temp_dir dir;
+    media_store ms{dir.path()};
+    REQUIRE(write(ms, "frames", "frame_1.jpg", std::string(5000, 'x')).ok());
+    const std::string fresh = "short";
+    const std::string next = "next";
+    auto results = ms.write_batch({entry(sid, "frames", "frame_1.jpg", fresh), entry(sid, "frames", "frame_2.jpg", next)});
+    REQUIRE(results.size() == 2);
+    CHECK_MESSAGE(results[0].ok(), results[0].message);
+    CHECK_MESSAGE(results[1].ok(), results[1].message);
+    CHECK_MESSAGE(read_file(*ms.path_of(sid, "frames", "frame_1.jpg")) == fresh,
+                  "no tail of the longer old file may remain");
+    CHECK(read_file(*ms.path_of(sid, "frames", "frame_2.jpg")) == next);
+    CHECK(files_under(dir.path()).size() == 2);
+    check_no_temp_files(dir.path());
+  }
+
+  TEST_CASE("write_batch fails only the entry whose folder is a regular file") {
+    temp_dir dir;
+    media_store ms{dir.path()};
+    plant(dir / sid / "audio", "i am not a folder");
+    const std::string a = "audio bytes";
+    const std::string f = "frame bytes";
+    auto results = ms.write_batch({entry(sid, "frames", "frame_0.jpg", f), entry(sid, "audio", "chunk_0.webm", a),
+                                   entry(other_sid, "audio", "chunk_0.webm", a)});
+    REQUIRE(results.size() == 3);
+    CHECK_MESSAGE(results[0].ok(), results[0].message);
+    CHECK(results[1].code == errc::io_error);
+    CHECK_FALSE(results[1].message.empty());
+    CHECK_MESSAGE(results[2].ok(), results[2].message);
+    CHECK(read_file(dir / sid / "audio") == "i am not a folder");
+    CHECK(read_file(*ms.path_of(sid, "frames", "frame_0.jpg")) == f);
+    CHECK(read_file(*ms.path_of(other_sid, "audio", "chunk_0.webm")) == a);
+    CHECK_MESSAGE(files_under(dir.path()).size() == 3, "the planted file and the two written ones");
+    check_no_temp_files(dir.path());
   }
 }

@@ -1,0 +1,195 @@
+// The file writer on the test coordinator with a real media store in a temp folder. The spool
+// writer is a stand-in that records the `filedone` answers.
+#include "actors/file_writer.hpp"
+#include "support/coordinator_fixture.hpp"
+#include "support/payload_tracker.hpp"
+#include "support/temp_dir.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+using namespace mediaspool;
+using storage::item_key;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string sid = "0f8fad5b-d9cb-469f-a165-70867728950e";
+const std::string other_sid = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+
+// -- stand-in (called in the test thread only, so the record needs no lock) ----------------
+
+struct done_log {
+  std::vector<std::pair<item_key, bool>> done;
+};
+
+spool_writer_actor::behavior_type fake_spool(spool_writer_actor::pointer, std::shared_ptr<done_log> log) {
+  return {
+    [=](atom::append, spool_item&) {},
+    [=](atom::filedone, item_key& k, bool ok) { log->done.emplace_back(k, ok); },
+    [=](atom::dbdone, std::vector<item_key>&) {},
+    [=](atom::end, std::string&) -> end_result { return {}; },
+    [=](atom::recover) -> uint64_t { return 0; },
+    [=](atom::stats) -> spool_stats { return {}; },
+    [=](atom::flush) {},
+    [=](atom::retry) {},
+  };
+}
+
+std::string payload_of(uint32_t index, size_t size) {
+  std::string p(size, '\0'); // every byte value, zeros included
+  for (size_t i = 0; i < size; ++i)
+    p[i] = static_cast<char>((i * 131 + index * 17) & 0xff);
+  return p;
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in{p, std::ios::binary};
+  REQUIRE_MESSAGE(in.good(), "cannot open " << p);
+  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+struct file_writer_fixture : test::coordinator_fixture {
+  test::temp_dir dir;
+  std::shared_ptr<const storage::media_store> store = std::make_shared<storage::media_store>(dir / "media");
+  std::shared_ptr<done_log> log = std::make_shared<done_log>();
+  spool_writer_actor spool = spawn(fake_spool, log);
+  file_writer_actor writer = spawn(file_writer, store);
+  test::payload_tracker payloads;
+
+  ~file_writer_fixture() override {
+    shutdown(); // before the folder goes
+  }
+
+  file_job job(char kind, uint32_t index, size_t size, const std::string& id = sid) {
+    auto name = (kind == 'a' ? "chunk_" : "frame_") + std::to_string(index) + (kind == 'a' ? ".webm" : ".jpg");
+    return file_job{item_key{id, kind, index}, std::move(name), payloads.make(payload_of(index, size))};
+  }
+
+  void store_job(file_job j) { self->send(writer, atom::store::value, std::move(j), spool); }
+
+  // The writer's own count of batches written (its state, read on the coordinator's thread).
+  uint64_t batches() {
+    auto ptr = caf::actor_cast<caf::abstract_actor*>(writer);
+    return dynamic_cast<file_writer_actor::stateful_base<file_writer_state>&>(*ptr).state.batches;
+  }
+
+  std::string file(const std::string& id, const char* folder, const std::string& name) {
+    auto p = store->path_of(id, folder, name);
+    REQUIRE(p);
+    return read_file(*p);
+  }
+
+  std::optional<bool> done_for(const item_key& k) {
+    std::optional<bool> out;
+    for (auto& [key, ok] : log->done)
+      if (key == k) {
+        REQUIRE_MESSAGE(!out, "two filedone answers for " << k.kind << k.index);
+        out = ok;
+      }
+    return out;
+  }
+};
+
+} // namespace
+
+TEST_SUITE("actors.file_writer") {
+
+TEST_CASE_FIXTURE(file_writer_fixture, "store jobs queued before the flush are written as one batch with one filedone each") {
+  run();
+  for (uint32_t i = 0; i < 5; ++i)
+    store_job(job('a', i, 1000 + i));
+  store_job(job('f', 9, 30000));
+  store_job(job('a', 0, 77, other_sid));
+  run();
+  CHECK_MESSAGE(batches() == 1, "7 jobs queued before the flush must share ONE batch");
+  REQUIRE(log->done.size() == 7);
+  for (uint32_t i = 0; i < 5; ++i) {
+    CAPTURE(i);
+    CHECK(done_for({sid, 'a', i}) == true);
+    CHECK(file(sid, "audio", "chunk_" + std::to_string(i) + ".webm") == payload_of(i, 1000 + i));
+  }
+  CHECK(done_for({sid, 'f', 9}) == true);
+  CHECK(file(sid, "frames", "frame_9.jpg") == payload_of(9, 30000));
+  CHECK(done_for({other_sid, 'a', 0}) == true);
+  CHECK(file(other_sid, "audio", "chunk_0.webm") == payload_of(0, 77));
+  CHECK_MESSAGE(payloads.alive_bytes() == 0, "the writer keeps no payload after its batch");
+}
+
+TEST_CASE_FIXTURE(file_writer_fixture, "filedone comes only after the batch is written") {
+  run();
+  store_job(job('a', 1, 500));
+  store_job(job('a', 2, 500));
+  // The two jobs are taken; the flush queued behind them is not yet run.
+  sched.run_once();
+  sched.run_once();
+  CHECK_MESSAGE(log->done.empty(), "no filedone before the batch is written");
+  CHECK(batches() == 0);
+  CHECK_FALSE(fs::exists(dir / "media" / sid));
+  CHECK_MESSAGE(payloads.alive_bytes() == 1000, "queued jobs keep their bytes");
+  run();
+  CHECK(batches() == 1);
+  CHECK(log->done.size() == 2);
+  CHECK(file(sid, "audio", "chunk_2.webm") == payload_of(2, 500));
+}
+
+TEST_CASE_FIXTURE(file_writer_fixture, "jobs that arrive after a flush form the next batch") {
+  run();
+  store_job(job('a', 0, 10));
+  store_job(job('a', 1, 10));
+  run();
+  CHECK(batches() == 1);
+  store_job(job('a', 2, 10));
+  run();
+  CHECK(batches() == 2);
+  store_job(job('a', 0, 20)); // a rewrite of an existing file in a later batch
+  store_job(job('a', 3, 10));
+  run();
+  CHECK(batches() == 3);
+  REQUIRE(log->done.size() == 5);
+  for (auto& [key, ok] : log->done)
+    CHECK_MESSAGE(ok, "filedone(false) for " << key.kind << key.index);
+  CHECK(file(sid, "audio", "chunk_0.webm") == payload_of(0, 20));
+  CHECK(file(sid, "audio", "chunk_2.webm") == payload_of(2, 10));
+}
+
+TEST_CASE_FIXTURE(file_writer_fixture, "a job with a bad file name gets filedone false and the others in its batch succeed") {
+  run();
+  store_job(job('a', 0, 100));
+  auto bad = job('a', 1, 100);
+  bad.file_name = "../escape";
+  store_job(std::move(bad));
+  store_job(job('f', 2, 100));
+  run();
+  CHECK(batches() == 1);
+  REQUIRE(log->done.size() == 3);
+  CHECK(done_for({sid, 'a', 0}) == true);
+  CHECK_MESSAGE(done_for({sid, 'a', 1}) == false, "a refused name must be reported as failed");
+  CHECK(done_for({sid, 'f', 2}) == true);
+  CHECK(file(sid, "audio", "chunk_0.webm") == payload_of(0, 100));
+  CHECK(file(sid, "frames", "frame_2.jpg") == payload_of(2, 100));
+  CHECK_FALSE(fs::exists(dir / "media" / sid / "escape"));
+  CHECK(payloads.alive_bytes() == 0);
+}
+
+TEST_CASE_FIXTURE(file_writer_fixture, "a job whose folder cannot be made fails alone") {
+  run();
+  fs::create_directories(dir / "media" / sid);
+  std::ofstream{dir / "media" / sid / "frames"} << "not a folder";
+  store_job(job('f', 0, 100));
+  store_job(job('a', 0, 100));
+  run();
+  REQUIRE(log->done.size() == 2);
+  CHECK(done_for({sid, 'f', 0}) == false);
+  CHECK(done_for({sid, 'a', 0}) == true);
+  CHECK(file(sid, "audio", "chunk_0.webm") == payload_of(0, 100));
+}
+
+} // TEST_SUITE
