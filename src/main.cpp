@@ -2,6 +2,7 @@
 #include "actors/log.hpp"
 #include "actors/supervisor.hpp"
 #include "config.hpp"
+#include "net/api.hpp"
 #include "net/listener.hpp"
 
 #include <caf/all.hpp>
@@ -78,7 +79,12 @@ int main(int argc, char** argv) {
                           net::net_limits{cfg.read_message_max, 64u << 10,
                                           ms(cfg.handshake_timeout), ms(cfg.init_timeout),
                                           cfg.connection_credit, cfg.max_connections},
-                          std::make_shared<net::flow_budget>(cfg.global_inflight)};
+                          std::make_shared<net::flow_budget>(cfg.global_inflight),
+                          std::make_shared<net::io_gate>(),
+                          {},
+                          "/ws/media-stream",
+                          nullptr};
+  ctx.router = net::make_router(ctx);
   std::shared_ptr<net::listener> lst;
   try {
     lst = std::make_shared<net::listener>(ioc, net::tcp::endpoint{net::asio::ip::make_address(cfg.host), cfg.port}, ctx);

@@ -10,8 +10,6 @@
 
 namespace mediaspool::net {
 
-namespace http = beast::http;
-
 namespace {
 
 class http_session : public std::enable_shared_from_this<http_session> {
@@ -38,22 +36,27 @@ private:
     auto path = std::string(req.target().substr(0, req.target().find('?')));
     if (beast::websocket::is_upgrade(req)) {
       if (path != ctx_.ws_path)
-        return respond(req, http::status::not_found, R"({"error":"no WebSocket endpoint here"})");
+        return write(error_response(req, http::status::not_found, "not_found", "no WebSocket endpoint here"));
       if (ctx_.connections.load() >= ctx_.limits.max_connections)
-        return respond(req, http::status::service_unavailable, R"({"error":"overloaded"})");
+        return write(error_response(req, http::status::service_unavailable, "overloaded", "too many connections"));
       return start_ws_connection(std::move(stream_), std::move(req), ctx_);
     }
-    if (req.method() == http::verb::get && path == "/healthz")
-      return respond(req, http::status::ok, R"({"status":"ok"})");
-    respond(req, http::status::not_found, R"({"error":"not found"})");
+    // The handler may answer from an actor's thread: the response is posted back onto this
+    // connection's strand. The socket waits without a deadline meanwhile.
+    stream_.expires_never();
+    auto self = shared_from_this();
+    auto respond = [self](http_response res) {
+      asio::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+        std::visit([&](auto& r) { self->write(std::move(r)); }, res);
+      });
+    };
+    if (!ctx_.router->dispatch(req, respond))
+      write(error_response(req, http::status::not_found, "not_found", "no such route: " + path));
   }
 
-  void respond(const http::request<http::string_body>& req, http::status status, std::string body) {
-    auto res = std::make_shared<http::response<http::string_body>>(status, req.version());
-    res->set(http::field::content_type, "application/json");
-    res->keep_alive(req.keep_alive());
-    res->body() = std::move(body);
-    res->prepare_payload();
+  template <class Response>
+  void write(Response&& response) {
+    auto res = std::make_shared<std::decay_t<Response>>(std::forward<Response>(response));
     http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
       if (ec)
         return;

@@ -4,6 +4,7 @@
 #include "actors/session.hpp"
 #include "net/codec.hpp"
 #include "net/flow_budget.hpp"
+#include "net/http_router.hpp"
 
 #include <caf/actor_system.hpp>
 
@@ -33,6 +34,7 @@ struct server_context {
   std::shared_ptr<io_gate> gate = std::make_shared<io_gate>();
   std::atomic<uint64_t> connections{0};
   std::string ws_path = "/ws/media-stream";
+  std::shared_ptr<const http_router> router; ///< set by main (make_router)
 };
 
 } // namespace mediaspool::net

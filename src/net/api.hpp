@@ -1,0 +1,15 @@
+#pragma once
+// One registration function per route group (one api_*.cpp each). make_router calls them all.
+#include "net/http_router.hpp"
+#include "net/server_context.hpp"
+
+#include <memory>
+
+namespace mediaspool::net {
+
+void register_health_routes(http_router& router, server_context& ctx);
+
+/// The complete route table of the server.
+std::shared_ptr<const http_router> make_router(server_context& ctx);
+
+} // namespace mediaspool::net
