@@ -19,3 +19,15 @@ include(doctest)
 find_package(nlohmann_json 3 REQUIRED CONFIG)
 find_package(spdlog REQUIRED CONFIG)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+# Transcription (issue 5): FFmpeg decode + pocketsphinx 5prealpha with its en-us model.
+pkg_check_modules(FFMPEG REQUIRED IMPORTED_TARGET libavformat libavcodec libswresample libavutil)
+# Debian's sphinxbase.pc names a non-existent /usr/include/sphinxbase, which CMake rejects for
+# an imported target: build the target by hand from the paths that exist.
+find_path(POCKETSPHINX_INCLUDE_DIR pocketsphinx.h PATH_SUFFIXES pocketsphinx REQUIRED)
+find_path(SPHINXBASE_INCLUDE_DIR sphinxbase/cmd_ln.h PATHS /usr/include/x86_64-linux-gnu REQUIRED)
+find_library(POCKETSPHINX_LIBRARY pocketsphinx REQUIRED)
+find_library(SPHINXBASE_LIBRARY sphinxbase REQUIRED)
+add_library(POCKETSPHINX::pocketsphinx INTERFACE IMPORTED)
+set_target_properties(POCKETSPHINX::pocketsphinx PROPERTIES
+  INTERFACE_INCLUDE_DIRECTORIES "${POCKETSPHINX_INCLUDE_DIR};${SPHINXBASE_INCLUDE_DIR};${SPHINXBASE_INCLUDE_DIR}/sphinxbase"
+  INTERFACE_LINK_LIBRARIES "${POCKETSPHINX_LIBRARY};${SPHINXBASE_LIBRARY}")

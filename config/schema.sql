@@ -50,6 +50,11 @@ CREATE TABLE IF NOT EXISTS media_items (
     PRIMARY KEY (session_id, kind, idx)
 );
 
+-- The transcriber's durable work list (issue 5): audio chunks not processed yet, oldest first.
+-- Partial, so it stays as small as the backlog; pg_store's query repeats its predicate.
+CREATE INDEX IF NOT EXISTS media_items_audio_todo ON media_items (created_at)
+    WHERE kind = 'a' AND (element->>'processed') IS DISTINCT FROM 'true';
+
 -- Migrations that must run once, not on every start.
 CREATE TABLE IF NOT EXISTS mediaspool_migrations (
     name TEXT PRIMARY KEY,

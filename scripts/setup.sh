@@ -7,7 +7,10 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 packages=(g++ cmake make pkg-config ccache
   libcaf-dev libboost-dev libpqxx-dev librocksdb-dev libxxhash-dev
   doctest-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  postgresql postgresql-client)
+  postgresql postgresql-client
+  libavformat-dev libavcodec-dev libswresample-dev libavutil-dev
+  pocketsphinx-en-us libpocketsphinx-dev libsphinxbase-dev flite ffmpeg
+  chromium)
 
 missing=()
 for p in "${packages[@]}"; do

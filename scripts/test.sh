@@ -5,6 +5,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/setup.sh"
+# playwright-core for the browser tests (tests/browser/package.json; no browser download: they use
+# Debian's /usr/bin/chromium). Quick when already installed.
+[ -d "$root/tests/browser/node_modules/playwright-core" ] ||
+  (cd "$root/tests/browser" && npm install --no-audit --no-fund --silent)
 pgdir="$root/var/pg-test"
 "$root/scripts/pg.sh" start "$pgdir" 55433 fsync=off full_page_writes=off synchronous_commit=off
 trap '"$root/scripts/pg.sh" stop "$pgdir"' EXIT

@@ -13,8 +13,29 @@ config::config() {
     .add(host, "host", "address to listen on (auth mode none requires loopback)")
     .add(port, "port", "TCP port for HTTP and WebSocket (0: any free port)")
     .add(port_file, "port-file", "if set, the bound port is written here once listening (for tests)")
+    .add(web_root, "web-root", "folder of the recorder (GET /) and review (GET /review/) pages")
     .add(io_threads, "io-threads", "Asio threads serving sockets")
-    .add(log_level, "log-level", "trace, debug, info, warn, error");
+    .add(log_level, "log-level", "trace, debug, info, warn, error")
+    .add(min_free_bytes, "min-free-bytes", "GET /readyz fails when the spool or media filesystem has less free");
+  opt_group{custom_options_, "log"}
+    .add(log_base_level, "level", "global level; overrides server.log-level when set")
+    .add(log_format, "format", "text (terminals) or json (one object per line: ts, level, component, msg, sid, actor)")
+    .add(log_session, "session", "level of the session logger (empty: log.level)")
+    .add(log_spool, "spool", "level of the spool logger (empty: log.level)")
+    .add(log_files, "files", "level of the file-writer logger (empty: log.level)")
+    .add(log_db, "db", "level of the PostgreSQL logger (empty: log.level)")
+    .add(log_net, "net", "level of the network logger (empty: log.level)")
+    .add(log_asr, "asr", "level of the speech-recognition logger (empty: log.level)");
+  opt_group{custom_options_, "asr"}
+    .add(asr_enabled, "enabled", "transcribe audio chunks in the background")
+    .add(asr_engine, "engine", "pocketsphinx (built in) or command")
+    .add(asr_command, "command", "engine command: shell command line; {} = path of a 16 kHz mono WAV, text on stdout")
+    .add(asr_model_dir, "model-dir", "pocketsphinx model folder (en-us/, en-us.lm.bin, cmudict-en-us.dict)")
+    .add(asr_workers, "workers", "transcriber workers, one engine (and ~140 MB model) each")
+    .add(asr_nice, "nice", "nice value added to the worker threads so ingest keeps the CPU")
+    .add(asr_batch, "batch", "chunks fetched from the PostgreSQL work list at a time")
+    .add(asr_poll_interval, "poll-interval", "how often the work list and backlog are read")
+    .add(asr_give_up, "give-up", "a chunk whose file stays unreadable this long is marked with an error");
   opt_group{custom_options_, "limits"}
     .add(read_message_max, "read-message-max", "largest WebSocket message in bytes (1009 above)")
     .add(max_text_bytes, "max-text-bytes", "largest JSON text message")

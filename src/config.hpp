@@ -20,8 +20,10 @@ public:
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
   std::string port_file;
+  std::string web_root = "web";
   size_t io_threads = 1;
   std::string log_level = "info";
+  size_t min_free_bytes = size_t{1} << 30;
 
   // [limits]
   size_t read_message_max = 8u << 20;
@@ -51,6 +53,23 @@ public:
   double db_refresh_fraction = 0.25;
   caf::timespan db_refresh_min_interval = std::chrono::seconds(2);
   caf::timespan db_idle_refresh = std::chrono::seconds(30);
+
+  // [asr] (issue 5)
+  bool asr_enabled = true;
+  std::string asr_engine = "pocketsphinx";
+  std::string asr_command;
+  std::string asr_model_dir = "/usr/share/pocketsphinx/model/en-us";
+  size_t asr_workers = 1;
+  int asr_nice = 10;
+  size_t asr_batch = 16;
+  caf::timespan asr_poll_interval = std::chrono::seconds(1);
+  caf::timespan asr_give_up = std::chrono::minutes(10);
+
+  // [log]
+  std::string log_base_level;        ///< log.level; empty: server.log-level
+  std::string log_format = "text";
+  std::string log_session, log_spool, log_files, log_db, log_net; ///< per component; empty: log.level
+  std::string log_asr;
 };
 
 } // namespace mediaspool

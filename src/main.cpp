@@ -1,4 +1,5 @@
 // Composition root: parse config, open the stores, spawn the actors, recover the spool, serve.
+#include "actors/health_probe.hpp"
 #include "actors/log.hpp"
 #include "actors/supervisor.hpp"
 #include "config.hpp"
@@ -46,6 +47,10 @@ int main(int argc, char** argv) {
   cfg.apply_environment();
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%n] %v");
+  if (!log::configure({cfg.log_base_level.empty() ? cfg.log_level : cfg.log_base_level, cfg.log_format,
+                       {{"session", cfg.log_session}, {"spool", cfg.log_spool}, {"files", cfg.log_files},
+                        {"db", cfg.log_db}, {"net", cfg.log_net}, {"asr", cfg.log_asr}}}))
+    return die("bad [log] settings: a level is not trace/debug/info/warn/error/critical/off or the format not text/json");
   if (cfg.db_url.empty())
     return die("no database: set db.url or MEDIASPOOL_DB_URL (scripts/run.sh starts a private cluster)");
 
@@ -61,6 +66,7 @@ int main(int argc, char** argv) {
                spool->record_count(), cfg.media_root, swept);
 
   caf::actor_system sys{cfg};
+  auto meters = std::make_shared<server_metrics>(std::make_shared<metrics::registry>());
   auto media_root = std::filesystem::absolute(cfg.media_root).string();
   auto ms = [](caf::timespan t) { return std::chrono::duration_cast<std::chrono::milliseconds>(t); };
   supervisor sup{sys,
@@ -69,9 +75,16 @@ int main(int argc, char** argv) {
                                                      refresh_config{cfg.db_refresh_fraction, ms(cfg.db_refresh_min_interval),
                                                                     ms(cfg.db_idle_refresh)},
                                                      std::chrono::milliseconds(1000)},
-                                   pairing_config{ms(cfg.orphan_timeout), cfg.max_unpaired_bytes}},
+                                   pairing_config{ms(cfg.orphan_timeout), cfg.max_unpaired_bytes},
+                                   supervisor_config{}.queries, meters},
                  spool, media};
   sup.start_recovery();
+  if (cfg.asr_enabled)
+    sup.start_transcription(cfg.asr_workers,
+                            transcriber_config{asr::engine_config{cfg.asr_engine, cfg.asr_model_dir, cfg.asr_command, "/tmp"},
+                                               cfg.asr_nice},
+                            asr_dispatcher_config{cfg.db_url, media_root, cfg.asr_batch, ms(cfg.asr_poll_interval),
+                                                  ms(cfg.asr_give_up)});
 
   auto ioc_owner = std::make_unique<net::asio::io_context>(static_cast<int>(cfg.io_threads));
   auto& ioc = *ioc_owner;
@@ -84,6 +97,11 @@ int main(int argc, char** argv) {
                           {},
                           "/ws/media-stream",
                           nullptr};
+  ctx.queries = sup.queries();
+  ctx.web_root = std::filesystem::absolute(cfg.web_root).string();
+  ctx.metrics = meters;
+  ctx.health = sys.spawn<caf::detached>(health_probe, health_config{cfg.db_url, spool, cfg.spool_path, media_root,
+                                                                    cfg.min_free_bytes});
   ctx.router = net::make_router(ctx);
   std::shared_ptr<net::listener> lst;
   try {
@@ -120,6 +138,7 @@ int main(int argc, char** argv) {
   ctx.gate->close();
   ioc_owner.reset();
   auto left = sup.shutdown(std::chrono::seconds(10));
+  caf::anon_send_exit(ctx.health, caf::exit_reason::user_shutdown);
   spdlog::info("mediaspool: stopped ({} items left to replay)", left);
   return 0;
 }

@@ -79,6 +79,34 @@ bool write_some(db_batcher_pointer self) {
   return true;
 }
 
+// Merges the queued transcription results in one transaction and marks their sessions' audio
+// arrays stale (coalesced by the refresh policy like new rows). False if PostgreSQL refused.
+bool write_transcripts(db_batcher_pointer self) {
+  auto& st = self->state;
+  if (st.transcripts.empty())
+    return true;
+  std::vector<storage::pg_transcript> all;
+  for (auto& [batch, to] : st.transcripts)
+    all.insert(all.end(), batch.begin(), batch.end());
+  auto s = st.pg->write_transcripts(all);
+  if (!s.ok()) {
+    on_failure(self, s, all.size());
+    return false;
+  }
+  auto now = self->clock().now();
+  for (auto& t : all)
+    st.policy->updated(t.session_id, 'a', 1, now);
+  for (auto& [batch, to] : st.transcripts) {
+    std::vector<storage::item_key> keys;
+    for (auto& t : batch)
+      keys.push_back({t.session_id, 'a', t.index});
+    caf::anon_send(to, atom::asrsaved::value, std::move(keys)); // `to` is dynamically typed
+  }
+  st.transcripts.clear();
+  log::db().debug("db_batcher#{}: committed {} transcriptions", self->id(), all.size());
+  return true;
+}
+
 } // namespace
 
 db_batcher_actor::behavior_type db_batcher(db_batcher_pointer self, db_batcher_config cfg) {
@@ -99,8 +127,14 @@ db_batcher_actor::behavior_type db_batcher(db_batcher_pointer self, db_batcher_c
       while (!s.queue.empty())
         if (!write_some(self))
           break;
-      if (!s.queue.empty())
+      if (s.queue.empty())
+        write_transcripts(self);
+      if (!s.queue.empty() || !s.transcripts.empty())
         schedule_flush(self);
+    },
+    [=](atom::asrdone, std::vector<storage::pg_transcript>& results, caf::actor& reply_to) {
+      self->state.transcripts.emplace_back(std::move(results), std::move(reply_to));
+      schedule_flush(self);
     },
     // Catch-up rebuilds of idle sessions, even when no rows arrive.
     [=](atom::tick) {

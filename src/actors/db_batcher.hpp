@@ -34,6 +34,8 @@ struct db_batcher_state {
   std::unique_ptr<storage::pg_store> pg;
   std::unique_ptr<refresh_policy> policy;
   std::vector<queued> queue;
+  /// Transcription results waiting for their commit, each batch with the actor to tell.
+  std::vector<std::pair<std::vector<storage::pg_transcript>, caf::actor>> transcripts;
   bool flush_scheduled = false;
   std::chrono::milliseconds backoff{0};
   uint64_t batches = 0;

@@ -1,19 +1,68 @@
 #include "actors/log.hpp"
 
+#include "actors/json_log_formatter.hpp"
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include <mutex>
 
 namespace mediaspool::log {
 
+namespace {
+
+std::mutex& mtx() {
+  static std::mutex m;
+  return m;
+}
+
+// Per-component levels from configure(); loggers created later pick theirs up in get().
+std::map<std::string, spdlog::level::level_enum>& overrides() {
+  static std::map<std::string, spdlog::level::level_enum> m;
+  return m;
+}
+
+bool parse_level(const std::string& text, spdlog::level::level_enum& out) {
+  auto lvl = spdlog::level::from_str(text);
+  if (lvl == spdlog::level::off && text != "off")
+    return false;
+  out = lvl;
+  return true;
+}
+
+} // namespace
+
 std::shared_ptr<spdlog::logger> get(const char* name) {
-  static std::mutex mtx;
-  std::lock_guard<std::mutex> guard{mtx};
+  std::lock_guard<std::mutex> guard{mtx()};
   if (auto existing = spdlog::get(name))
     return existing;
   auto l = spdlog::stderr_color_mt(name);
-  l->set_level(spdlog::get_level());
+  auto o = overrides().find(name);
+  l->set_level(o != overrides().end() ? o->second : spdlog::get_level());
   return l;
+}
+
+bool configure(const settings& s) {
+  spdlog::level::level_enum global;
+  if (!parse_level(s.level, global) || (s.format != "text" && s.format != "json"))
+    return false;
+  std::map<std::string, spdlog::level::level_enum> levels;
+  for (auto& [component, text] : s.levels) {
+    if (text.empty())
+      continue;
+    if (!parse_level(text, levels[component]))
+      return false;
+  }
+  std::lock_guard<std::mutex> guard{mtx()};
+  spdlog::set_level(global);
+  if (s.format == "json")
+    spdlog::set_formatter(std::make_unique<json_formatter>());
+  overrides() = levels;
+  spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& l) {
+    auto o = levels.find(l->name());
+    if (o != levels.end())
+      l->set_level(o->second);
+  });
+  return true;
 }
 
 } // namespace mediaspool::log

@@ -10,6 +10,7 @@
 #include <caf/all.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,58 @@ struct spool_stats {
   uint64_t recovered = 0;     ///< records re-driven at start
 };
 
+/// GET /api/sessions filters (absent = no filter) and keyset paging (cursor = last id seen).
+struct session_query {
+  std::optional<int64_t> user_id;
+  std::optional<std::string> status;
+  std::optional<int64_t> cursor;
+  int64_t limit = 50;
+};
+
+/// One stored media file to serve; `path` empty = no such file.
+struct media_file {
+  std::string path;      ///< absolute, built by media_store::path_of
+  std::string mime_type; ///< audio/webm, audio/mp4 or image/jpeg
+};
+
+/// Which media file: kind 'a' (audio chunk) or 'f' (frame) of a session.
+struct media_file_query {
+  std::string session_id;
+  char kind = 'a';
+  uint32_t index = 0;
+};
+
+/// One audio chunk to transcribe (issue 5): what the dispatcher hands a transcriber worker.
+struct asr_job {
+  std::string session_id;
+  uint32_t index = 0;
+  std::string path;        ///< absolute path of the chunk file
+  std::string header_path; ///< the session's chunk 0: its WebM header serves continuation chunks
+  std::string mime_type;   ///< audio/webm or audio/mp4
+};
+
+/// What a transcriber worker answers for an asr_job.
+struct asr_result {
+  std::string session_id;
+  uint32_t index = 0;
+  bool retry = false;  ///< not done (file not there yet, engine unavailable): try again later
+  std::string reason;  ///< why, for retry; the error text for an undecodable chunk
+  std::string text;    ///< the transcription ("" for silence or an error)
+  std::string patch;   ///< the JSON merged into the chunk's element (empty for retry)
+  double audio_seconds = 0;
+  double cpu_seconds = 0; ///< decode + recognition CPU time of the worker thread
+};
+
+/// The transcription dispatcher's numbers (for logs, /metrics and tests).
+struct asr_stats {
+  uint64_t backlog = 0;   ///< audio chunks not processed, as PostgreSQL last counted them
+  uint64_t in_flight = 0; ///< jobs at workers or results waiting for their commit
+  uint64_t done = 0;      ///< chunks transcribed since start
+  uint64_t failed = 0;    ///< chunks marked processed with an error since start
+  double audio_seconds = 0;
+  double cpu_seconds = 0;
+};
+
 // -- atoms --------------------------------------------------------------------
 
 namespace atom {
@@ -75,6 +128,14 @@ using expire = caf::atom_constant<caf::atom("expire")>;
 using recover = caf::atom_constant<caf::atom("recover")>;
 using stats = caf::atom_constant<caf::atom("stats")>;
 using retry = caf::atom_constant<caf::atom("retry")>;
+using probe = caf::atom_constant<caf::atom("probe")>;
+using list = caf::atom_constant<caf::atom("list")>;
+using detail = caf::atom_constant<caf::atom("detail")>;
+using mediafile = caf::atom_constant<caf::atom("mediafile")>;
+using asrjob = caf::atom_constant<caf::atom("asrjob")>;
+using asrdone = caf::atom_constant<caf::atom("asrdone")>;
+using asrsaved = caf::atom_constant<caf::atom("asrsaved")>;
+using asrpush = caf::atom_constant<caf::atom("asrpush")>;
 using flush = caf::flush_atom;
 using tick = caf::tick_atom;
 using ok = caf::ok_atom;
@@ -116,14 +177,43 @@ using db_batcher_actor = caf::typed_actor<
   caf::reacts_to<atom::rows, std::vector<storage::pg_item>, spool_writer_actor>,
   caf::replies_to<atom::finalize, std::string>::with<end_result>,
   caf::reacts_to<atom::flush>,
-  caf::reacts_to<atom::tick>>;
+  caf::reacts_to<atom::tick>,
+  // Transcription results merged into their chunks' elements; the sender is told
+  // (asrsaved, keys) after the commit.
+  caf::reacts_to<atom::asrdone, std::vector<storage::pg_transcript>, caf::actor>>;
+
+/// What GET /readyz reports; empty `problems` means ready.
+struct readiness {
+  bool db = false;    ///< PostgreSQL answered SELECT 1
+  bool spool = false; ///< the spool is open
+  bool disk = false;  ///< free space of the spool and media roots above the threshold
+  std::vector<std::string> problems; ///< one human-readable line per failed check
+};
+
+/// Checks readiness on demand (detached: it blocks on PostgreSQL and statvfs).
+using health_probe_actor = caf::typed_actor<caf::replies_to<atom::probe>::with<readiness>>;
 
 /// Answers session_init: creates or finds the session and lists what it holds.
 using session_loader_actor = caf::typed_actor<
   caf::replies_to<atom::init, session_init>::with<init_result>>;
 
+/// Answers the review API's read-only queries (detached, own PostgreSQL connection).
+/// list/detail reply with a JSON body; detail replies "" for an unknown session.
+using query_actor = caf::typed_actor<
+  caf::replies_to<atom::list, session_query>::with<std::string>,
+  caf::replies_to<atom::detail, std::string>::with<std::string>,
+  caf::replies_to<atom::mediafile, media_file_query>::with<media_file>>;
+
 } // namespace mediaspool
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::session_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::media_file)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::media_file_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::asr_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::asr_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::asr_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::transcription)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<mediaspool::storage::pg_transcript>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::spool_item)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::file_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::init_result)
@@ -138,3 +228,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::response_item)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::session_end)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::blob)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::error_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::readiness)

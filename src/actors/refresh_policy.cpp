@@ -13,6 +13,15 @@ void refresh_policy::added(const std::string& session_id, char kind, uint64_t co
   a.last_added = now;
 }
 
+void refresh_policy::updated(const std::string& session_id, char kind, uint64_t count,
+                             clock::time_point now) {
+  added(session_id, kind, count, now);
+  // `refreshed` adds pending to length; take the changed rows off first so the length stays.
+  auto& s = sessions_[session_id];
+  auto& a = kind == 'a' ? s.audio : kind == 'f' ? s.frames : s.responses;
+  a.length = a.length >= count ? a.length - count : 0;
+}
+
 bool refresh_policy::is_due(const array_state& a, clock::time_point now) const {
   if (a.pending == 0)
     return false;

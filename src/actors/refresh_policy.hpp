@@ -36,6 +36,10 @@ public:
   /// `count` new rows of `kind` ('a', 'f', 'r') for a session were written.
   void added(const std::string& session_id, char kind, uint64_t count, clock::time_point now);
 
+  /// `count` existing rows of `kind` were changed in place (e.g. a transcription merged into a
+  /// chunk): the array is stale like after `added`, but its length does not grow.
+  void updated(const std::string& session_id, char kind, uint64_t count, clock::time_point now);
+
   /// The arrays to rebuild now. Call `refreshed` with them once the rebuild committed.
   std::vector<storage::pg_refresh> due(clock::time_point now) const;
 

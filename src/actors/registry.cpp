@@ -42,6 +42,12 @@ caf::behavior registry(caf::stateful_actor<registry_state>* self) {
     grant(self, sid, waiting.back().first, waiting.back().second);
   });
   return {
+    // A transcription goes to the session's live actor, if the client is still connected.
+    [=](atom::asrpush, transcription& t) {
+      auto it = self->state.sessions.find(t.session_id);
+      if (it != self->state.sessions.end() && it->second.owner)
+        self->send(it->second.owner, std::move(t));
+    },
     [=](atom::claim, const std::string& sid) -> caf::response_promise {
       auto sender = caf::actor_cast<caf::actor>(self->current_sender());
       auto rp = self->make_response_promise();

@@ -1,6 +1,7 @@
 #include "actors/session.hpp"
 
 #include "actors/log.hpp"
+#include "actors/metered_outbox.hpp"
 
 #include <functional>
 
@@ -145,7 +146,9 @@ void session_state::on_response(response_item&& r) {
   if (ph == phase::loading)
     return void(stash.emplace_back(std::move(r)));
   storage::item_key key{sid, key_kind(item_kind::response), r.question_id};
-  spooled[key] = in_flight{0};
+  spooled[key] = in_flight{0, self->clock().now()};
+  if (svc->metrics)
+    svc->metrics->on_received(item_kind::response, r.element.size());
   auto hash = payload_hash(r.element.data(), r.element.size());
   self->send(svc->spool, atom::append::value,
              spool_item{std::move(key), hash, {}, std::move(r.element), {}, caf::actor_cast<caf::actor>(self)});
@@ -171,6 +174,8 @@ void session_state::on_end() {
 }
 
 void session_state::on_codec_error(const error_reply& err) {
+  log::session().info("session#{}: sid={} error {}: {}", self->id(), sid.empty() ? "-" : sid, to_string(err.code),
+                      err.message);
   out->send(err);
 }
 
@@ -182,7 +187,9 @@ void session_state::apply(pairing::outcome&& o) {
         arm_expiry();
       } else if constexpr (std::is_same_v<T, pairing::complete>) {
         storage::item_key key{sid, key_kind(x.meta.kind), x.meta.index};
-        spooled[key] = in_flight{x.payload.size()};
+        spooled[key] = in_flight{x.payload.size(), self->clock().now()};
+        if (svc->metrics)
+          svc->metrics->on_received(x.meta.kind, x.payload.size());
         log::session().debug("session#{}: sid={} paired {}{} ({} bytes)", self->id(), sid, key.kind,
                              key.index, x.payload.size());
         self->send(svc->spool, atom::append::value,
@@ -192,7 +199,8 @@ void session_state::apply(pairing::outcome&& o) {
         if (!x.pending)
           out->send(item_ack{sid, x.kind, x.index, x.size, true});
       } else {
-        log::session().debug("session#{}: sid={} rejected: {}", self->id(), sid, x.error.message);
+        log::session().info("session#{}: sid={} rejected ({}): {}", self->id(), sid, to_string(x.error.code),
+                            x.error.message);
         out->send(x.error);
       }
     },
@@ -206,12 +214,16 @@ void session_state::on_durable(const storage::item_key& key) {
   if (it == spooled.end())
     return;
   auto size = it->second.size;
+  if (svc->metrics)
+    svc->metrics->ack_latency.observe(std::chrono::duration<double>(self->clock().now() - it->second.since).count());
   spooled.erase(it);
   if (key.kind == key_kind(item_kind::response)) {
     out->send(response_ack{sid, key.index});
   } else {
     auto kind = static_cast<item_kind>(key.kind);
     auto owed = pairs ? pairs->committed(kind, key.index) : 0;
+    log::session().debug("session#{}: sid={} durable {}{} (acked{})", self->id(), sid, key.kind, key.index,
+                         ph == phase::leaving ? ", connection gone" : "");
     if (ph != phase::leaving) {
       out->send(item_ack{sid, kind, key.index, size, false});
       for (uint32_t i = 0; i < owed; ++i)
@@ -254,12 +266,15 @@ void session_state::on_expire() {
   expire_armed = false;
   if (!pairs)
     return;
-  for (auto& err : pairs->expire(self->clock().now()))
+  for (auto& err : pairs->expire(self->clock().now())) {
+    log::session().info("session#{}: sid={} error {}: {}", self->id(), sid, to_string(err.code), err.message);
     out->send(std::move(err));
+  }
   arm_expiry();
 }
 
 void session_state::fail(ec code, std::string message, std::optional<std::pair<item_kind, uint32_t>> ref) {
+  log::session().info("session#{}: sid={} error {}: {}", self->id(), sid.empty() ? "-" : sid, to_string(code), message);
   out->send(error_reply{code, std::move(message), ref});
 }
 
@@ -269,6 +284,11 @@ caf::behavior session(caf::stateful_actor<session_state>* self, outbox_ptr out,
                       std::shared_ptr<const session_services> svc) {
   self->state.out = std::move(out);
   self->state.svc = std::move(svc);
+  if (auto m = self->state.svc->metrics) {
+    self->state.out = std::make_shared<metered_outbox>(std::move(self->state.out), m);
+    m->sessions.add();
+    self->attach_functor([m] { m->sessions.sub(); });
+  }
   return {
     [=](session_init& m) { self->state.on_init(m); },
     [=](item_metadata& m) { self->state.on_metadata(std::move(m)); },
@@ -279,6 +299,10 @@ caf::behavior session(caf::stateful_actor<session_state>* self, outbox_ptr out,
         self->state.on_end();
     },
     [=](error_reply& e) { self->state.on_codec_error(e); },
+    [=](transcription& t) { // routed by the registry (issue 5)
+      if (self->state.ph == session_state::phase::ready)
+        self->state.out->send(std::move(t));
+    },
     [=](atom::durable, storage::item_key& key) { self->state.on_durable(key); },
     [=](atom::spoolfail, storage::item_key& key) { self->state.on_spool_failed(key); },
     [=](atom::expire) { self->state.on_expire(); },

@@ -6,6 +6,7 @@
 #include "actors/outbox.hpp"
 #include "actors/pairing.hpp"
 #include "actors/protocol.hpp"
+#include "actors/server_metrics.hpp"
 
 #include <chrono>
 #include <deque>
@@ -26,6 +27,7 @@ struct session_services {
   std::chrono::milliseconds expire_interval{1000};
   std::chrono::milliseconds init_timeout{30000};
   std::chrono::milliseconds end_timeout{60000};
+  std::shared_ptr<server_metrics> metrics; ///< null: not measured (unit tests)
 };
 
 struct session_state {
@@ -37,6 +39,7 @@ struct session_state {
 
   struct in_flight {
     uint64_t size = 0; ///< payload bytes: the ack's file_size
+    caf::actor_clock::time_point since{}; ///< when the pair completed (ack latency)
   };
 
   caf::event_based_actor* self = nullptr;

@@ -9,6 +9,27 @@ namespace mediaspool {
 
 namespace {
 
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+// Publishes the gauges that describe the pipeline behind the spool (no-op without metrics).
+void publish(spool_writer_state& st) {
+  auto* m = st.metrics.get();
+  if (!m)
+    return;
+  m->items_pending.set(static_cast<int64_t>(st.pending.size()));
+  m->spool_records.set(static_cast<int64_t>(st.spool->record_count()));
+  while (!st.db_order.empty()) {
+    auto it = st.pending.find(st.db_order.front().second);
+    if (it != st.pending.end() && !it->second.db_done)
+      break;
+    st.db_order.pop_front();
+  }
+  m->batcher_oldest_ns.store(st.db_order.empty() ? 0 : st.db_order.front().first);
+}
+
 // Hands a durable item to its file writer (chosen by key, so one file is never written by two
 // workers at once) and returns its row for the batcher.
 storage::pg_item dispatch(spool_writer_pointer self, storage::item_key key, uint64_t hash,
@@ -19,9 +40,18 @@ storage::pg_item dispatch(spool_writer_pointer self, storage::item_key key, uint
   auto& p = pos->second;
   if (inserted)
     st.pending_per_session[key.session_id]++;
+  if (st.metrics && !inserted) {
+    st.metrics->file_queue.sub(p.file_done ? 0 : 1);
+    st.metrics->batcher_queue.sub(p.db_done ? 0 : 1);
+  }
   p.job = file_job{key, std::move(file_name), std::move(payload)};
   p.file_done = p.job.file_name.empty();
   p.db_done = false;
+  if (st.metrics) {
+    st.metrics->file_queue.add(p.file_done ? 0 : 1);
+    st.metrics->batcher_queue.add();
+    st.db_order.emplace_back(steady_ns(), key);
+  }
   if (!p.file_done) {
     auto n = std::hash<std::string>{}(key.session_id) + key.index;
     self->send(st.file_writers[n % st.file_writers.size()], atom::store::value, p.job,
@@ -138,6 +168,10 @@ void commit(spool_writer_pointer self) {
   }
   st.stats.commits++;
   st.stats.items += batch.size();
+  if (st.metrics) {
+    st.metrics->spool_commit_seconds.observe(static_cast<double>(us.count()) / 1e6);
+    st.metrics->spool_commit_items.observe(static_cast<double>(batch.size()));
+  }
   log::spool().debug("spool_writer#{}: committed {} items in {} us", self->id(), batch.size(), us.count());
   std::vector<storage::pg_item> rows;
   rows.reserve(batch.size());
@@ -148,6 +182,7 @@ void commit(spool_writer_pointer self) {
                             std::move(it.element), std::move(it.payload)));
   }
   self->send(st.batcher, atom::rows::value, std::move(rows), spool_writer_actor{self});
+  publish(st);
 }
 
 } // namespace
@@ -155,7 +190,9 @@ void commit(spool_writer_pointer self) {
 spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
                                                std::shared_ptr<storage::spool> spool,
                                                std::vector<file_writer_actor> file_writers,
-                                               db_batcher_actor batcher) {
+                                               db_batcher_actor batcher,
+                                               std::shared_ptr<server_metrics> metrics) {
+  self->state.metrics = std::move(metrics);
   self->state.spool = std::move(spool);
   self->state.file_writers = std::move(file_writers);
   self->state.batcher = std::move(batcher);
@@ -185,6 +222,8 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
         }
         return;
       }
+      if (st.metrics && !it->second.file_done)
+        st.metrics->file_queue.sub();
       it->second.file_done = true;
       // The bytes are in a durable file now: dropping the last reference returns their credit
       // to the connection (the spool still holds them until the row exists too).
@@ -193,6 +232,7 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
       settle(self, key, removals);
       remove_records(self, removals);
       recover_page(self);
+      publish(st);
     },
     [=](atom::retry) {
       auto& st = self->state;
@@ -212,11 +252,16 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
         auto it = self->state.pending.find(key);
         if (it == self->state.pending.end())
           continue;
+        log::spool().debug("spool_writer#{}: sid={} {}{} row committed", self->id(), key.session_id, key.kind,
+                           key.index);
+        if (self->state.metrics && !it->second.db_done)
+          self->state.metrics->batcher_queue.sub();
         it->second.db_done = true;
         settle(self, key, removals);
       }
       remove_records(self, removals);
       recover_page(self);
+      publish(self->state);
     },
     // -- session end: reply once all of its items are files and rows ------------
     [=](atom::end, std::string& sid) -> caf::result<end_result> {
@@ -233,6 +278,7 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
       st.recovering = true;
       st.recovery_cursor.reset();
       recover_page(self);
+      publish(st);
       return n;
     },
     [=](atom::stats) -> spool_stats {

@@ -5,6 +5,9 @@
 // record once both are done. At start it re-drives what the spool still holds (recovery).
 // Blocking (fsync): spawn it detached.
 #include "actors/protocol.hpp"
+#include "actors/server_metrics.hpp"
+
+#include <deque>
 
 #include <map>
 #include <memory>
@@ -38,6 +41,9 @@ struct spool_writer_state {
   size_t recovery_page = 256;
   bool retry_scheduled = false;
   spool_stats stats;
+  std::shared_ptr<server_metrics> metrics; ///< null: not measured
+  /// Rows handed to the batcher in order, with the steady_clock ns they left (batcher lag).
+  std::deque<std::pair<int64_t, storage::item_key>> db_order;
 };
 
 using spool_writer_pointer = spool_writer_actor::stateful_pointer<spool_writer_state>;
@@ -45,6 +51,7 @@ using spool_writer_pointer = spool_writer_actor::stateful_pointer<spool_writer_s
 spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
                                                std::shared_ptr<storage::spool> spool,
                                                std::vector<file_writer_actor> file_writers,
-                                               db_batcher_actor batcher);
+                                               db_batcher_actor batcher,
+                                               std::shared_ptr<server_metrics> metrics);
 
 } // namespace mediaspool

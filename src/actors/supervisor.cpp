@@ -2,6 +2,7 @@
 
 #include "actors/file_writer.hpp"
 #include "actors/log.hpp"
+#include "actors/query_actor.hpp"
 #include "actors/registry.hpp"
 #include "actors/session_loader.hpp"
 #include "actors/spool_writer.hpp"
@@ -18,17 +19,39 @@ supervisor::supervisor(caf::actor_system& sys, supervisor_config cfg, std::share
   batcher_ = sys.spawn<caf::detached>(db_batcher, cfg.batcher);
   for (size_t i = 0; i < std::max<size_t>(1, cfg.file_writers); ++i)
     writers_.push_back(sys.spawn<caf::detached>(file_writer, media));
-  spooler_ = sys.spawn<caf::detached>(spool_writer, spool, writers_, batcher_);
+  spooler_ = sys.spawn<caf::detached>(spool_writer, spool, writers_, batcher_, cfg.metrics);
   services_ = std::make_shared<session_services>();
   services_->spool = spooler_;
   for (size_t i = 0; i < std::max<size_t>(1, cfg.loaders); ++i)
     services_->loaders.push_back(sys.spawn<caf::detached>(session_loader, spool, cfg.db_url, cfg.media_root));
   services_->registry = sys.spawn(registry);
   services_->pairing = cfg.pairing;
+  services_->metrics = cfg.metrics;
+  for (size_t i = 0; i < std::max<size_t>(1, cfg.queries); ++i)
+    queries_.push_back(sys.spawn<caf::detached>(query, cfg.db_url, media));
 }
 
 void supervisor::start_recovery() {
   caf::anon_send(spooler_, atom::recover::value);
+}
+
+void supervisor::start_transcription(size_t workers, const transcriber_config& worker,
+                                     const asr_dispatcher_config& dispatcher) {
+  for (size_t i = 0; i < std::max<size_t>(1, workers); ++i)
+    transcribers_.push_back(sys_.spawn<caf::detached>(transcriber, worker));
+  asr_dispatcher_ = sys_.spawn<caf::detached>(asr_dispatcher, dispatcher, transcribers_, batcher_, services_->registry);
+  log::asr().info("asr: {} {} worker(s), polling the work list every {} ms", transcribers_.size(), worker.engine.kind,
+                  dispatcher.poll.count());
+}
+
+asr_stats supervisor::transcription_stats(std::chrono::milliseconds timeout) {
+  asr_stats out;
+  if (!asr_dispatcher_)
+    return out;
+  caf::scoped_actor self{sys_};
+  self->request(asr_dispatcher_, timeout, atom::stats::value)
+    .receive([&](asr_stats s) { out = s; }, [](caf::error&) {});
+  return out;
 }
 
 spool_stats supervisor::stats(std::chrono::milliseconds timeout) {
@@ -55,7 +78,13 @@ uint64_t supervisor::shutdown(std::chrono::milliseconds drain_bound) {
                       pending);
   for (auto& l : services_->loaders)
     caf::anon_send_exit(l, caf::exit_reason::user_shutdown);
+  if (asr_dispatcher_)
+    caf::anon_send_exit(asr_dispatcher_, caf::exit_reason::user_shutdown);
+  for (auto& t : transcribers_)
+    caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(services_->registry, caf::exit_reason::user_shutdown);
+  for (auto& q : queries_)
+    caf::anon_send_exit(q, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(spooler_, caf::exit_reason::user_shutdown);
   for (auto& w : writers_)
     caf::anon_send_exit(w, caf::exit_reason::user_shutdown);

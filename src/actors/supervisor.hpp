@@ -3,7 +3,9 @@
 // everything in an order that loses nothing: sessions first (by their connections closing), then
 // a bounded wait until every durable item is a file and a row, then exits to the workers and to
 // the actors that re-arm timers (which would otherwise keep the actor system alive forever).
+#include "actors/asr_dispatcher.hpp"
 #include "actors/db_batcher.hpp"
+#include "actors/transcriber.hpp"
 #include "actors/session.hpp"
 #include "storage/media_store.hpp"
 #include "storage/spool.hpp"
@@ -24,6 +26,8 @@ struct supervisor_config {
   size_t loaders = 2;
   db_batcher_config batcher;
   pairing_config pairing;
+  size_t queries = 2; ///< review API query actors (detached, one PostgreSQL connection each)
+  std::shared_ptr<server_metrics> metrics; ///< shared with sessions and the spool writer; may be null
 };
 
 class supervisor {
@@ -34,8 +38,18 @@ public:
   /// What every session actor needs.
   std::shared_ptr<const session_services> services() const { return services_; }
 
+  /// The review API's query actors.
+  const std::vector<query_actor>& queries() const { return queries_; }
+
   /// Re-drives every record the spool holds (idempotent); returns at once.
   void start_recovery();
+
+  /// Starts `workers` transcriber workers (detached) and their dispatcher (issue 5).
+  void start_transcription(size_t workers, const transcriber_config& worker, const asr_dispatcher_config& dispatcher);
+
+  /// The transcription dispatcher's numbers (zeros if transcription is off or it does not answer
+  /// within `timeout`); for /metrics.
+  asr_stats transcription_stats(std::chrono::milliseconds timeout);
 
   /// Current numbers of the spool writer (blocks the caller up to `timeout`).
   spool_stats stats(std::chrono::milliseconds timeout);
@@ -50,6 +64,9 @@ private:
   std::vector<file_writer_actor> writers_;
   spool_writer_actor spooler_;
   std::shared_ptr<session_services> services_;
+  std::vector<caf::actor> transcribers_;
+  caf::actor asr_dispatcher_;
+  std::vector<query_actor> queries_;
 };
 
 } // namespace mediaspool

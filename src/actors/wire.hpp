@@ -102,7 +102,14 @@ struct error_reply {
   std::optional<std::pair<item_kind, uint32_t>> ref;
 };
 
-using server_message = std::variant<init_ack, item_ack, response_ack, end_ack, error_reply>;
+/// A chunk's transcription, pushed to the still-connected client (issue 5).
+struct transcription {
+  std::string session_id;
+  uint32_t chunk_index = 0;
+  std::string text;
+};
+
+using server_message = std::variant<init_ack, item_ack, response_ack, end_ack, error_reply, transcription>;
 
 /// Builds sorted inclusive ranges from indexes (any order, duplicates allowed).
 index_ranges to_ranges(std::vector<uint32_t> indexes);

@@ -8,6 +8,11 @@
 namespace mediaspool::net {
 
 void register_health_routes(http_router& router, server_context& ctx);
+void register_metrics_routes(http_router& router, server_context& ctx);
+void register_readiness_routes(http_router& router, server_context& ctx);
+void register_session_routes(http_router& router, server_context& ctx);
+void register_file_routes(http_router& router, server_context& ctx);
+void register_static_routes(http_router& router, server_context& ctx);
 
 /// The complete route table of the server.
 std::shared_ptr<const http_router> make_router(server_context& ctx);

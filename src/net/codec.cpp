@@ -309,6 +309,11 @@ std::string serialize(const server_message& msg) {
         j["session_id"] = m.session_id;
         j["total_chunks"] = m.total_chunks;
         j["total_frames"] = m.total_frames;
+      } else if constexpr (std::is_same_v<T, transcription>) {
+        j["type"] = "transcription";
+        j["session_id"] = m.session_id;
+        j["chunk_index"] = m.chunk_index;
+        j["text"] = m.text;
       } else {
         j["type"] = "error";
         j["code"] = to_string(m.code);

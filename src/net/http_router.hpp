@@ -3,6 +3,8 @@
 // per area (api_health.cpp, api_sessions.cpp, ...), never in one big router file. A handler may
 // answer later and from any thread (routes that ask actors): `respond` posts the response onto
 // the connection's strand. No handler may block (no libpqxx, no file I/O beyond opening a file).
+#include "net/range_file.hpp"
+
 #include <boost/beast/http/file_body.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -22,7 +24,9 @@ namespace http = boost::beast::http;
 using http_request = http::request<http::string_body>;
 using string_response = http::response<http::string_body>;
 using file_response = http::response<http::file_body>;
-using http_response = std::variant<string_response, file_response>;
+/// 206: one byte window of a file, streamed from disk.
+using range_response = http::response<http::basic_file_body<range_file>>;
+using http_response = std::variant<string_response, file_response, range_response>;
 
 /// Answers the request; callable once, from any thread.
 using responder = std::function<void(http_response)>;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace mediaspool::net {
 
@@ -35,6 +36,11 @@ struct server_context {
   std::atomic<uint64_t> connections{0};
   std::string ws_path = "/ws/media-stream";
   std::shared_ptr<const http_router> router; ///< set by main (make_router)
+  std::shared_ptr<server_metrics> metrics;   ///< set by main before make_router; null: no /metrics
+  health_probe_actor health;                 ///< set by main before make_router (GET /readyz)
+  std::vector<query_actor> queries;          ///< set by main (supervisor::queries), before make_router
+  std::atomic<uint64_t> next_query{0};        ///< round robin over `queries`
+  std::string web_root = "web";               ///< static pages (GET /, /review/); set by main
 };
 
 } // namespace mediaspool::net

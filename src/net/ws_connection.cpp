@@ -111,9 +111,14 @@ private:
       return fail(ec, "accept");
     auto out = std::make_shared<ws_outbox>(weak_from_this(), ws_.get_executor(), ctx_.gate);
     session_ = ctx_.sys.spawn(session, std::move(out), ctx_.services);
+    beast::error_code peer_ec;
+    auto peer = beast::get_lowest_layer(ws_).socket().remote_endpoint(peer_ec);
+    log::net().info("ws: connect from {}:{} (session#{})", peer.address().to_string(), peer.port(), session_.id());
     init_timer_.expires_after(ctx_.limits.init_timeout);
     init_timer_.async_wait([self = shared_from_this()](beast::error_code err) {
       if (!err && !self->initialised_) {
+        if (self->ctx_.metrics)
+          self->ctx_.metrics->on_sent(error_reply{ec::not_initialized, {}, std::nullopt});
         self->queue_write(serialize(error_reply{ec::not_initialized, "no session_init within the deadline", std::nullopt}));
         self->queue_close(static_cast<uint16_t>(websocket::close_code::policy_error), "no session_init");
       }
@@ -127,7 +132,11 @@ private:
     if (reading_ || closed_)
       return;
     if (inflight_ >= ctx_.limits.connection_credit) {
+      // No read is pending while paused, so nothing else keeps this connection alive: hold a
+      // reference until add_credit resumes it (the payload buffers always come back: durable
+      // and written, rejected, or expired).
       paused_ = true;
+      pause_hold_ = shared_from_this();
       return;
     }
     if (ctx_.budget->spent()) {
@@ -140,6 +149,7 @@ private:
       return;
     }
     paused_ = false;
+    pause_hold_.reset();
     reading_ = true;
     frame_ = std::make_shared<std::vector<char>>();
     dbuf_.emplace(*frame_, ctx_.limits.read_message_max + read_part_bytes);
@@ -158,8 +168,10 @@ private:
       reading_ = false;
       dbuf_.reset();
       frame_.reset();
-      log::net().info("ws: message above read_message_max ({} bytes); closing with 1009",
-                      ctx_.limits.read_message_max);
+      log::net().info("ws: sid={} message above read_message_max ({} bytes); closing with 1009",
+                      sid_.empty() ? "-" : sid_, ctx_.limits.read_message_max);
+      if (ctx_.metrics)
+        ctx_.metrics->on_sent(error_reply{ec::too_large, {}, std::nullopt});
       queue_write(serialize(error_reply{ec::too_large, "message larger than " +
                                           std::to_string(ctx_.limits.read_message_max) + " bytes",
                                         std::nullopt}));
@@ -193,6 +205,8 @@ private:
       [this](auto&& m) {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, session_init>) {
+          if (!initialised_)
+            sid_ = m.session_id;
           initialised_ = true;
           init_timer_.cancel();
         }
@@ -242,6 +256,9 @@ private:
   }
 
   void fail(beast::error_code ec, const char* what) {
+    if (ec == websocket::error::closed)
+      log::net().info("ws: sid={} connection closed (close code {}, session#{})", sid_.empty() ? "-" : sid_,
+                      static_cast<unsigned>(ws_.reason().code), session_ ? session_.id() : 0);
     if (ec == asio::error::operation_aborted || ec == websocket::error::closed || ec == asio::error::eof)
       return;
     log::net().debug("ws: {}: {}", what, ec.message());
@@ -257,11 +274,13 @@ private:
   std::deque<std::string> writes_;
   std::optional<websocket::close_reason> close_code_;
   uint64_t inflight_ = 0;
+  std::shared_ptr<ws_connection> pause_hold_; ///< self-reference while paused on credit
   bool reading_ = false;
   bool paused_ = false;
   bool closing_ = false;
   bool closed_ = false;
   bool initialised_ = false;
+  std::string sid_; ///< from the first session_init, for log lines
 };
 
 void ws_outbox::send(server_message msg) {

@@ -38,9 +38,32 @@ struct pg_refresh {
   bool responses = false;
 };
 
+/// Filters and keyset paging of list_sessions (absent = no filter).
+struct pg_session_filter {
+  std::optional<int64_t> user_id;
+  std::optional<std::string> status;
+  std::optional<int64_t> cursor; ///< only ids below this one
+  int64_t limit = 50;
+};
+
 struct pg_totals {
   uint64_t chunks = 0;
   uint64_t frames = 0;
+};
+
+/// An audio chunk whose element is not processed yet: the transcriber's durable work list.
+struct pg_audio_todo {
+  std::string session_id;
+  uint32_t index = 0;
+  std::string file_path; ///< the element's file_path, relative to the media root
+  std::string mime_type; ///< audio/webm (default) or audio/mp4
+};
+
+/// A transcription result: a JSON object merged into the chunk's element (`element || patch`).
+struct pg_transcript {
+  std::string session_id;
+  uint32_t index = 0;
+  std::string patch; ///< e.g. {"transcription":"...","processed":true,"words":[...]}
 };
 
 class pg_store {
@@ -77,6 +100,32 @@ public:
 
   /// Current lengths of a session's arrays (the batcher's refresh policy starts from them).
   status array_lengths(const std::string& session_id, pg_totals& totals);
+
+  /// SELECT 1 (readiness): ok if PostgreSQL answers on this store's connection.
+  status ping();
+
+  // -- transcription (issue 5) ------------------------------------------------------------------
+
+  /// Up to `limit` audio chunks whose element has no `"processed": true`, oldest rows first,
+  /// leaving out the keys in `skip` ("<sid>/<index>": chunks in flight or waiting for a file).
+  std::vector<pg_audio_todo> unprocessed_audio(size_t limit, const std::vector<std::string>& skip, status& st);
+
+  /// How many audio chunks are not processed yet (the transcription backlog).
+  status count_unprocessed_audio(uint64_t& n);
+
+  /// ONE transaction: merges each patch into its audio chunk's element. Idempotent; a chunk
+  /// without a row is ignored. A patch that is not a JSON object fails with invalid_argument.
+  status write_transcripts(const std::vector<pg_transcript>& results);
+
+  // -- review queries (read-only; the review API's query actors) -----------------------------
+
+  /// GET /api/sessions as a JSON body {"sessions":[...],"next_cursor":id|null}: newest first
+  /// (id descending), rows with id < cursor; counts and duration_ms from media_items.
+  std::string list_sessions(const pg_session_filter& f, status& st);
+
+  /// The session row as a JSON object with its arrays rebuilt from media_items (always current,
+  /// even between two refreshes of the row's own arrays); nullopt if there is no such session.
+  std::optional<std::string> session_json(const std::string& session_id, status& st);
 
 private:
   // Holds the pqxx::connection. libpqxx 6.4 declares pqxx::connection as an alias of a class

@@ -60,6 +60,7 @@ db_batcher_actor::behavior_type fake_batcher(db_batcher_actor::pointer, std::sha
     },
     [=](atom::flush) {},
     [=](atom::tick) {},
+    [=](atom::asrdone, std::vector<storage::pg_transcript>&, caf::actor&) {},
   };
 }
 
@@ -112,7 +113,7 @@ struct spool_writer_fixture : test::coordinator_fixture {
   // Two file writers, as in production, so jobs are spread by key.
   void start_writer() {
     std::vector<file_writer_actor> writers{spawn(fake_file_writer, files), spawn(fake_file_writer, files)};
-    writer = spawn(spool_writer, spool, writers, spawn(fake_batcher, db));
+    writer = spawn(spool_writer, spool, writers, spawn(fake_batcher, db), std::shared_ptr<server_metrics>{});
     run();
   }
 

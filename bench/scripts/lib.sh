@@ -1,0 +1,211 @@
+# Helpers for bench/scripts/report.sh (sourced, not run). Every process started here is
+# remembered by PID and stopped by that PID; nothing listens beyond 127.0.0.1.
+# Expects ROOT, BUILD, WORK, RAW, PGDIR, PGPORT to be set by the caller.
+
+PGDB=bench
+SERVER_PID=""; SERVER_PORT=""; SERVER_DIR=""
+SINK_PID=""; SINK_PORT=""
+PG_INITIAL=""
+
+log() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+pgbin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1; }
+
+# psql against the bench database (or another one given as $2).
+pgq() { PGOPTIONS="-c client_min_messages=warning" runuser -u postgres -- "$(pgbin)/psql" -h "$PGDIR/sock" -p "$PGPORT" -U postgres -d "${2:-$PGDB}" -qtAXc "$1"; }
+
+pg_running() { runuser -u postgres -- "$(pgbin)/pg_ctl" -D "$PGDIR/data" status >/dev/null 2>&1; }
+
+# fsync stays ON (the default): this is a benchmark of durability.
+pg_start() {
+  [ -n "${PG_INITIAL:-}" ] || { pg_running && PG_INITIAL=running || PG_INITIAL=stopped; }
+  "$ROOT/scripts/pg.sh" start "$PGDIR" "$PGPORT" >/dev/null
+}
+pg_stop() { "$ROOT/scripts/pg.sh" stop "$PGDIR"; }
+pg_url() { "$ROOT/scripts/pg.sh" url "$PGDIR" "$PGPORT" "$PGDB"; }
+
+# A fresh, empty database for each server: row counts and WAL are then the run's own.
+pg_fresh_db() {
+  pgq "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" postgres
+  pgq "CREATE DATABASE $PGDB" postgres
+}
+
+pg_lsn() { pgq "SELECT pg_current_wal_insert_lsn()"; }
+pg_lsn_diff() { pgq "SELECT pg_wal_lsn_diff('$1', '$2')::bigint"; }
+pg_rows() { pgq "SELECT count(*) FROM media_items" 2>/dev/null || echo 0; }
+
+wait_file() { # file timeout_s
+  local i
+  for ((i = 0; i < $2 * 50; i++)); do [ -s "$1" ] && return 0; sleep 0.02; done
+  return 1
+}
+
+# server_start NAME [extra server flags...]: a fresh spool, media root and database.
+server_start() {
+  local name=$1; shift
+  SERVER_DIR=$WORK/server-$name
+  rm -rf "$SERVER_DIR"; mkdir -p "$SERVER_DIR"
+  pg_fresh_db
+  server_launch "$@"
+}
+
+# Starts the server on SERVER_DIR as it is (used again after a kill -9). Sets SERVER_PID,
+# SERVER_PORT and SERVER_READY_S (start to port file written).
+server_launch() {
+  rm -f "$SERVER_DIR/port"
+  local t0; t0=$(date +%s.%N)
+  "$BUILD/src/mediaspool" --server.host=127.0.0.1 --server.port=0 --server.port-file="$SERVER_DIR/port" \
+    --spool.path="$SERVER_DIR/spool" --media.root="$SERVER_DIR/media" --db.url="$(pg_url)" \
+    --server.log-level=info "$@" >>"$SERVER_DIR/server.log" 2>&1 &
+  SERVER_PID=$!
+  if ! wait_file "$SERVER_DIR/port" 120; then
+    log "server did not start; see $SERVER_DIR/server.log"; tail -n 20 "$SERVER_DIR/server.log" >&2; return 1
+  fi
+  SERVER_READY_S=$(echo "$(date +%s.%N) - $t0" | bc -l)
+  SERVER_PORT=$(cat "$SERVER_DIR/port")
+}
+
+server_stop() {
+  [ -n "$SERVER_PID" ] || return 0
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 150; i++)); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$SERVER_PID" 2>/dev/null && { log "server $SERVER_PID did not stop: kill -9"; kill -9 "$SERVER_PID" 2>/dev/null || true; }
+  fi
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+# Removes the server's files (media runs to gigabytes) but keeps its log in RAW.
+server_discard() {
+  [ -n "$SERVER_DIR" ] && [ -d "$SERVER_DIR" ] || return 0
+  cp "$SERVER_DIR/server.log" "$RAW/$(basename "$SERVER_DIR").log" 2>/dev/null || true
+  rm -rf "$SERVER_DIR"
+}
+
+sink_start() {
+  rm -f "$WORK/sink.port"
+  "$BUILD/bench/sink" --host 127.0.0.1 --port 0 --port-file "$WORK/sink.port" >>"$WORK/sink.log" 2>&1 &
+  SINK_PID=$!
+  wait_file "$WORK/sink.port" 30 || { log "sink did not start"; return 1; }
+  SINK_PORT=$(cat "$WORK/sink.port")
+}
+
+sink_stop() {
+  [ -n "$SINK_PID" ] || return 0
+  kill -TERM "$SINK_PID" 2>/dev/null || true
+  wait "$SINK_PID" 2>/dev/null || true
+  SINK_PID=""
+}
+
+cleanup() {
+  set +e
+  [ -n "${LG_PID:-}" ] && kill -TERM "$LG_PID" 2>/dev/null
+  server_stop
+  server_discard
+  sink_stop
+  if [ "$PG_INITIAL" = stopped ] && [ "${KEEP_PG:-0}" != 1 ]; then pg_stop; fi
+  rm -rf "$WORK"
+}
+
+# -- measuring -------------------------------------------------------------------------
+
+cpu_ticks() { # pid -> utime+stime in clock ticks (0 if gone)
+  awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+disk_dev() { # the block device holding $1
+  local src; src=$(df --output=source "$1" | tail -n1)
+  basename "$src"
+}
+disk_sectors_written() { awk -v d="$DISK" '$3 == d { print $10 }' /proc/diskstats; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# lg_run TARGET_PID OUT_BASE loadgen-flags... : runs the load generator against SERVER/SINK and
+# writes OUT_BASE.json (loadgen's result plus a "host_stats" object: CPU cores used by the
+# target and by loadgen, disk write MB/s, load average) and OUT_BASE.txt (its summary).
+# Returns loadgen's exit status (3 = acks missing) but never aborts the script.
+lg_run() {
+  local target=$1 out=$2; shift 2
+  local hz; hz=$(getconf CLK_TCK)
+  local t0 c0 s0 r0
+  t0=$(date +%s.%N); c0=$(cpu_ticks "$target"); s0=$(disk_sectors_written)
+  thread_snapshot "$target" >"$out.thr0"
+  local st0; st0=$(head -n1 /proc/stat)
+  printf 'loadgen %s\n' "$*" | sed -E 's#ws://127.0.0.1:[0-9]+#ws://127.0.0.1:PORT#' >"$out.cmd"
+  "$BUILD/bench/loadgen" --progress off --json "$out.lg.json" "$@" >"$out.txt" 2>&1 &
+  LG_PID=$!
+  # Sample loadgen's CPU time until it exits (a zombie keeps its times until reaped).
+  local lgc=0 st
+  while st=$(awk '{ print $3 }' "/proc/$LG_PID/stat" 2>/dev/null) && [ -n "$st" ]; do
+    lgc=$(cpu_ticks "$LG_PID")
+    [ "$st" = Z ] && break
+    sleep 0.2
+  done
+  local t1 c1 s1
+  t1=$(date +%s.%N); c1=$(cpu_ticks "$target"); s1=$(disk_sectors_written)
+  thread_snapshot "$target" >"$out.thr1"
+  local st1; st1=$(head -n1 /proc/stat)
+  local rc=0
+  wait "$LG_PID" || rc=$?
+  LG_PID=""
+  local wall; wall=$(echo "$t1 - $t0" | bc -l)
+  local lg_delta; lg_delta=$(echo "$lgc / $hz" | bc -l)
+  if [ -s "$out.lg.json" ]; then
+    jq --argjson wall "$wall" --argjson tc "$(echo "($c1 - $c0) / $hz" | bc -l)" \
+       --argjson lc "$lg_delta" --argjson mb "$(echo "($s1 - $s0) * 512 / 1000000" | bc -l)" \
+       --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --argjson rc "$rc" \
+       --argjson cpu "$(cpu_split "$st0" "$st1")" \
+       '. + {host_stats: {wall_s: $wall, target_cpu_cores: ($tc / $wall), loadgen_cpu_cores: ($lc / $wall), machine: $cpu,
+                          disk_write_mb_s: ($mb / $wall), disk_write_mb: $mb, loadavg: $load, exit: $rc}}' \
+       "$out.lg.json" >"$out.json"
+    rm -f "$out.lg.json"
+    thread_split "$out.thr0" "$out.thr1" "$wall" >"$out.threads"
+    rm -f "$out.thr0" "$out.thr1"
+  else
+    log "loadgen wrote no JSON ($out.txt):"; tail -n 5 "$out.txt" >&2
+  fi
+  return $rc
+}
+
+# Machine-wide split between two "cpu ..." lines of /proc/stat, in cores: busy (user, nice,
+# system, irq, softirq, steal), iowait, idle.
+cpu_split() {
+  printf '%s\n%s\n' "$1" "$2" | awk -v n="$(nproc)" '
+    { u[NR] = $2 + $3; s[NR] = $4 + $7 + $8 + $9; i[NR] = $5; w[NR] = $6 }
+    END { du = u[2] - u[1]; ds = s[2] - s[1]; di = i[2] - i[1]; dw = w[2] - w[1]; t = du + ds + di + dw; if (t <= 0) t = 1
+          printf "{\"user_cores\": %.3f, \"system_cores\": %.3f, \"iowait_cores\": %.3f, \"idle_cores\": %.3f}\n", n * du / t, n * ds / t, n * dw / t, n * di / t }'
+}
+
+# "tid comm ticks" per thread of a process.
+thread_snapshot() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    [ -r "$t/stat" ] || continue
+    printf '%s %s %s\n' "${t##*/}" "$(tr ' ' _ <"$t/comm" 2>/dev/null)" "$(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null)"
+  done 2>/dev/null
+}
+# CPU cores per thread name between two snapshots, busiest first.
+thread_split() {
+  local hz; hz=$(getconf CLK_TCK)
+  awk -v hz="$hz" -v wall="$3" 'NR == FNR { a[$1] = $3; next }
+    { d = $3 - ($1 in a ? a[$1] : 0); c[$2] += d; n[$2]++ }
+    END { for (k in c) if (c[k] > 0) printf "%.2f %s x%d\n", c[k] / hz / wall, k, n[k] }' "$1" "$2" | sort -rg
+}
+
+# median of the numbers on stdin (one per line); empty input prints "nan".
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+# jmed FILTER FILES... : the median over FILES of a jq number filter.
+jmed() { local f=$1; shift; for x in "$@"; do [ -s "$x" ] && jq -r "$f // empty" "$x"; done | median; }
+
+# Picks the run whose items/s is the median one (for whole-distribution outputs like the CDF).
+median_file() {
+  for x in "$@"; do [ -s "$x" ] && printf '%s %s\n' "$(jq -r '.result.items_per_s' "$x")" "$x"; done |
+    sort -g | awk '{ a[NR] = $2 } END { if (NR) print a[int((NR + 1) / 2)] }'
+}
+
+fmt() { # printf format, value ("nan" stays "n/a")
+  case "$2" in nan | "" | null) echo "n/a" ;; *) LC_ALL=C printf "$1" "$2" ;; esac
+}

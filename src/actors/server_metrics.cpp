@@ -1,0 +1,98 @@
+#include "actors/server_metrics.hpp"
+
+#include <type_traits>
+#include <variant>
+
+namespace mediaspool {
+
+namespace {
+
+constexpr const char* kind_names[] = {"audio", "frame", "response"};
+static_assert(static_cast<size_t>(ec::internal) + 1 == 14, "server_metrics::errors has one slot per ec");
+
+std::vector<double> latency_buckets() {
+  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+}
+
+double steady_now_ns() {
+  return static_cast<double>(
+    std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
+} // namespace
+
+size_t kind_slot(item_kind kind) noexcept {
+  switch (kind) {
+    case item_kind::audio:
+      return 0;
+    case item_kind::frame:
+      return 1;
+    default:
+      return 2;
+  }
+}
+
+server_metrics::server_metrics(std::shared_ptr<metrics::registry> reg)
+  : registry(std::move(reg)),
+    sessions(registry->add_gauge("mediaspool_sessions", "Session actors alive (one per WebSocket connection)")),
+    conflicts(registry->add_counter("mediaspool_conflicts_total",
+                                    "Items resent with the same index but other bytes (the stored one stays)")),
+    ack_latency(registry->add_histogram("mediaspool_ack_latency_seconds",
+                                        "From a pair completing in the session to its durable notice",
+                                        latency_buckets())),
+    spool_commit_seconds(registry->add_histogram("mediaspool_spool_commit_seconds",
+                                                 "Duration of one spool group commit (WriteBatch + fsync)",
+                                                 latency_buckets())),
+    spool_commit_items(registry->add_histogram("mediaspool_spool_commit_items", "Items per spool group commit",
+                                               metrics::exponential_buckets(1, 2, 12))),
+    spool_records(registry->add_gauge("mediaspool_spool_records", "Records in the spool (durable, not yet settled)")),
+    items_pending(registry->add_gauge("mediaspool_items_pending", "Durable items not yet both a file and a row")),
+    file_queue(registry->add_gauge("mediaspool_file_writer_queue", "File jobs handed to file writers and not done")),
+    batcher_queue(registry->add_gauge("mediaspool_batcher_queue", "Rows handed to the DB batcher and not committed")) {
+  for (size_t k = 0; k < 3; ++k) {
+    metrics::labels l{{"kind", kind_names[k]}};
+    items_received[k] = &registry->add_counter("mediaspool_items_received_total",
+                                               "New complete items (metadata + payload) sent to the spool", l);
+    bytes_received[k] = &registry->add_counter("mediaspool_bytes_received_total", "Payload bytes of those items", l);
+    acks[k] = &registry->add_counter("mediaspool_acks_total", "Acks sent to clients, duplicates included", l);
+    duplicates[k] = &registry->add_counter("mediaspool_duplicates_total", "Acks of items already held", l);
+  }
+  for (size_t c = 1; c < errors.size(); ++c)
+    errors[c] = &registry->add_counter("mediaspool_errors_total", "Error messages sent to clients, by code",
+                                       {{"code", to_string(static_cast<ec>(c))}});
+  registry->add_callback("mediaspool_batcher_lag_seconds", "Age of the oldest row not yet committed to PostgreSQL",
+                         [this] {
+                           auto t = batcher_oldest_ns.load(std::memory_order_relaxed);
+                           return t == 0 ? 0.0 : (steady_now_ns() - static_cast<double>(t)) / 1e9;
+                         });
+  registry->add_callback("process_resident_memory_bytes", "Resident set size (/proc/self/statm)",
+                         [] { return metrics::process_rss_bytes(); });
+}
+
+void server_metrics::on_sent(const server_message& msg) noexcept {
+  std::visit(
+    [this](const auto& m) {
+      using T = std::decay_t<decltype(m)>;
+      if constexpr (std::is_same_v<T, item_ack>) {
+        acks[kind_slot(m.kind)]->inc();
+        if (m.duplicate)
+          duplicates[kind_slot(m.kind)]->inc();
+      } else if constexpr (std::is_same_v<T, response_ack>) {
+        acks[kind_slot(item_kind::response)]->inc();
+      } else if constexpr (std::is_same_v<T, error_reply>) {
+        auto c = static_cast<size_t>(m.code);
+        if (c > 0 && c < errors.size())
+          errors[c]->inc();
+        if (m.code == ec::conflict)
+          conflicts.inc();
+      }
+    },
+    msg);
+}
+
+void server_metrics::on_received(item_kind kind, uint64_t bytes) noexcept {
+  items_received[kind_slot(kind)]->inc();
+  bytes_received[kind_slot(kind)]->inc(bytes);
+}
+
+} // namespace mediaspool

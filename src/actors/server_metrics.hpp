@@ -1,0 +1,52 @@
+#pragma once
+// mediaspool's metrics: every series /metrics shows, registered once at the composition root and
+// shared (std::shared_ptr) with the actors and the network layer that update them. Updates are
+// lock-free atomics. A null pointer where one is expected means "not measured" (unit tests).
+#include "actors/ec.hpp"
+#include "actors/metrics.hpp"
+#include "actors/wire.hpp"
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+namespace mediaspool {
+
+struct server_metrics {
+  /// Registers every series below in `reg` (names in server_metrics.cpp).
+  explicit server_metrics(std::shared_ptr<metrics::registry> reg);
+
+  std::shared_ptr<metrics::registry> registry;
+
+  // -- sessions and traffic (session actor) -------------------------------------
+  metrics::gauge& sessions;
+  std::array<metrics::counter*, 3> items_received{};  ///< by kind: new complete items to the spool
+  std::array<metrics::counter*, 3> bytes_received{};  ///< by kind: their payload bytes
+  std::array<metrics::counter*, 3> acks{};            ///< by kind, duplicates included
+  std::array<metrics::counter*, 3> duplicates{};      ///< by kind: acks with duplicate=true
+  metrics::counter& conflicts;
+  std::array<metrics::counter*, 14> errors{};          ///< by ec (index = value; none unused)
+  metrics::histogram& ack_latency;                     ///< pair complete -> durable, seconds
+
+  // -- spool writer --------------------------------------------------------------
+  metrics::histogram& spool_commit_seconds;
+  metrics::histogram& spool_commit_items;
+  metrics::gauge& spool_records;     ///< records in the spool
+  metrics::gauge& items_pending;     ///< durable, not yet both file and row
+  metrics::gauge& file_queue;        ///< file jobs handed to file writers and not done
+  metrics::gauge& batcher_queue;     ///< rows handed to the DB batcher and not committed
+  /// steady_clock time (ns since its epoch) of the oldest row not yet committed; 0 if none.
+  std::atomic<int64_t> batcher_oldest_ns{0};
+
+  /// Counts one message the server sends a client (acks, duplicates, errors by code).
+  void on_sent(const server_message& msg) noexcept;
+  /// Counts one new complete item on its way to the spool.
+  void on_received(item_kind kind, uint64_t bytes) noexcept;
+};
+
+/// 0 audio, 1 frame, 2 response.
+size_t kind_slot(item_kind kind) noexcept;
+
+} // namespace mediaspool

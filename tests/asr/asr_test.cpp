@@ -1,0 +1,171 @@
+// The speech pipeline without actors: FFmpeg decoding from memory (complete chunks, continuation
+// chunks, garbage) and the pocketsphinx engine on flite speech, with the numbers the issue asks
+// for (real-time factor, word error rate) printed as doctest messages.
+#include "asr/audio_decoder.hpp"
+#include "asr/engine.hpp"
+#include "asr/wav.hpp"
+#include "support/speech.hpp"
+#include "support/temp_dir.hpp"
+
+#include <doctest/doctest.h>
+
+#include <ctime>
+
+using namespace mediaspool;
+using namespace mediaspool::test;
+
+namespace {
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// flite speech of speech_text() in 10 s WebM chunks, made once per test binary run.
+struct speech_fixture {
+  temp_dir dir;
+  std::filesystem::path wav = dir / "speech.wav";
+  std::vector<std::filesystem::path> chunks;
+  std::vector<int16_t> wav_pcm;
+  int wav_rate = 0;
+
+  speech_fixture() {
+    REQUIRE_MESSAGE(make_speech_wav(speech_text(), wav), "flite failed (apt-get install flite)");
+    REQUIRE(asr::parse_wav(read_bytes(wav), wav_pcm, wav_rate));
+    chunks = encode_webm_chunks(wav, dir / "chunks", 10);
+    REQUIRE_MESSAGE(chunks.size() == 2, "ffmpeg did not make two 10 s WebM chunks");
+  }
+};
+
+std::unique_ptr<asr::engine> pocketsphinx() {
+  std::string err;
+  auto e = asr::make_engine(asr::engine_config{}, err);
+  REQUIRE_MESSAGE(e, err);
+  return e;
+}
+
+} // namespace
+
+TEST_SUITE("asr.decoder") {
+
+TEST_CASE_FIXTURE(speech_fixture, "webm opus chunks decode to 16 kHz mono with the source sample count") {
+  double total = 0;
+  for (auto& c : chunks) {
+    auto r = asr::decode_audio(read_bytes(c), asr::container::webm);
+    REQUIRE_MESSAGE(r.ok(), r.error);
+    total += r.seconds();
+  }
+  const double source = static_cast<double>(wav_pcm.size()) / wav_rate;
+  // Opus works in 20 ms frames: each chunk may end up to one frame longer than its share.
+  CHECK(total == doctest::Approx(source).epsilon(0.01));
+  auto first = asr::decode_audio(read_bytes(chunks[0]), asr::container::webm);
+  CHECK(first.seconds() == doctest::Approx(10.0).epsilon(0.01));
+}
+
+TEST_CASE("garbage bytes are an error and not a crash") {
+  std::string garbage(20000, '\0');
+  for (size_t i = 0; i < garbage.size(); ++i)
+    garbage[i] = static_cast<char>((i * 2654435761u) >> 13);
+  CHECK_FALSE(asr::decode_audio(garbage, asr::container::webm).ok());
+  CHECK_FALSE(asr::decode_audio(garbage, asr::container::mp4).ok());
+  CHECK_FALSE(asr::decode_audio("", asr::container::webm).ok());
+}
+
+TEST_CASE_FIXTURE(speech_fixture, "a 110 byte webm holding only the EBML header is an error") {
+  auto full = read_bytes(chunks[0]);
+  // MediaRecorder's empty last chunk: the EBML header element, then zero bytes (STACK.md §4).
+  std::string empty = full.substr(0, 36) + std::string(110 - 36, '\0');
+  REQUIRE(empty.size() == 110);
+  auto r = asr::decode_audio(empty, asr::container::webm);
+  CHECK_FALSE(r.ok());
+  CHECK(r.pcm.empty());
+}
+
+TEST_CASE_FIXTURE(speech_fixture, "a continuation chunk without a header decodes with the first chunk's header") {
+  // One WebM with 2 s clusters, cut at a Cluster boundary as timeslice recording cuts it.
+  auto whole_path = dir / "whole.webm";
+  REQUIRE(run_quiet("ffmpeg -nostdin -y -i '" + wav.string() + "' -ac 1 -c:a libopus -b:a 32k -cluster_time_limit 2000 '"
+                    + whole_path.string() + "'"));
+  auto whole = read_bytes(whole_path);
+  auto header = asr::webm_header_prefix(whole);
+  REQUIRE_FALSE(header.empty());
+  const std::string cluster_id{"\x1F\x43\xB6\x75", 4};
+  auto cut = whole.find(cluster_id, header.size() + 4);
+  cut = whole.find(cluster_id, cut + 4); // after two clusters
+  REQUIRE(cut != std::string::npos);
+  std::string first = whole.substr(0, cut), rest = whole.substr(cut);
+  CHECK_FALSE(asr::decode_audio(rest, asr::container::webm).ok());
+  auto a = asr::decode_audio(first, asr::container::webm);
+  auto b = asr::decode_audio(rest, asr::container::webm, first);
+  REQUIRE_MESSAGE(a.ok(), a.error);
+  REQUIRE_MESSAGE(b.ok(), b.error);
+  auto all = asr::decode_audio(whole, asr::container::webm);
+  CHECK(a.seconds() + b.seconds() == doctest::Approx(all.seconds()).epsilon(0.01));
+  CHECK(b.seconds() > 5.0);
+}
+
+} // TEST_SUITE
+
+TEST_SUITE("asr.engine") {
+
+TEST_CASE_FIXTURE(speech_fixture, "pocketsphinx recognizes at least 80 percent of the flite words") {
+  auto engine = pocketsphinx();
+  std::string text;
+  double audio = 0, cpu = 0;
+  for (auto& c : chunks) {
+    auto pcm = asr::decode_audio(read_bytes(c), asr::container::webm);
+    REQUIRE(pcm.ok());
+    double t0 = thread_cpu_seconds();
+    auto r = engine->recognize(pcm.pcm);
+    double dt = thread_cpu_seconds() - t0;
+    REQUIRE_MESSAGE(r.ok(), r.error);
+    MESSAGE("chunk " << c.filename().string() << ": " << pcm.seconds() << " s audio, " << dt << " s CPU, RTF "
+                     << dt / pcm.seconds() << ": " << r.text);
+    CHECK_FALSE(r.words.empty());
+    for (size_t i = 1; i < r.words.size(); ++i)
+      CHECK(r.words[i].start_ms >= r.words[i - 1].start_ms);
+    if (!r.words.empty())
+      CHECK(r.words.back().end_ms <= static_cast<uint32_t>(pcm.seconds() * 1000) + 20);
+    text += (text.empty() ? "" : " ") + r.text;
+    audio += pcm.seconds();
+    cpu += dt;
+  }
+  auto recognized = words_recognized(speech_text(), text);
+  auto wer = word_error_rate(speech_text(), text);
+  MESSAGE("words recognized " << recognized << ", WER " << wer << ", RTF " << cpu / audio);
+  CHECK(recognized >= 0.8);
+}
+
+TEST_CASE("the command engine reads the text from the command's stdout") {
+  temp_dir dir;
+  asr::engine_config cfg;
+  cfg.kind = "command";
+  cfg.temp_dir = dir.path().string();
+  // The command proves it got a readable WAV: it prints the file's RIFF tag and a fixed text.
+  cfg.command = "sh -c 'head -c 4 \"$0\"; echo \" hello   world\"' {}";
+  std::string err;
+  auto e = asr::make_engine(cfg, err);
+  REQUIRE_MESSAGE(e, err);
+  auto r = e->recognize(std::vector<int16_t>(16000, 0));
+  REQUIRE_MESSAGE(r.ok(), r.error);
+  CHECK(r.text == "RIFF hello world");
+  CHECK(std::filesystem::is_empty(dir.path())); // the temp WAV is removed
+  cfg.command = "false";
+  auto failing = asr::make_engine(cfg, err);
+  CHECK_FALSE(failing->recognize(std::vector<int16_t>(160, 0)).ok());
+}
+
+TEST_CASE("an unknown engine or a missing model is a configuration error") {
+  std::string err;
+  asr::engine_config cfg;
+  cfg.kind = "nonesuch";
+  CHECK_FALSE(asr::make_engine(cfg, err));
+  CHECK(err.find("nonesuch") != std::string::npos);
+  cfg = {};
+  cfg.model_dir = "/nonexistent";
+  CHECK_FALSE(asr::make_engine(cfg, err));
+  CHECK(err.find("missing") != std::string::npos);
+}
+
+} // TEST_SUITE

@@ -1,0 +1,223 @@
+// End to end in headless chromium with fake camera and microphone, against the real server:
+//   1. record ~25 s with three questions, stop: every chunk and frame the page stored is a file and
+//      an element of the JSONB arrays exactly once, with its size; the review pages show it;
+//   2. reload the page mid-recording: every item stored before the reload arrives exactly once;
+//   3. SIGKILL the server mid-recording and restart it: the page reconnects and nothing is lost;
+//   4. items the server rejects as too_large are reported on the page and not retried.
+// `node recorder_e2e.mjs <record|reload|kill|reject>` runs one scenario (ctest runs each alone).
+// Exit status 0 = all passed. Screenshots go to $MEDIASPOOL_ARTIFACTS (default build/browser-artifacts).
+import fs from 'node:fs';
+import path from 'node:path';
+import { Server, launchBrowser, until, check, sleep, repo } from './harness.mjs';
+
+const artifacts = process.env.MEDIASPOOL_ARTIFACTS || path.join(repo, 'build', 'browser-artifacts');
+fs.mkdirSync(artifacts, { recursive: true });
+const only = process.argv[2];
+
+const status = (page) => page.evaluate(() => window.mediaspool && window.mediaspool.status());
+
+async function startRecording(page) {
+  await until('the recorder page to be ready', async () => (await status(page))?.state === 'connected', 20000);
+  await page.click('#start');
+  await until('recording to start', async () => (await status(page)).recording, 10000);
+}
+
+async function waitFinished(page) {
+  return until('session_end_ack (all items acked, session ended)', async () => {
+    const st = await status(page);
+    return st.state === 'finished' && st;
+  }, 60000);
+}
+
+// What the page stored must be on the server exactly once: same indexes, same sizes, files on disk.
+async function checkStored(srv, sid, recorded, { complete }) {
+  const want = { a: new Map(), f: new Map() };
+  for (const r of recorded) if (r.kind !== 'r') want[r.kind].set(r.index, r.size);
+  const d = await until(`session ${sid} to hold ${want.a.size} chunks and ${want.f.size} frames`, async () => {
+    const s = await srv.json(`/api/sessions/${sid}`);
+    const has = (arr, key, m) => [...m.keys()].every((i) => arr.some((e) => e[key] === i));
+    return has(s.audio_chunks, 'chunk_index', want.a) && has(s.video_frames, 'frame_index', want.f)
+      && (!complete || s.status === 'completed') && s;
+  }, 30000);
+  for (const [arr, key, kind] of [[d.audio_chunks, 'chunk_index', 'a'], [d.video_frames, 'frame_index', 'f']]) {
+    const idx = arr.map((e) => e[key]);
+    check(new Set(idx).size === idx.length, `${kind}: no index twice in the array (${idx})`);
+    for (const e of arr) {
+      if (want[kind].has(e[key])) check(e.file_size === want[kind].get(e[key]), `${kind}${e[key]}: size ${e.file_size} = recorded ${want[kind].get(e[key])}`);
+      const file = path.join(srv.mediaRoot, e.file_path);
+      check(fs.existsSync(file) && fs.statSync(file).size === e.file_size, `${file} exists with ${e.file_size} bytes`);
+    }
+    const folder = path.join(srv.mediaRoot, sid, kind === 'a' ? 'audio' : 'frames');
+    const files = fs.existsSync(folder) ? fs.readdirSync(folder).filter((n) => !n.endsWith('.tmp')) : [];
+    check(files.length === arr.length, `${folder}: one file per array element (${files.length} files, ${arr.length} elements)`);
+  }
+  const [row] = srv.sql(`SELECT jsonb_array_length(audio_chunks), jsonb_array_length(video_frames), total_chunks, total_frames,
+    status, (SELECT count(DISTINCT e->>'chunk_index') FROM jsonb_array_elements(audio_chunks) e),
+    (SELECT count(DISTINCT e->>'frame_index') FROM jsonb_array_elements(video_frames) e)
+    FROM media_sessions WHERE session_id = '${sid}'`);
+  if (complete) {
+    check(Number(row[0]) === d.audio_chunks.length && Number(row[1]) === d.video_frames.length,
+      `SQL arrays (${row[0]}, ${row[1]}) = API arrays (${d.audio_chunks.length}, ${d.video_frames.length})`);
+    check(row[0] === row[2] && row[1] === row[3], `totals = array lengths (${row})`);
+    check(row[0] === row[5] && row[1] === row[6], `no index twice in the SQL arrays (${row})`);
+    check(row[4] === 'completed', `status completed (${row[4]})`);
+  }
+  return d;
+}
+
+// -- scenarios -------------------------------------------------------------------------------------
+
+async function recordAndReview(srv, browser) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${srv.origin}/?user_id=5&interview_session_id=77`);
+  await startRecording(page);
+  await sleep(8000);            // the candidate answers question 1, then 2, then 3
+  await page.click('#next');
+  await sleep(8000);
+  await page.click('#next');
+  await sleep(9000);
+  await page.screenshot({ path: path.join(artifacts, 'recorder-recording.png') });
+  await page.click('#stop');
+  const st = await waitFinished(page);
+  await page.screenshot({ path: path.join(artifacts, 'recorder-finished.png') });
+  const audio = st.recorded.filter((r) => r.kind === 'a');
+  const frames = st.recorded.filter((r) => r.kind === 'f');
+  check(audio.length >= 3, `~25 s in 10 s chunks gives at least 3 chunks (${audio.length})`);
+  check(frames.length >= 10, `a frame every 2 s gives at least 10 frames (${frames.length})`);
+  check(audio.every((a, i) => a.index === i), 'chunk indexes 0..n-1 in order');
+  check(st.rejected.length === 0, `nothing rejected (${JSON.stringify(st.rejected)})`);
+  const d = await checkStored(srv, st.sid, st.recorded, { complete: true });
+  check(d.user_id === 5 && d.interview_session_id === 77, 'user and interview from the page URL');
+  check(JSON.stringify(d.responses.map((r) => r.question_id)) === '[1,2,3]', `responses for questions 1..3 (${JSON.stringify(d.responses)})`);
+  check(d.audio_chunks.every((c) => c.mime_type === 'audio/webm' && c.duration_ms > 0), 'chunks are audio/webm with a duration');
+
+  const first = await srv.get(`/api/sessions/${st.sid}/audio/0`);
+  const bytes = new Uint8Array(await first.arrayBuffer());
+  check(first.headers.get('content-type') === 'audio/webm', 'audio/webm content type');
+  check(bytes[0] === 0x1a && bytes[1] === 0x45 && bytes[2] === 0xdf && bytes[3] === 0xa3, 'chunk 0 is a WebM file (EBML magic)');
+  const jpg = new Uint8Array(await (await srv.get(`/api/sessions/${st.sid}/frames/0`)).arrayBuffer());
+  check(jpg[0] === 0xff && jpg[1] === 0xd8, 'frame 0 is a JPEG');
+
+  const review = await ctx.newPage();
+  await review.goto(`${srv.origin}/review/`);
+  await review.waitForSelector(`text=${st.sid}`, { timeout: 10000 });
+  await review.screenshot({ path: path.join(artifacts, 'review-list.png') });
+  await review.click(`text=${st.sid}`);
+  await until('the review page to load the session audio and frames', () => review.evaluate(() => {
+    const p = document.getElementById('player');
+    const imgs = [...document.querySelectorAll('#frames img')];
+    return Number.isFinite(p.duration) && p.duration > 0 && imgs.length > 0 && imgs[0].complete && imgs[0].naturalWidth > 0;
+  }), 15000);
+  const shown = await review.evaluate(() => ({ frames: document.querySelectorAll('#frames img').length,
+                                               questions: document.querySelectorAll('section.question').length }));
+  check(shown.frames === d.video_frames.length, `review shows every frame (${shown.frames})`);
+  check(shown.questions === 3, `review shows 3 question sections (${shown.questions})`);
+  await review.screenshot({ path: path.join(artifacts, 'review-session.png') });
+  await ctx.close();
+  console.log(`ok record and review: ${audio.length} chunks, ${frames.length} frames`);
+}
+
+async function reloadMidRecording(srv, browser) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${srv.origin}/`);
+  await startRecording(page);
+  const before = await until('a chunk and some frames stored', async () => {
+    const st = await status(page);
+    return st.recorded.some((r) => r.kind === 'a') && st.recorded.filter((r) => r.kind === 'f').length >= 5 && st;
+  }, 30000);
+  await sleep(1500);
+  const snap = await status(page);
+  await page.reload();
+  const after = await until('the reloaded page to upload its outbox', async () => {
+    const st = await status(page);
+    return st && st.state === 'connected' && st.waiting === 0 && st;
+  }, 30000);
+  check(after.sid === before.sid, `the reloaded page keeps the session id (${after.sid})`);
+  await checkStored(srv, snap.sid, snap.recorded, { complete: false });
+  // Recording continues in the same session, with indexes after the stored ones.
+  await page.click('#start');
+  await until('recording to start again', async () => (await status(page)).recording, 10000);
+  await sleep(5000);
+  await page.click('#stop');
+  const end = await waitFinished(page);
+  const maxBefore = Math.max(...snap.recorded.filter((r) => r.kind === 'a').map((r) => r.index));
+  check(end.recorded.filter((r) => r.kind === 'a').every((r) => r.index > maxBefore), 'no chunk index reused after the reload');
+  await checkStored(srv, snap.sid, [...snap.recorded, ...end.recorded], { complete: true });
+  await ctx.close();
+  console.log(`ok reload mid-recording: ${snap.recorded.length} items before the reload, ${end.recorded.length} after`);
+}
+
+async function killServerMidRecording(srv, browser) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${srv.origin}/`);
+  await startRecording(page);
+  await until('a chunk stored', async () => (await status(page)).recorded.some((r) => r.kind === 'a'), 30000);
+  await srv.kill9();
+  await until('the page to see the connection lost', async () => (await status(page)).state !== 'connected', 10000);
+  await sleep(4000); // the server stays down while the page keeps recording into its outbox
+  const during = await status(page);
+  check(during.waiting > 0, `items wait in the outbox while the server is down (${during.waiting})`);
+  await srv.start();
+  await until('the page to reconnect and drain its outbox', async () => {
+    const st = await status(page);
+    return st.state === 'connected' && st.waiting === 0;
+  }, 40000);
+  await page.click('#stop');
+  const st = await waitFinished(page);
+  await checkStored(srv, st.sid, st.recorded, { complete: true });
+  await ctx.close();
+  console.log(`ok kill -9 mid-recording: ${st.recorded.length} items stored exactly once`);
+}
+
+async function rejectTooLarge(srv, browser) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${srv.origin}/`);
+  await startRecording(page);
+  await until('a chunk and 3 frames stored', async () => {
+    const st = await status(page);
+    return st.recorded.some((r) => r.kind === 'a') && st.recorded.filter((r) => r.kind === 'f').length >= 3;
+  }, 30000);
+  await page.click('#stop');
+  const st = await waitFinished(page);
+  const frames = st.recorded.filter((r) => r.kind === 'f');
+  const rejected = st.rejected.filter((r) => r.kind === 'f' && r.code === 'too_large').map((r) => r.index).sort((x, y) => x - y);
+  check(JSON.stringify(rejected) === JSON.stringify(frames.map((f) => f.index)),
+    `every frame (larger than the server's 2000-byte limit) is reported as too_large once (${JSON.stringify(st.rejected)})`);
+  const shown = await page.textContent('#rejected');
+  check(shown.includes('too_large'), `the page shows the rejected items (${shown})`);
+  const audio = st.recorded.filter((r) => r.kind === 'a');
+  const d = await checkStored(srv, st.sid, audio, { complete: true });
+  check(d.video_frames.length === 0, 'no rejected frame is stored');
+  await ctx.close();
+  console.log(`ok too_large frames reported and not retried: ${rejected.length} frames, ${audio.length} chunks stored`);
+}
+
+// -- main ------------------------------------------------------------------------------------------
+
+const scenarios = {
+  record: { fn: recordAndReview },
+  reload: { fn: reloadMidRecording },
+  kill: { fn: killServerMidRecording },
+  reject: { fn: rejectTooLarge, args: ['--limits.max-frame-bytes=2000'] },
+};
+let failed = false;
+for (const [name, { fn, args }] of Object.entries(scenarios)) {
+  if (only && only !== name) continue;
+  const srv = await Server.create(args || []);
+  const browser = await launchBrowser();
+  try {
+    await fn(srv, browser);
+  } catch (e) {
+    failed = true;
+    console.error(`FAILED ${name}: ${e.stack || e}`);
+    console.error(`server log:\n${srv.logTail()}`);
+  } finally {
+    await browser.close();
+    await srv.dispose();
+  }
+}
+process.exit(failed ? 1 : 0);

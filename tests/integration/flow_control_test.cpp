@@ -1,0 +1,56 @@
+// Flow control end to end (DESIGN.md "Flow control"): a connection stops reading when the payload
+// bytes it has in flight reach its credit, so a client cannot make the server buffer more. The
+// check needs no clock: blobs sent without metadata fill the credit, and a complete item sent
+// after them can only be read once the orphan timeout has freed enough of them. So its ack must
+// come AFTER those expiry errors; without flow control the server would read it at once and ack
+// it long before any blob expires.
+#include "support/media_session.hpp"
+#include "support/pg_fixture.hpp"
+#include "support/server_process.hpp"
+#include "support/ws_test_client.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace mediaspool;
+using namespace mediaspool::test;
+
+TEST_SUITE("integration.flow_control") {
+  TEST_CASE_FIXTURE(pg_fixture, "a connection stops reading when its credit is spent and resumes as bytes are freed") {
+    // Credit for two 100 KB blobs; the unpaired budget is generous so only the credit stops reads.
+    server_process server{url, {"--limits.connection-credit=200000", "--limits.max-unpaired-bytes=100000000",
+                                "--limits.orphan-timeout=1s"}};
+    ws_test_client c{server.port()};
+    const auto sid = test_sid(900);
+    c.send_json(init_msg(sid));
+    REQUIRE(c.wait_for_type("session_init_ack"));
+    constexpr uint32_t orphans = 4;
+    for (uint32_t i = 0; i < orphans; ++i)
+      c.send_blob(sid, item_kind::frame, i, make_item('f', i, 77 + i, 100000, 100000).payload);
+    auto last = make_item('f', orphans, 99, 1000, 1000);
+    last.meta_first = true;
+    send_item(c, sid, last);
+    std::set<uint32_t> expired;
+    bool acked = false;
+    while (!acked) {
+      auto msg = c.next(std::chrono::seconds(20));
+      REQUIRE_MESSAGE(msg, "no answer: reading never resumed (" << expired.size() << " blobs expired) " << c.last_error());
+      auto type = (*msg)["type"].get<std::string>();
+      if (type == "error") {
+        CHECK_MESSAGE((*msg)["code"] == "orphan_expired", msg->dump());
+        expired.insert((*msg)["ref"]["index"].get<uint32_t>());
+      } else if (type == "frame_ack") {
+        CHECK((*msg)["frame_index"] == orphans);
+        acked = true;
+      }
+    }
+    // Four 100 KB blobs against a 200,000-byte credit: the item behind them can be read only once
+    // the credit is below the limit again, which takes at least three expiries (the fourth may
+    // follow the ack). Without flow control it would be read, and acked, before any expiry.
+    CHECK_MESSAGE(expired.size() >= orphans - 1,
+                  "the complete item was read and acked while only " << expired.size()
+                    << " earlier blobs had expired: the server read past its credit");
+    // session_end_ack comes once every acked item is a file and a row.
+    CHECK_NO_FAILURES(end_and_check(c, sid, 0, 1));
+    CHECK_NO_FAILURES(check_files(server.media_root(), sid, {last}));
+  }
+}

@@ -1,0 +1,157 @@
+// GET /metrics and GET /readyz of the real server binary: the counters move with real traffic,
+// and readiness follows PostgreSQL and the disk threshold.
+#include "support/http_test_client.hpp"
+#include "support/media_session.hpp"
+#include "support/pg_fixture.hpp"
+#include "support/server_process.hpp"
+#include "support/temp_dir.hpp"
+#include "support/ws_test_client.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+using namespace mediaspool;
+using namespace mediaspool::test;
+
+namespace {
+
+// The value of the series written exactly as `series` (name plus labels), if /metrics shows it.
+std::optional<double> metric(const std::string& text, const std::string& series) {
+  std::istringstream in{text};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(series + " ", 0) == 0)
+      return std::stod(line.substr(series.size() + 1));
+  return std::nullopt;
+}
+
+// Polls GET /readyz until its status is `want` or the deadline passes; returns the last answer.
+http_result readyz_until(uint16_t port, unsigned want, std::chrono::seconds deadline = 20s) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  http_result r;
+  do {
+    r = http_get(port, "/readyz");
+    if (r.status == want)
+      return r;
+    std::this_thread::sleep_for(100ms); // poll interval, bounded by the deadline
+  } while (std::chrono::steady_clock::now() < until);
+  return r;
+}
+
+// A PostgreSQL cluster of this test alone (scripts/pg.sh), stopped by the destructor if still up.
+struct private_cluster {
+  temp_dir dir;
+  std::string script = std::string(MEDIASPOOL_SOURCE_DIR) + "/scripts/pg.sh";
+  bool up = false;
+
+  bool start() {
+    up = std::system((script + " start " + dir.path().string() + " 5432 fsync=off >/dev/null").c_str()) == 0;
+    return up;
+  }
+  void stop() {
+    if (up)
+      std::system((script + " stop " + dir.path().string()).c_str());
+    up = false;
+  }
+  std::string url() const { return "postgresql://postgres@/mediaspool?host=" + (dir.path() / "sock").string() + "&port=5432"; }
+  ~private_cluster() { stop(); }
+};
+
+} // namespace
+
+TEST_SUITE("integration.observability") {
+
+TEST_CASE_FIXTURE(pg_fixture, "metrics count acks items by kind duplicates and errors by code after real traffic") {
+  server_process server{url};
+  ws_test_client c{server.port()};
+  auto sid = test_sid(7);
+  std::vector<test_item> items{make_item('a', 0, 7, 1000, 2000), make_item('a', 1, 7, 1000, 2000),
+                               make_item('f', 0, 7, 500, 900), make_item('f', 1, 7, 500, 900),
+                               make_item('f', 2, 7, 500, 900)};
+  auto f = init_and_check(c, sid, false);
+  append(f, "acks", send_and_check_acks(c, sid, items, 2));
+  append(f, "duplicate", send_and_check_acks(c, sid, {items[0]}, 1, {{'a', 0}}));
+  REQUIRE_MESSAGE(f.empty(), join(f));
+  c.send_text("{not json");
+  auto err = c.wait_for_type("error");
+  REQUIRE_MESSAGE(err.has_value(), "no error for invalid JSON");
+  REQUIRE(err->value("code", "") == "bad_json");
+
+  auto r = http_get(server.port(), "/metrics");
+  REQUIRE_MESSAGE(r.status == 200, r.status << " " << r.error << " " << r.body);
+  CHECK(r.header("content-type").rfind("text/plain; version=0.0.4", 0) == 0);
+  auto& m = r.body;
+  double audio_bytes = static_cast<double>(items[0].payload.size() + items[1].payload.size());
+  CHECK_MESSAGE(metric(m, "mediaspool_acks_total{kind=\"audio\"}") == 3.0, m);
+  CHECK_MESSAGE(metric(m, "mediaspool_acks_total{kind=\"frame\"}") == 3.0, m);
+  CHECK_MESSAGE(metric(m, "mediaspool_duplicates_total{kind=\"audio\"}") == 1.0, m);
+  CHECK_MESSAGE(metric(m, "mediaspool_items_received_total{kind=\"audio\"}") == 2.0, m);
+  CHECK_MESSAGE(metric(m, "mediaspool_items_received_total{kind=\"frame\"}") == 3.0, m);
+  CHECK_MESSAGE(metric(m, "mediaspool_bytes_received_total{kind=\"audio\"}") == audio_bytes, m);
+  CHECK_MESSAGE(metric(m, "mediaspool_errors_total{code=\"bad_json\"}") == 1.0, m);
+  CHECK_MESSAGE(metric(m, "mediaspool_errors_total{code=\"conflict\"}") == 0.0, m);
+  CHECK_MESSAGE(metric(m, "mediaspool_ack_latency_seconds_count") == 5.0, m);
+  CHECK_MESSAGE(metric(m, "mediaspool_spool_commit_seconds_count") >= 1.0, m);
+  CHECK_MESSAGE(metric(m, "mediaspool_connections") == 1.0, m);
+  CHECK_MESSAGE(metric(m, "mediaspool_sessions") == 1.0, m);
+  CHECK_MESSAGE(metric(m, "process_resident_memory_bytes") > 0.0, m);
+
+  // The same index with other bytes is a conflict, counted twice over: by code and on its own.
+  auto changed = items[1];
+  changed.payload[0] = static_cast<char>(changed.payload[0] ^ 0x5a);
+  send_item(c, sid, changed);
+  auto conflict = c.wait_for_type("error");
+  REQUIRE_MESSAGE(conflict.has_value(), "no error for a conflicting resend");
+  CHECK(conflict->value("code", "") == "conflict");
+  auto after = http_get(server.port(), "/metrics").body;
+  CHECK_MESSAGE(metric(after, "mediaspool_errors_total{code=\"conflict\"}") == 1.0, after);
+  CHECK_MESSAGE(metric(after, "mediaspool_conflicts_total") == 1.0, after);
+}
+
+TEST_CASE_FIXTURE(pg_fixture, "readyz is 200 with PostgreSQL up the spool open and room on disk") {
+  server_process server{url};
+  auto r = http_get(server.port(), "/readyz");
+  REQUIRE_MESSAGE(r.status == 200, r.status << " " << r.error << " " << r.body);
+  auto j = nlohmann::json::parse(r.body);
+  CHECK(j["status"] == "ready");
+  CHECK(j["db"] == true);
+  CHECK(j["spool"] == true);
+  CHECK(j["disk"] == true);
+}
+
+TEST_CASE_FIXTURE(pg_fixture, "readyz is 503 naming the disk when free space is below server.min-free-bytes") {
+  server_process server{url, {"--server.min-free-bytes=9000000000000000000"}};
+  auto r = http_get(server.port(), "/readyz");
+  REQUIRE_MESSAGE(r.status == 503, r.status << " " << r.error << " " << r.body);
+  auto j = nlohmann::json::parse(r.body);
+  CHECK(j["disk"] == false);
+  CHECK(j["db"] == true);
+  REQUIRE(j["problems"].size() == 2); // the spool and the media folder
+  CHECK(j["problems"][0].get<std::string>().rfind("disk:", 0) == 0);
+  CHECK(http_get(server.port(), "/healthz").status == 200);
+}
+
+TEST_CASE("readyz turns 503 naming the database when its PostgreSQL stops and 200 when it is back") {
+  private_cluster pg;
+  REQUIRE_MESSAGE(pg.start(), "scripts/pg.sh could not start a private cluster");
+  server_process server{pg.url()};
+  auto up = readyz_until(server.port(), 200);
+  REQUIRE_MESSAGE(up.status == 200, up.status << " " << up.body);
+  pg.stop();
+  auto down = readyz_until(server.port(), 503);
+  REQUIRE_MESSAGE(down.status == 503, down.status << " " << down.body);
+  auto j = nlohmann::json::parse(down.body);
+  CHECK(j["db"] == false);
+  CHECK(j["spool"] == true);
+  CHECK(j["problems"][0].get<std::string>().rfind("db:", 0) == 0);
+  REQUIRE(pg.start());
+  auto again = readyz_until(server.port(), 200);
+  CHECK_MESSAGE(again.status == 200, again.status << " " << again.body);
+}
+
+}

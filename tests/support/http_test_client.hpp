@@ -1,0 +1,32 @@
+#pragma once
+// A small blocking HTTP/1.1 client for the integration tests: one GET over a fresh loopback
+// connection, with a deadline (a silent server fails the call instead of hanging the test).
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mediaspool::test {
+
+using namespace std::chrono_literals;
+
+struct http_result {
+  unsigned status = 0;                        ///< 0: no answer (connect failure or timeout)
+  std::map<std::string, std::string> headers; ///< names in lower case
+  std::string body;
+  std::string error; ///< why status is 0
+
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string{} : it->second;
+  }
+};
+
+/// GET `target` from 127.0.0.1:`port` with extra request `headers`.
+http_result http_get(uint16_t port, const std::string& target,
+                     const std::vector<std::pair<std::string, std::string>>& headers = {},
+                     std::chrono::milliseconds timeout = 10s, const std::string& method = "GET");
+
+} // namespace mediaspool::test
