@@ -15,6 +15,7 @@ config::config() {
     .add(port_file, "port-file", "if set, the bound port is written here once listening (for tests)")
     .add(web_root, "web-root", "folder of the recorder (GET /) and review (GET /review/) pages")
     .add(io_threads, "io-threads", "Asio threads serving sockets")
+    .add(shutdown_drain, "shutdown-drain", "on SIGTERM, how long connections may take to finish before they are cut")
     .add(log_level, "log-level", "trace, debug, info, warn, error")
     .add(min_free_bytes, "min-free-bytes", "GET /readyz fails when the spool or media filesystem has less free");
   opt_group{custom_options_, "log"}

@@ -23,6 +23,7 @@ public:
   std::string web_root = "web";
   size_t io_threads = 1;
   std::string log_level = "info";
+  caf::timespan shutdown_drain = std::chrono::seconds(10);
   size_t min_free_bytes = size_t{1} << 30;
 
   // [limits]

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <thread>
 
@@ -92,11 +93,7 @@ int main(int argc, char** argv) {
                           net::net_limits{cfg.read_message_max, 64u << 10,
                                           ms(cfg.handshake_timeout), ms(cfg.init_timeout),
                                           cfg.connection_credit, cfg.max_connections},
-                          std::make_shared<net::flow_budget>(cfg.global_inflight),
-                          std::make_shared<net::io_gate>(),
-                          {},
-                          "/ws/media-stream",
-                          nullptr};
+                          std::make_shared<net::flow_budget>(cfg.global_inflight)};
   ctx.queries = sup.queries();
   ctx.web_root = std::filesystem::absolute(cfg.web_root).string();
   ctx.metrics = meters;
@@ -119,10 +116,30 @@ int main(int argc, char** argv) {
   }
 
   auto signals = std::make_unique<net::asio::signal_set>(ioc, SIGINT, SIGTERM);
+  // Shutdown: stop accepting, let every connection finish (its sessions close with 1001 after
+  // their last acks), then stop Asio; a connection that does not finish within the bound is
+  // cut (its unacked items were never promised). A second signal stops at once.
+  auto drain_timer = std::make_unique<net::asio::steady_timer>(ioc);
+  auto drain_deadline = std::chrono::steady_clock::now();
+  std::function<void()> poll_drained = [&] {
+    if (ctx.connections.load() == 0 || std::chrono::steady_clock::now() >= drain_deadline) {
+      spdlog::info("mediaspool: {} connections left at stop", ctx.connections.load());
+      ioc.stop();
+      return;
+    }
+    drain_timer->expires_after(std::chrono::milliseconds(20));
+    drain_timer->async_wait([&](auto err) {
+      if (!err)
+        poll_drained();
+    });
+  };
   signals->async_wait([&](auto, int sig) {
-    spdlog::info("mediaspool: signal {}: stopping", sig);
+    spdlog::info("mediaspool: signal {}: stopping (draining {} connections)", sig, ctx.connections.load());
     lst->stop();
-    ioc.stop();
+    ctx.live.shutdown_all();
+    drain_deadline = std::chrono::steady_clock::now() + ms(cfg.shutdown_drain);
+    poll_drained();
+    signals->async_wait([&](auto, int) { ioc.stop(); });
   });
   std::vector<std::thread> threads;
   for (size_t i = 1; i < cfg.io_threads; ++i)
@@ -133,6 +150,8 @@ int main(int argc, char** argv) {
   // Destroying the io_context destroys the connections; their sessions then finish their
   // in-flight spool writes and quit. Acked items are durable in the spool; whatever is not yet a
   // file and a row when the drain bound passes replays at the next start.
+  // Everything bound to the io_context goes before it.
+  drain_timer.reset();
   signals.reset();
   lst.reset();
   ctx.gate->close();

@@ -43,8 +43,9 @@ wait_file() { # file timeout_s
 # server_start NAME [extra server flags...]: a fresh spool, media root and database.
 server_start() {
   local name=$1; shift
-  SERVER_DIR=$WORK/server-$name
-  rm -rf "$SERVER_DIR"; mkdir -p "$SERVER_DIR"
+  SERVER_DIR=${DATA:-$WORK}/server-$name   # media root, log, port file
+  SERVER_SPOOL=$WORK/spool-$name            # the spool (few, large files) on the real filesystem
+  rm -rf "$SERVER_DIR" "$SERVER_SPOOL"; mkdir -p "$SERVER_DIR"
   pg_fresh_db
   server_launch "$@"
 }
@@ -55,7 +56,7 @@ server_launch() {
   rm -f "$SERVER_DIR/port"
   local t0; t0=$(date +%s.%N)
   "$BUILD/src/mediaspool" --server.host=127.0.0.1 --server.port=0 --server.port-file="$SERVER_DIR/port" \
-    --spool.path="$SERVER_DIR/spool" --media.root="$SERVER_DIR/media" --db.url="$(pg_url)" \
+    --spool.path="$SERVER_SPOOL" --media.root="$SERVER_DIR/media" --db.url="$(pg_url)" \
     --server.log-level=info "$@" >>"$SERVER_DIR/server.log" 2>&1 &
   SERVER_PID=$!
   if ! wait_file "$SERVER_DIR/port" 120; then
@@ -81,7 +82,7 @@ server_stop() {
 server_discard() {
   [ -n "$SERVER_DIR" ] && [ -d "$SERVER_DIR" ] || return 0
   cp "$SERVER_DIR/server.log" "$RAW/$(basename "$SERVER_DIR").log" 2>/dev/null || true
-  rm -rf "$SERVER_DIR"
+  rm -rf "$SERVER_DIR" "$SERVER_SPOOL"
 }
 
 sink_start() {
@@ -106,6 +107,11 @@ cleanup() {
   server_discard
   sink_stop
   if [ "$PG_INITIAL" = stopped ] && [ "${KEEP_PG:-0}" != 1 ]; then pg_stop; fi
+  if [ -n "${LOOP_DEV:-}" ]; then
+    umount "$WORK/data" 2>/dev/null || { sleep 1; umount -l "$WORK/data"; }
+    losetup -d "$LOOP_DEV" 2>/dev/null
+    rm -f "$LOOP_IMG"
+  fi
   rm -rf "$WORK"
 }
 

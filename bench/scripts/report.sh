@@ -8,6 +8,10 @@
 #   --runs N       runs per figure (each figure reports the median)
 #   --only LIST    only these figures (4 comes with 1)
 #   --no-profile   skip the perf profile of the server under the figure-1 load
+#   --out DIR      where REPORT.md, the PNGs and raw/ go (default bench/results); replaced only
+#                  when the suite finishes
+#   --no-loop      put the media files straight on /tmp's filesystem instead of a
+#                  loop-mounted ext4 (see DATA below)
 #
 # Needs build/src/mediaspool, build/bench/loadgen and build/bench/sink (built here with -j1 if
 # missing), PostgreSQL 15 and root (the private cluster runs as 'postgres'). Installs gnuplot-nox
@@ -17,12 +21,11 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
-OUT=$ROOT/bench/results
-RAW=$OUT/raw
+OUT_FINAL=$ROOT/bench/results
 PGDIR=$ROOT/var/pg-bench
 PGPORT=55435
 
-QUICK=0; RUNS=""; ONLY="1,2,3,5,6,7,8"; PROFILE=1
+QUICK=0; RUNS=""; ONLY="1,2,3,5,6,7,8"; PROFILE=1; USE_LOOP=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -31,7 +34,10 @@ while [ $# -gt 0 ]; do
     --only) ONLY=$2; shift ;;
     --only=*) ONLY=${1#*=} ;;
     --no-profile) PROFILE=0 ;;
-    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-loop) USE_LOOP=0 ;;
+    --out) OUT_FINAL=$2; shift ;;
+    --out=*) OUT_FINAL=${1#*=} ;;
+    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "report.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -41,12 +47,12 @@ want() { [[ ",$ONLY," == *",$1,"* ]]; }
 if [ "$QUICK" = 1 ]; then
   RUNS=${RUNS:-1}; DUR=5
   F3_SESSIONS="10 50 200 1000"
-  F6_LEVELS="0 1000 5000 10000"
+  F6_LEVELS="0 100 1000 5000 10000"
   F7_CASES="2000:5:20"            # sessions:warmup items:measured seconds
 else
   RUNS=${RUNS:-3}; DUR=10
   F3_SESSIONS="10 50 200 1000"
-  F6_LEVELS="0 1000 5000 10000"
+  F6_LEVELS="0 100 1000 5000 10000"
   F7_CASES="1000:100:60 10000:10:60"
 fi
 
@@ -95,8 +101,28 @@ BUILD=$WORK/bin
 trap 'exit 130' INT TERM
 DISK=$(disk_dev "$WORK")
 
-rm -rf "$RAW"; mkdir -p "$RAW"
-rm -f "$OUT"/*.png "$OUT"/REPORT.md
+# DATA holds every server's media root (the spools stay in WORK, on the real filesystem). This machine's root filesystem is mounted with
+# online discard, which makes each unlink wait ~2.5 ms: deleting one run's media (up to hundreds
+# of thousands of files) would take longer than the suite. So by default the data lives on a
+# fresh ext4 in a loop device with direct I/O (fsync and flushes pass through to the same disk),
+# mounted without discard; the image file is removed at the end in one go.
+DATA=$WORK
+if [ "$USE_LOOP" = 1 ]; then
+  LOOP_IMG=$WORK.img
+  truncate -s 150G "$LOOP_IMG"
+  LOOP_DEV=$(losetup --direct-io=on --show -f "$LOOP_IMG")
+  mkfs.ext4 -q -N 3000000 -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 "$LOOP_DEV"
+  mkdir -p "$WORK/data"
+  mount -o nodiscard "$LOOP_DEV" "$WORK/data"
+  DATA=$WORK/data
+  chmod 755 "$DATA"
+fi
+
+# Results are built in WORK and replace OUT_FINAL's only at the end (an interrupted suite
+# leaves the previous report in place).
+OUT=$WORK/results
+RAW=$OUT/raw
+mkdir -p "$RAW"
 SEC=$WORK/sections; mkdir -p "$SEC"
 T_START=$(date +%s)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -105,14 +131,18 @@ pg_start
 log "PostgreSQL $(pgq 'SHOW server_version' postgres) in $PGDIR:$PGPORT, fsync=$(pgq 'SHOW fsync' postgres)"
 
 # The disk's own ceiling, for "what bounds it": sequential writes ending in fdatasync, and
-# 4 KiB O_DSYNC writes (one flush each).
+# 4 KiB O_DSYNC writes (one flush each), where the spool lives and where the media live.
 dd_rate() { awk '{ for (i = 1; i <= NF; i++) if ($i == "copied,") t = $(i + 1) } END { print t }'; }
-DD_T=$(dd if=/dev/zero of="$WORK/ddtest" bs=1M count=512 conv=fdatasync 2>&1 | tail -n1 | dd_rate)
-DISK_MB_S=$(echo "536.870912 / $DD_T" | bc -l)
-DD_T=$(dd if=/dev/zero of="$WORK/ddsync" bs=4k count=300 oflag=dsync 2>&1 | tail -n1 | dd_rate)
-DISK_FSYNC_S=$(echo "300 / $DD_T" | bc -l)
-rm -f "$WORK/ddtest" "$WORK/ddsync"
-log "disk $DISK: $(fmt %.0f "$DISK_MB_S") MB/s sequential + fdatasync, $(fmt %.0f "$DISK_FSYNC_S") O_DSYNC 4 KiB writes/s"
+disk_ceiling() { # dir -> "MB/s flushes/s"
+  local t1 t2
+  t1=$(dd if=/dev/zero of="$1/ddtest" bs=1M count=512 conv=fdatasync 2>&1 | tail -n1 | dd_rate)
+  t2=$(dd if=/dev/zero of="$1/ddsync" bs=4k count=300 oflag=dsync 2>&1 | tail -n1 | dd_rate)
+  rm -f "$1/ddtest" "$1/ddsync"
+  echo "$(echo "536.870912 / $t1" | bc -l) $(echo "300 / $t2" | bc -l)"
+}
+read -r DISK_MB_S DISK_FSYNC_S < <(disk_ceiling "$WORK")
+read -r MEDIA_MB_S MEDIA_FSYNC_S < <(disk_ceiling "$DATA")
+log "disk $DISK: $(fmt %.0f "$DISK_MB_S") MB/s sequential + fdatasync, $(fmt %.0f "$DISK_FSYNC_S") O_DSYNC 4 KiB writes/s; media fs: $(fmt %.0f "$MEDIA_MB_S") MB/s, $(fmt %.0f "$MEDIA_FSYNC_S")/s"
 
 url_of() { echo "ws://127.0.0.1:$1/ws/media-stream"; }
 cmds_of() { cat "$@" 2>/dev/null | sort -u | sed 's/^/    /'; }
@@ -548,7 +578,7 @@ fig8() {
     wait "$LG_PID" || true; LG_PID=""
     local acked; acked=$(jq -r .result.measured_acked "$RAW/f8-load-$i.json" 2>/dev/null || echo 0)
     kill -9 "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
-    local spool_mb; spool_mb=$(du -sm "$SERVER_DIR/spool" | cut -f1)
+    local spool_mb; spool_mb=$(du -sm "$SERVER_SPOOL" | cut -f1)
     pg_start
     local t0; t0=$(date +%s.%N)
     server_launch
@@ -611,7 +641,7 @@ bound_block() { # title server-json sink-json
   local us; us=$(echo "$sc * 1000000 / $ips" | bc -l)
   echo "**$1** (the median server run):"
   echo
-  echo "- CPU: the server used $(r %.2f "$sc") cores and loadgen $(r %.2f "$lc"); the whole machine was $(r %.2f "$u") cores user + $(r %.2f "$sy") system busy, $(r %.2f "$w") iowait, $(r %.2f "$id") idle of $(nproc) (load average $load — other engineers' builds are part of \"busy\"). That is $(r %.0f "$us") µs of server CPU per item: $(r %.0f "$ips") items/s per $(r %.2f "$sc") cores; the sink's $(r %.0f "$kips") items/s would need $(r %.1f "$(echo "$us * $kips / 1000000" | bc -l 2>/dev/null || echo nan)") cores at that cost."
+  echo "- CPU: the server used $(r %.2f "$sc") cores and loadgen $(r %.2f "$lc"); the whole machine was $(r %.2f "$u") cores user + $(r %.2f "$sy") system busy, $(r %.2f "$w") iowait, $(r %.2f "$id") idle of $(nproc), so everything else (PostgreSQL, kernel threads, other engineers' builds) took $(r %.2f "$(echo "$u + $sy - $sc - $lc" | bc -l)") cores (load average $load). That is $(r %.0f "$us") µs of server CPU per item: $(r %.0f "$ips") items/s per $(r %.2f "$sc") cores; the sink's $(r %.0f "$kips") items/s would need $(r %.1f "$(echo "$us * $kips / 1000000" | bc -l 2>/dev/null || echo nan)") cores at that cost."
   echo "- Disk: $(r %.0f "$dw") MB/s written (all devices' writers, mostly the server) for $(r %.1f "$mb") MB/s of payload: $(r %.2f "$amp")× (each payload goes to the RocksDB WAL and to its media file; plus PostgreSQL WAL, RocksDB flushes and file metadata). This disk's ceiling, measured by the script with dd, is $(r %.0f "$DISK_MB_S") MB/s sequential with fdatasync and $(r %.0f "$DISK_FSYNC_S") flushed 4 KiB writes/s."
   if [ "$kmb" != nan ] && [ "$(echo "$mb > 5" | bc -l)" = 1 ]; then
     echo "- At $(r %.2f "$amp")× the disk caps durable payload at $(r %.0f "$(echo "$DISK_MB_S / $amp" | bc -l)") MB/s = $(r %.0f "$(echo "100 * $DISK_MB_S / $amp / $kmb" | bc -l)") % of the sink's $(r %.0f "$kmb") MB/s; writing every byte exactly once would cap it at $(r %.0f "$(echo "100 * $DISK_MB_S / $kmb" | bc -l)") %."
@@ -657,7 +687,8 @@ dirty=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | wc 
   echo "| CPU | $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), nproc $(nproc) |"
   echo "| RAM | $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) |"
   echo "| kernel | $(uname -r) |"
-  echo "| disk | $DISK ($(cat /sys/block/"$DISK"/queue/rotational 2>/dev/null | sed 's/0/non-rotational/; s/1/rotational/')), spool and media under /tmp on it |"
+  echo "| disk | $DISK ($(cat /sys/block/"$DISK"/queue/rotational 2>/dev/null | sed 's/0/non-rotational/; s/1/rotational/'), root ext4 mounted with \`$(findmnt -no OPTIONS -T /tmp | tr ',' ' ' | grep -o discard | head -n1)\`): $(fmt %.0f "$DISK_MB_S") MB/s sequential with fdatasync, $(fmt %.0f "$DISK_FSYNC_S") flushed 4 KiB writes/s (dd, in /tmp where the spools live) |"
+  echo "| spool + media | $([ "$USE_LOOP" = 1 ] && echo "spool (RocksDB) in /tmp on $DISK; media files on a fresh ext4 (nodiscard) in a loop device with direct I/O whose image is in /tmp on $DISK, so deleting a run's hundreds of thousands of files is cheap (flushes still reach $DISK; dd there: $(fmt %.0f "$MEDIA_MB_S") MB/s, $(fmt %.0f "$MEDIA_FSYNC_S") flushed 4 KiB writes/s)" || echo "/tmp on $DISK") |"
   echo "| PostgreSQL | $(pgq 'SHOW server_version' postgres 2>/dev/null || echo 15), private cluster var/pg-bench, fsync=$(pgq 'SHOW fsync' postgres 2>/dev/null || echo on), synchronous_commit=$(pgq 'SHOW synchronous_commit' postgres 2>/dev/null || echo on) |"
   echo "| load average | $LOAD_START at the start, $LOAD_END at the end (other engineers build on the same 2 cores: numbers are lower bounds) |"
   echo
@@ -682,4 +713,7 @@ dirty=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | wc 
   echo
   echo "Server flags in every run: \`mediaspool --server.host=127.0.0.1 --server.port=0 --server.port-file=<tmp>/port --spool.path=<tmp>/spool --media.root=<tmp>/media --db.url=$(pg_url)\` (a fresh spool, media root and database \`$PGDB\` per server). Sink: \`sink --host 127.0.0.1 --port 0 --port-file <tmp>/sink.port\`."
 } >"$OUT/REPORT.md"
-log "wrote $OUT/REPORT.md ($(( (T_END - T_START) / 60 )) min $(( (T_END - T_START) % 60 )) s)"
+mkdir -p "$OUT_FINAL"
+rm -rf "$OUT_FINAL/raw" "$OUT_FINAL"/*.png "$OUT_FINAL/REPORT.md"
+cp -r "$OUT"/. "$OUT_FINAL"/
+log "wrote $OUT_FINAL/REPORT.md ($(( (T_END - T_START) / 60 )) min $(( (T_END - T_START) % 60 )) s)"

@@ -124,6 +124,7 @@ using init = caf::atom_constant<caf::atom("init")>;
 using claim = caf::atom_constant<caf::atom("claim")>;
 using replaced = caf::atom_constant<caf::atom("replaced")>;
 using closed = caf::atom_constant<caf::atom("closed")>;
+using drain = caf::atom_constant<caf::atom("drain")>;
 using expire = caf::atom_constant<caf::atom("expire")>;
 using recover = caf::atom_constant<caf::atom("recover")>;
 using stats = caf::atom_constant<caf::atom("stats")>;

@@ -83,8 +83,18 @@ void session_state::leave(uint16_t code, const std::string& reason) {
 // The actor stays until every item it sent to the spool is durable, so a session that takes
 // over this id never misses an item that is still on its way.
 void session_state::maybe_finish() {
+  if (draining && ph != phase::leaving && spooled.empty())
+    leave(1001, "server shutting down");
   if (ph == phase::leaving && spooled.empty())
     self->quit();
+}
+
+void session_state::on_drain() {
+  draining = true;
+  // Input stashed while loading was never acked: the client resends it after reconnecting.
+  if (ph != phase::ready)
+    return leave(1001, "server shutting down");
+  maybe_finish();
 }
 
 // -- input ------------------------------------------------------------------------
@@ -307,6 +317,7 @@ caf::behavior session(caf::stateful_actor<session_state>* self, outbox_ptr out,
     [=](atom::spoolfail, storage::item_key& key) { self->state.on_spool_failed(key); },
     [=](atom::expire) { self->state.on_expire(); },
     [=](atom::replaced) { self->state.leave(1008, "replaced by a newer connection for this session"); },
+    [=](atom::drain) { self->state.on_drain(); },
     [=](atom::closed) { self->state.leave(1000, "connection closed"); },
   };
 }

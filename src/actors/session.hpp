@@ -53,6 +53,7 @@ struct session_state {
   std::map<storage::item_key, in_flight> spooled; ///< sent to the spool, not durable yet
   bool expire_armed = false;
   bool end_requested = false;
+  bool draining = false; ///< server shutdown: close with 1001 once nothing is in flight
   uint64_t acked = 0;
 
   explicit session_state(caf::event_based_actor* selfptr) : self(selfptr) {}
@@ -68,6 +69,7 @@ struct session_state {
   void on_spool_failed(const storage::item_key& key);
   void on_expire();
   void on_codec_error(const error_reply& err);
+  void on_drain();
   void leave(uint16_t code, const std::string& reason);
 
   void apply(pairing::outcome&& o);

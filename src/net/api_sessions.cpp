@@ -1,6 +1,7 @@
 // GET /api/sessions (list, keyset paging) and GET /api/sessions/{sid} (one row as JSON).
 // Both ask a query actor; nothing here touches PostgreSQL.
 #include "net/api.hpp"
+#include "net/head_response.hpp"
 #include "net/query_client.hpp"
 
 #include <algorithm>
@@ -49,7 +50,9 @@ void list_sessions(server_context& ctx, const http_request& req, const route_par
   }
   ask_query<std::string>(
     ctx, req, std::move(respond),
-    [](const http_request& r, std::string& body) { return json_response(r, http::status::ok, std::move(body)); },
+    [](const http_request& r, std::string& body) {
+      return head_or_full(r, json_response(r, http::status::ok, std::move(body)));
+    },
     atom::list::value, q);
 }
 
@@ -62,8 +65,8 @@ void get_session(server_context& ctx, const http_request& req, const route_param
     ctx, req, std::move(respond),
     [](const http_request& r, std::string& body) {
       if (body.empty())
-        return error_response(r, http::status::not_found, "not_found", "no such session");
-      return json_response(r, http::status::ok, std::move(body));
+        return head_or_full(r, error_response(r, http::status::not_found, "not_found", "no such session"));
+      return head_or_full(r, json_response(r, http::status::ok, std::move(body)));
     },
     atom::detail::value, sid);
 }

@@ -3,6 +3,7 @@
 // session needs, and the limits. Built once in main and passed by reference.
 #include "actors/session.hpp"
 #include "net/codec.hpp"
+#include "net/connection_registry.hpp"
 #include "net/flow_budget.hpp"
 #include "net/http_router.hpp"
 
@@ -27,6 +28,10 @@ struct net_limits {
 };
 
 struct server_context {
+  server_context(caf::actor_system& system, std::shared_ptr<const session_services> svc, codec_limits codec_cfg,
+                 net_limits limits_cfg, std::shared_ptr<flow_budget> budget_ptr)
+    : sys(system), services(std::move(svc)), codec(codec_cfg), limits(limits_cfg), budget(std::move(budget_ptr)) {}
+
   caf::actor_system& sys;
   std::shared_ptr<const session_services> services;
   codec_limits codec;
@@ -34,6 +39,7 @@ struct server_context {
   std::shared_ptr<flow_budget> budget;
   std::shared_ptr<io_gate> gate = std::make_shared<io_gate>();
   std::atomic<uint64_t> connections{0};
+  connection_registry live; ///< WebSocket connections, for an orderly shutdown
   std::string ws_path = "/ws/media-stream";
   std::shared_ptr<const http_router> router; ///< set by main (make_router)
   std::shared_ptr<server_metrics> metrics;   ///< set by main before make_router; null: no /metrics

@@ -57,6 +57,8 @@ public:
   }
 
   ~ws_connection() {
+    if (registry_id_ != 0)
+      ctx_.live.remove(registry_id_);
     ctx_.connections--;
     if (session_)
       caf::anon_send(session_, atom::closed::value);
@@ -101,14 +103,38 @@ public:
 
   void add_credit(uint64_t bytes) {
     inflight_ -= std::min(inflight_, bytes);
+    if (draining_)
+      return;
     if (paused_ && inflight_ < ctx_.limits.connection_credit)
       maybe_read();
+  }
+
+  /// Server shutdown: read nothing new and tell the session, which closes with 1001 (going
+  /// away) through its outbox once every item it has is durable and acked: its acks and the
+  /// close are posted in that order onto this strand, so the close frame follows the last ack.
+  void begin_shutdown() {
+    if (draining_ || closed_)
+      return;
+    draining_ = true;
+    // Reads stop, so nothing may be pending to keep this alive until the session closes it.
+    pause_hold_ = shared_from_this();
+    retry_timer_.cancel();
+    if (session_)
+      caf::anon_send(session_, atom::drain::value);
+    else
+      queue_close(static_cast<uint16_t>(websocket::close_code::going_away), "server shutting down");
   }
 
 private:
   void on_accept(beast::error_code ec) {
     if (ec)
       return fail(ec, "accept");
+    registry_id_ = ctx_.live.add([w = weak_from_this(), ex = ws_.get_executor()] {
+      asio::post(ex, [w] {
+        if (auto c = w.lock())
+          c->begin_shutdown();
+      });
+    });
     auto out = std::make_shared<ws_outbox>(weak_from_this(), ws_.get_executor(), ctx_.gate);
     session_ = ctx_.sys.spawn(session, std::move(out), ctx_.services);
     beast::error_code peer_ec;
@@ -129,7 +155,7 @@ private:
   // Reads only while this connection has credit and the process has budget: back-pressure by not
   // reading (TCP flow control then slows the client).
   void maybe_read() {
-    if (reading_ || closed_)
+    if (reading_ || closed_ || draining_)
       return;
     if (inflight_ >= ctx_.limits.connection_credit) {
       // No read is pending while paused, so nothing else keeps this connection alive: hold a
@@ -162,7 +188,8 @@ private:
   }
 
   void on_read_part(beast::error_code ec, std::size_t) {
-    if (!ec && !ws_.is_message_done()) {
+    // The size is checked whether or not the message is done: one read may return all of it.
+    if (!ec && (!ws_.is_message_done() || frame_->size() > ctx_.limits.read_message_max)) {
       if (frame_->size() <= ctx_.limits.read_message_max)
         return read_part();
       reading_ = false;
@@ -250,6 +277,7 @@ private:
       return;
     closing_ = true;
     ws_.async_close(*close_code_, [self = shared_from_this()](beast::error_code err) {
+      self->pause_hold_.reset();
       if (err)
         self->fail(err, "close");
     });
@@ -275,6 +303,8 @@ private:
   std::optional<websocket::close_reason> close_code_;
   uint64_t inflight_ = 0;
   std::shared_ptr<ws_connection> pause_hold_; ///< self-reference while paused on credit
+  uint64_t registry_id_ = 0;
+  bool draining_ = false;
   bool reading_ = false;
   bool paused_ = false;
   bool closing_ = false;

@@ -87,6 +87,10 @@ export class Server {
     if (this.proc && this.proc.exitCode === null) { process.kill(this.proc.pid, 'SIGKILL'); await this.exited; }
   }
 
+  /** SIGSTOP / SIGCONT to the spawned PID: a hung server, invisible to the browser's socket. */
+  pause() { process.kill(this.proc.pid, 'SIGSTOP'); }
+  resume() { process.kill(this.proc.pid, 'SIGCONT'); }
+
   async stop() {
     if (!this.proc || this.proc.exitCode !== null) return;
     process.kill(this.proc.pid, 'SIGTERM');
@@ -96,6 +100,7 @@ export class Server {
   }
 
   async dispose() {
+    if (this.proc && this.proc.exitCode === null) this.resume();
     await this.stop();
     try {
       execFileSync('psql', [this.baseUrl, '-qtAc', `SET client_min_messages = warning; DROP SCHEMA IF EXISTS ${this.schema} CASCADE`]);

@@ -1,11 +1,14 @@
 // End to end in headless chromium with fake camera and microphone, against the real server:
 //   1. record ~25 s with three questions, stop: every chunk and frame the page stored is a file and
 //      an element of the JSONB arrays exactly once, with its size; the review pages show it;
-//   2. reload the page mid-recording: every item stored before the reload arrives exactly once;
+//   2. reload the page mid-recording while items wait unacked in its outbox (the WebSocket is
+//      routed into a black hole first): every item stored before the reload arrives exactly once;
 //   3. SIGKILL the server mid-recording and restart it: the page reconnects and nothing is lost;
-//   4. items the server rejects as too_large are reported on the page and not retried.
-// `node recorder_e2e.mjs <record|reload|kill|reject>` runs one scenario (ctest runs each alone).
+//   4. SIGSTOP the server: the page notices the missing acks, reconnects after SIGCONT, loses nothing;
+//   5. items the server rejects as too_large are reported on the page and not retried.
+// `node recorder_e2e.mjs <record|reload|kill|stall|reject>` runs one scenario (ctest runs each alone).
 // Exit status 0 = all passed. Screenshots go to $MEDIASPOOL_ARTIFACTS (default build/browser-artifacts).
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Server, launchBrowser, until, check, sleep, repo } from './harness.mjs';
@@ -99,10 +102,16 @@ async function recordAndReview(srv, browser) {
   const jpg = new Uint8Array(await (await srv.get(`/api/sessions/${st.sid}/frames/0`)).arrayBuffer());
   check(jpg[0] === 0xff && jpg[1] === 0xd8, 'frame 0 is a JPEG');
 
+  // The fake microphone plays a flite voice: the server's transcriber turns some chunk into text.
+  const said = await until('a transcription of a chunk', async () => {
+    const s = await srv.json(`/api/sessions/${st.sid}`);
+    return s.audio_chunks.some((c) => typeof c.transcription === 'string' && c.transcription.trim()) && s;
+  }, 90000, 1000);
+
   const review = await ctx.newPage();
   await review.goto(`${srv.origin}/review/`);
   await review.waitForSelector(`text=${st.sid}`, { timeout: 10000 });
-  await review.screenshot({ path: path.join(artifacts, 'review-list.png') });
+  await review.screenshot({ path: path.join(artifacts, 'review-list.png'), fullPage: true });
   await review.click(`text=${st.sid}`);
   await until('the review page to load the session audio and frames', () => review.evaluate(() => {
     const p = document.getElementById('player');
@@ -110,10 +119,18 @@ async function recordAndReview(srv, browser) {
     return Number.isFinite(p.duration) && p.duration > 0 && imgs.length > 0 && imgs[0].complete && imgs[0].naturalWidth > 0;
   }), 15000);
   const shown = await review.evaluate(() => ({ frames: document.querySelectorAll('#frames img').length,
-                                               questions: document.querySelectorAll('section.question').length }));
+                                               questions: document.querySelectorAll('section.question').length,
+                                               transcript: document.querySelectorAll('#transcript p').length }));
   check(shown.frames === d.video_frames.length, `review shows every frame (${shown.frames})`);
   check(shown.questions === 3, `review shows 3 question sections (${shown.questions})`);
-  await review.screenshot({ path: path.join(artifacts, 'review-session.png') });
+  const lines = said.audio_chunks.filter((c) => typeof c.transcription === 'string' && c.transcription.trim()).length;
+  check(shown.transcript >= lines && lines > 0, `review shows a transcript line per transcribed chunk (${shown.transcript}/${lines})`);
+  const duration = await review.evaluate(() => document.getElementById('player').duration * 1000);
+  check(Math.abs(duration - d.audio_chunks[0].duration_ms) < 1000,
+    `the player reads chunk 0 as ~${d.audio_chunks[0].duration_ms} ms long (${duration})`);
+  await review.evaluate(() => document.getElementById('player').play());
+  await until('the player to play chunk 0', () => review.evaluate(() => document.getElementById('player').currentTime > 0.5), 10000);
+  await review.screenshot({ path: path.join(artifacts, 'review-session.png'), fullPage: true });
   await ctx.close();
   console.log(`ok record and review: ${audio.length} chunks, ${frames.length} frames`);
 }
@@ -121,20 +138,35 @@ async function recordAndReview(srv, browser) {
 async function reloadMidRecording(srv, browser) {
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
-  await page.goto(`${srv.origin}/`);
+  // The page's WebSocket goes through a switch: 'pass' connects it to the server, 'hole' swallows
+  // everything (no acks), so items pile up unacked in the outbox, as on a dead network.
+  let mode = 'pass';
+  const open = new Set();
+  await page.routeWebSocket(/\/ws\/media-stream/, (ws) => {
+    open.add(ws);
+    if (mode === 'pass') ws.connectToServer();
+    else ws.onMessage(() => {});
+  });
+  await page.goto(`${srv.origin}/?stall_ms=3000`);
   await startRecording(page);
-  const before = await until('a chunk and some frames stored', async () => {
+  await until('a chunk and some frames acked', async () => {
     const st = await status(page);
-    return st.recorded.some((r) => r.kind === 'a') && st.recorded.filter((r) => r.kind === 'f').length >= 5 && st;
+    return st.recorded.some((r) => r.kind === 'a') && st.acked >= 4;
   }, 30000);
-  await sleep(1500);
-  const snap = await status(page);
+  mode = 'hole';
+  for (const ws of open) await ws.close({ code: 1001 }).catch(() => {});
+  const snap = await until('items stored but not acked', async () => {
+    const st = await status(page);
+    return st.waiting >= 3 && st;
+  }, 20000);
+  mode = 'pass';
   await page.reload();
   const after = await until('the reloaded page to upload its outbox', async () => {
     const st = await status(page);
     return st && st.state === 'connected' && st.waiting === 0 && st;
   }, 30000);
-  check(after.sid === before.sid, `the reloaded page keeps the session id (${after.sid})`);
+  check(after.sid === snap.sid, `the reloaded page keeps the session id (${after.sid})`);
+  check(after.acked >= snap.waiting, `the reloaded page sent what the outbox held (${after.acked} acked, ${snap.waiting} were waiting)`);
   await checkStored(srv, snap.sid, snap.recorded, { complete: false });
   // Recording continues in the same session, with indexes after the stored ones.
   await page.click('#start');
@@ -142,11 +174,14 @@ async function reloadMidRecording(srv, browser) {
   await sleep(5000);
   await page.click('#stop');
   const end = await waitFinished(page);
-  const maxBefore = Math.max(...snap.recorded.filter((r) => r.kind === 'a').map((r) => r.index));
-  check(end.recorded.filter((r) => r.kind === 'a').every((r) => r.index > maxBefore), 'no chunk index reused after the reload');
+  for (const kind of ['a', 'f']) {
+    const before = snap.recorded.filter((r) => r.kind === kind).map((r) => r.index);
+    const later = end.recorded.filter((r) => r.kind === kind).map((r) => r.index);
+    check(later.every((i) => i > Math.max(-1, ...before)), `${kind}: no index reused after the reload`);
+  }
   await checkStored(srv, snap.sid, [...snap.recorded, ...end.recorded], { complete: true });
   await ctx.close();
-  console.log(`ok reload mid-recording: ${snap.recorded.length} items before the reload, ${end.recorded.length} after`);
+  console.log(`ok reload mid-recording: ${snap.recorded.length} items before the reload (${snap.waiting} unacked), ${end.recorded.length} after`);
 }
 
 async function killServerMidRecording(srv, browser) {
@@ -170,6 +205,34 @@ async function killServerMidRecording(srv, browser) {
   await checkStored(srv, st.sid, st.recorded, { complete: true });
   await ctx.close();
   console.log(`ok kill -9 mid-recording: ${st.recorded.length} items stored exactly once`);
+}
+
+async function stalledServer(srv, browser) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${srv.origin}/?stall_ms=3000&frame_ms=500`);
+  await startRecording(page);
+  await until('a frame acked', async () => (await status(page)).acked > 0, 20000);
+  srv.pause();
+  try {
+    // No socket error ever comes from a stopped server: only the missing acks reveal it.
+    await until('the page to give up on the silent connection', async () => {
+      const st = await status(page);
+      return st.state !== 'connected' && st.waiting > 0;
+    }, 15000);
+  } finally {
+    srv.resume();
+  }
+  await until('the page to reconnect and drain its outbox', async () => {
+    const st = await status(page);
+    return st.state === 'connected' && st.waiting === 0;
+  }, 40000);
+  await page.click('#stop');
+  const st = await waitFinished(page);
+  check(st.attempt === 0, 'the backoff was reset by the successful reconnect');
+  await checkStored(srv, st.sid, st.recorded, { complete: true });
+  await ctx.close();
+  console.log(`ok stalled server detected by missing acks: ${st.recorded.length} items stored exactly once`);
 }
 
 async function rejectTooLarge(srv, browser) {
@@ -196,19 +259,33 @@ async function rejectTooLarge(srv, browser) {
   console.log(`ok too_large frames reported and not retried: ${rejected.length} frames, ${audio.length} chunks stored`);
 }
 
+// A ~17 s answer read by flite (voice rms, the one pocketsphinx understands best: STACK.md).
+function speechWav(dir) {
+  const wav = path.join(dir, 'speech.wav');
+  execFileSync('flite', ['-voice', 'rms', '-t', 'Hello, my name is John and I am applying for the software engineer '
+    + 'position. I have five years of experience building web services in Python and C plus plus. Thank you for '
+    + 'inviting me to this interview. I enjoy working with teams on hard problems.', '-o', wav]);
+  return wav;
+}
+
 // -- main ------------------------------------------------------------------------------------------
 
 const scenarios = {
-  record: { fn: recordAndReview },
+  record: { fn: recordAndReview, speech: true },
   reload: { fn: reloadMidRecording },
   kill: { fn: killServerMidRecording },
+  stall: { fn: stalledServer },
   reject: { fn: rejectTooLarge, args: ['--limits.max-frame-bytes=2000'] },
 };
+if (only && !scenarios[only]) {
+  console.error(`unknown scenario ${only}; one of ${Object.keys(scenarios).join(', ')}`);
+  process.exit(2);
+}
 let failed = false;
-for (const [name, { fn, args }] of Object.entries(scenarios)) {
+for (const [name, { fn, args, speech }] of Object.entries(scenarios)) {
   if (only && only !== name) continue;
   const srv = await Server.create(args || []);
-  const browser = await launchBrowser();
+  const browser = await launchBrowser(speech ? [`--use-file-for-fake-audio-capture=${speechWav(srv.dir)}%noloop`] : []);
   try {
     await fn(srv, browser);
   } catch (e) {

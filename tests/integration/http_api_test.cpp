@@ -146,6 +146,10 @@ TEST_SUITE("integration.http_api") {
     for (uint32_t i = 0; i < 4; ++i)
       CHECK(d.at("video_frames").at(i).at("frame_index") == i);
     CHECK(d.at("responses") == json::array());
+    auto head = http_get(srv.port(), "/api/sessions/" + sid, {}, 10s, "HEAD");
+    CHECK(head.status == 200);
+    CHECK(head.body.empty());
+    CHECK(head.header("content-length") == std::to_string(http_get(srv.port(), "/api/sessions/" + sid).body.size()));
 
     CHECK(get_json(srv.port(), "/api/sessions/not-a-uuid", 400).at("error") == "bad_session_id");
     CHECK(get_json(srv.port(), "/api/sessions/..%2F..%2Fetc", 400).at("error") == "bad_session_id");

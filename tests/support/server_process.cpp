@@ -166,8 +166,13 @@ bool server_process::stop(std::chrono::milliseconds timeout) {
     return false;
   ::kill(pid_, SIGTERM);
   port_ = 0;
-  if (auto status = reap(timeout))
-    return WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
+  if (auto status = reap(timeout)) {
+    bool clean = WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
+    if (!clean)
+      MESSAGE("the server's exit after SIGTERM: " << (WIFEXITED(*status) ? "status " : "signal ")
+                                                    << (WIFEXITED(*status) ? WEXITSTATUS(*status) : WTERMSIG(*status)));
+    return clean;
+  }
   MESSAGE("the server ignored SIGTERM for " << timeout.count() << " ms; sending SIGKILL");
   kill9();
   return false;

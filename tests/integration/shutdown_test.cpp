@@ -1,0 +1,59 @@
+// Graceful shutdown (issue 7): on SIGTERM the server stops accepting, answers what each client
+// already sent (acks for everything that became durable), closes with 1001, drains the spool to
+// files and PostgreSQL, and exits 0. Nothing acked is lost: after a restart the session resumes
+// with every acked item held.
+#include "support/media_session.hpp"
+#include "support/pg_fixture.hpp"
+#include "support/server_process.hpp"
+#include "support/ws_test_client.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace mediaspool;
+using namespace mediaspool::test;
+
+TEST_SUITE("integration.shutdown") {
+  TEST_CASE_FIXTURE(pg_fixture, "sigterm acks what was sent then closes with 1001 and loses nothing") {
+    server_process server{url};
+    const auto sid = test_sid(950);
+    auto items = make_mix(950, 6, 24);
+    std::set<item_key> acked;
+    {
+      ws_test_client c{server.port()};
+      c.send_json(init_msg(sid));
+      REQUIRE(c.wait_for_type("session_init_ack"));
+      // Everything at once: some items are in flight when the signal arrives.
+      for (const auto& it : items)
+        send_item(c, sid, it);
+      // The first ack, kept aside: wait_for removes it from the queue.
+      auto first = c.wait_for([](const json& j) { return j.value("type", "") == "audio_ack" || j.value("type", "") == "frame_ack"; });
+      REQUIRE(first);
+      if ((*first)["type"] == "audio_ack")
+        acked.insert({'a', (*first)["chunk_index"].get<uint32_t>()});
+      else
+        acked.insert({'f', (*first)["frame_index"].get<uint32_t>()});
+      CHECK_MESSAGE(server.stop(std::chrono::seconds(20)), "the server did not exit 0 on SIGTERM");
+      auto code = c.wait_closed(std::chrono::seconds(5));
+      CHECK_MESSAGE(code == std::optional<uint16_t>{1001}, "close code " << (code ? *code : 0) << " " << c.last_error());
+      for (auto& msg : c.drain()) {
+        auto type = msg.value("type", "");
+        if (type == "audio_ack")
+          acked.insert({'a', msg["chunk_index"].get<uint32_t>()});
+        else if (type == "frame_ack")
+          acked.insert({'f', msg["frame_index"].get<uint32_t>()});
+      }
+    }
+    CHECK_MESSAGE(!acked.empty(), "no item was acked before the shutdown");
+    server.restart();
+    ws_test_client c{server.port()};
+    c.send_json(init_msg(sid));
+    auto ack = c.wait_for_type("session_init_ack");
+    REQUIRE(ack);
+    auto held = keys_of_ack(*ack);
+    for (const auto& k : acked)
+      CHECK_MESSAGE(held.count(k) == 1, "acked item " << k.first << k.second << " is not held after the restart");
+    CHECK_NO_FAILURES(send_and_check_acks(c, sid, items, 4, held));
+    CHECK_NO_FAILURES(end_and_check(c, sid, 6, 24));
+    CHECK_NO_FAILURES(check_stored(server.media_root(), *this, sid, items));
+  }
+}
