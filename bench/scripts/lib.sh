@@ -78,10 +78,10 @@ server_stop() {
   SERVER_PID=""
 }
 
-# Removes the server's files (media runs to gigabytes) but keeps its log in RAW.
+# Removes the server's files (media runs to gigabytes) but keeps its log, gzipped, in RAW.
 server_discard() {
   [ -n "$SERVER_DIR" ] && [ -d "$SERVER_DIR" ] || return 0
-  cp "$SERVER_DIR/server.log" "$RAW/$(basename "$SERVER_DIR").log" 2>/dev/null || true
+  gzip -c "$SERVER_DIR/server.log" >"$RAW/$(basename "$SERVER_DIR").log.gz" 2>/dev/null || true
   rm -rf "$SERVER_DIR" "$SERVER_SPOOL"
 }
 
@@ -145,8 +145,8 @@ lg_run() {
   # Sample loadgen's CPU time until it exits (a zombie keeps its times until reaped).
   local lgc=0 st
   while st=$(awk '{ print $3 }' "/proc/$LG_PID/stat" 2>/dev/null) && [ -n "$st" ]; do
+    [ "$st" = Z ] && break   # a zombie's stat may already read 0: keep the last live sample
     lgc=$(cpu_ticks "$LG_PID")
-    [ "$st" = Z ] && break
     sleep 0.2
   done
   local t1 c1 s1

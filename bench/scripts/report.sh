@@ -548,7 +548,7 @@ fig7() {
     p99=$(jq -r .result.latency_ms.p99 "$f"); miss=$(jq -r '.result.missing_acks + .result.unsent' "$f")
     local ok="**not met**"; [ "$(echo "$p99 <= 100" | bc -l)" = 1 ] && [ "$miss" = 0 ] && ok="**met** (bounded case)"
     echo "| $n | $w | $(r %.0f "$(jq -r .result.measure_s "$f")") | $(r %.0f "$(echo "$n * 0.6" | bc -l)") | $(r %.0f "$(jq -r .result.items_per_s "$f")") | $(r %.1f "$(jq -r .result.latency_ms.p50 "$f")") | $(r %.1f "$p99") | $(r %.1f "$(jq -r .result.latency_ms.max "$f")") | $miss | $(jq -c .result.errors_by_code "$f") | $ok |" >>"$SEC/7.md"
-    F7_LAST="$n sessions: p99 $(r %.1f "$p99") ms, missing $miss"
+    F7_LAST="${F7_LAST:+$F7_LAST; }$n sessions: p99 $(r %.1f "$p99") ms, missing $miss"
   done
   {
     echo
@@ -643,7 +643,7 @@ bound_block() { # title server-json sink-json
   echo
   echo "- CPU: the server used $(r %.2f "$sc") cores and loadgen $(r %.2f "$lc"); the whole machine was $(r %.2f "$u") cores user + $(r %.2f "$sy") system busy, $(r %.2f "$w") iowait, $(r %.2f "$id") idle of $(nproc), so everything else (PostgreSQL, kernel threads, other engineers' builds) took $(r %.2f "$(echo "$u + $sy - $sc - $lc" | bc -l)") cores (load average $load). That is $(r %.0f "$us") µs of server CPU per item: $(r %.0f "$ips") items/s per $(r %.2f "$sc") cores; the sink's $(r %.0f "$kips") items/s would need $(r %.1f "$(echo "$us * $kips / 1000000" | bc -l 2>/dev/null || echo nan)") cores at that cost."
   echo "- Disk: $(r %.0f "$dw") MB/s written (all devices' writers, mostly the server) for $(r %.1f "$mb") MB/s of payload: $(r %.2f "$amp")× (each payload goes to the RocksDB WAL and to its media file; plus PostgreSQL WAL, RocksDB flushes and file metadata). This disk's ceiling, measured by the script with dd, is $(r %.0f "$DISK_MB_S") MB/s sequential with fdatasync and $(r %.0f "$DISK_FSYNC_S") flushed 4 KiB writes/s."
-  if [ "$kmb" != nan ] && [ "$(echo "$mb > 5" | bc -l)" = 1 ]; then
+  if [ "$kmb" != nan ] && [ "$(echo "$mb > 50" | bc -l)" = 1 ]; then
     echo "- At $(r %.2f "$amp")× the disk caps durable payload at $(r %.0f "$(echo "$DISK_MB_S / $amp" | bc -l)") MB/s = $(r %.0f "$(echo "100 * $DISK_MB_S / $amp / $kmb" | bc -l)") % of the sink's $(r %.0f "$kmb") MB/s; writing every byte exactly once would cap it at $(r %.0f "$(echo "100 * $DISK_MB_S / $kmb" | bc -l)") %."
   fi
   local verdict
