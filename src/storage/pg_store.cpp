@@ -1,5 +1,6 @@
 #include "storage/pg_store.hpp"
 
+#include "storage/pg_run.hpp"
 #include "storage/schema_sql.hpp"
 
 #include <nlohmann/json.hpp>
@@ -203,11 +204,6 @@ std::map<std::string, unsigned> merge_refresh(const std::vector<pg_refresh>& ref
 
 // -- pg_store -----------------------------------------------------------------------------------
 
-struct pg_store::connection {
-  explicit connection(const std::string& url) : c(url) {}
-  pqxx::connection c;
-};
-
 pg_store::pg_store(std::string url) : url_(std::move(url)) {}
 
 pg_store::~pg_store() = default;
@@ -224,45 +220,6 @@ status pg_store::connect() {
     return status::success();
   } catch (const std::exception& e) {
     return {errc::db_unavailable, std::string{"connect: "} + e.what()};
-  }
-}
-
-template <class F>
-status pg_store::run(const char* what, F&& f) {
-  if (auto st = connect(); !st.ok())
-    return st;
-  const std::string prefix = std::string{what} + ": ";
-  try {
-    f(conn_->c);
-    return status::success();
-  } catch (const pqxx::in_doubt_error& e) {
-    // The connection broke while COMMIT was in flight: the transaction may or may not have
-    // committed. Reporting db_unavailable makes the caller replay the batch, which is safe
-    // because every write here is idempotent (items ON CONFLICT, arrays rebuilt from items).
-    conn_.reset();
-    return {errc::db_unavailable, prefix + "commit outcome unknown (connection lost during "
-                                             "COMMIT; replay is idempotent): "
-                                    + e.what()};
-  } catch (const pqxx::broken_connection& e) {
-    conn_.reset();
-    return {errc::db_unavailable, prefix + e.what()};
-  } catch (const pqxx::sql_error& e) {
-    if (conn_ && !conn_->c.is_open()) {
-      conn_.reset();
-      return {errc::db_unavailable, prefix + e.what()};
-    }
-    return {errc::db_error, prefix + "SQLSTATE " + e.sqlstate() + ": " + e.what()};
-  } catch (const std::exception& e) {
-    // Includes deadlock/serialization rollbacks (pqxx::transaction_rollback): nothing was
-    // committed and a retry may succeed.
-    if (conn_ && !conn_->c.is_open()) {
-      conn_.reset();
-      return {errc::db_unavailable, prefix + e.what()};
-    }
-    return {errc::db_error, prefix + e.what()};
-  } catch (...) {
-    conn_.reset();
-    return {errc::db_error, prefix + "unknown exception"};
   }
 }
 
@@ -369,147 +326,6 @@ status pg_store::ping() {
   return run("ping", [](pqxx::connection& c) {
     pqxx::nontransaction n{c};
     n.exec("SELECT 1");
-  });
-}
-
-} // namespace mediaspool::storage
-
-// -- review queries -----------------------------------------------------------------------------
-
-namespace mediaspool::storage {
-
-namespace {
-
-// Counts and duration come from media_items (the record of truth), so a list taken while a
-// session records does not wait for the next refresh of the row's arrays.
-constexpr const char* list_sql =
-  "SELECT s.id, jsonb_build_object('id', s.id, 'session_id', s.session_id, 'user_id', s.user_id, "
-  "'interview_session_id', s.interview_session_id, 'status', s.status, 'created_at', s.created_at, "
-  "'last_activity', s.last_activity, 'completed_at', s.completed_at, 'total_chunks', i.a, "
-  "'total_frames', i.f, 'duration_ms', i.d)::text "
-  "FROM media_sessions s LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE kind = 'a') AS a, "
-  "count(*) FILTER (WHERE kind = 'f') AS f, "
-  "COALESCE(sum((element->>'duration_ms')::bigint) FILTER (WHERE kind = 'a'), 0) AS d "
-  "FROM media_items m WHERE m.session_id = s.session_id) i ON true "
-  "WHERE ($1::bigint IS NULL OR s.user_id = $1) AND ($2::text IS NULL OR s.status = $2) "
-  "AND ($3::bigint IS NULL OR s.id < $3) ORDER BY s.id DESC LIMIT $4";
-
-constexpr const char* detail_sql =
-  "WITH it AS (SELECT kind, COALESCE(jsonb_agg(element ORDER BY idx), '[]'::jsonb) AS arr, "
-  "count(*) AS n, COALESCE(sum((element->>'duration_ms')::bigint), 0) AS d "
-  "FROM media_items WHERE session_id = $1 GROUP BY kind) "
-  "SELECT jsonb_build_object('id', s.id, 'session_id', s.session_id, 'user_id', s.user_id, "
-  "'interview_session_id', s.interview_session_id, 'status', s.status, "
-  "'storage_path', s.storage_path, 'created_at', s.created_at, 'last_activity', s.last_activity, "
-  "'completed_at', s.completed_at, "
-  "'audio_chunks', COALESCE((SELECT arr FROM it WHERE kind = 'a'), '[]'::jsonb), "
-  "'video_frames', COALESCE((SELECT arr FROM it WHERE kind = 'f'), '[]'::jsonb), "
-  "'responses', COALESCE((SELECT arr FROM it WHERE kind = 'r'), '[]'::jsonb), "
-  "'total_chunks', COALESCE((SELECT n FROM it WHERE kind = 'a'), 0), "
-  "'total_frames', COALESCE((SELECT n FROM it WHERE kind = 'f'), 0), "
-  "'duration_ms', COALESCE((SELECT d FROM it WHERE kind = 'a'), 0))::text "
-  "FROM media_sessions s WHERE s.session_id = $1";
-
-} // namespace
-
-std::string pg_store::list_sessions(const pg_session_filter& f, status& st) {
-  std::string body;
-  st = run("list_sessions", [&](pqxx::connection& c) {
-    pqxx::nontransaction n{c};
-    const int64_t limit = std::clamp<int64_t>(f.limit, 1, 500);
-    // One row more than asked: its presence says whether there is a next page.
-    auto r = n.exec_params(list_sql, f.user_id, f.status, f.cursor, limit + 1);
-    auto rows = nlohmann::json::array();
-    nlohmann::json next = nullptr;
-    for (pqxx::result::size_type i = 0; i < r.size(); ++i) {
-      if (static_cast<int64_t>(i) == limit) {
-        next = r[i - 1][0].as<int64_t>();
-        break;
-      }
-      rows.push_back(nlohmann::json::parse(r[i][1].as<std::string>()));
-    }
-    body = nlohmann::json{{"sessions", std::move(rows)}, {"next_cursor", std::move(next)}}.dump();
-  });
-  return st.ok() ? body : std::string{};
-}
-
-std::optional<std::string> pg_store::session_json(const std::string& session_id, status& st) {
-  std::optional<std::string> out;
-  st = run("session_json", [&](pqxx::connection& c) {
-    pqxx::nontransaction n{c};
-    auto r = n.exec_params(detail_sql, session_id);
-    out.reset();
-    if (!r.empty())
-      out = r[0][0].as<std::string>();
-  });
-  return st.ok() ? out : std::nullopt;
-}
-
-// -- transcription (issue 5) -------------------------------------------------------------------
-
-namespace {
-
-// Matches the partial index media_items_audio_todo of config/schema.sql.
-constexpr const char* unprocessed_audio_sql =
-  "SELECT session_id, idx, COALESCE(element->>'file_path', ''), "
-  "COALESCE(element->>'mime_type', 'audio/webm') FROM media_items "
-  "WHERE kind = 'a' AND (element->>'processed') IS DISTINCT FROM 'true' "
-  "AND (session_id || '/' || idx::text) NOT IN (SELECT jsonb_array_elements_text($2::jsonb)) "
-  "ORDER BY created_at, session_id, idx LIMIT $1";
-constexpr const char* count_unprocessed_sql =
-  "SELECT count(*) FROM media_items WHERE kind = 'a' AND (element->>'processed') IS DISTINCT FROM 'true'";
-constexpr const char* write_transcripts_sql =
-  "UPDATE media_items AS m SET element = m.element || x.patch "
-  "FROM jsonb_to_recordset($1::jsonb) AS x(session_id text, idx bigint, patch jsonb) "
-  "WHERE m.session_id = x.session_id AND m.kind = 'a' AND m.idx = x.idx";
-
-} // namespace
-
-std::vector<pg_audio_todo> pg_store::unprocessed_audio(size_t limit, const std::vector<std::string>& skip,
-                                                       status& st) {
-  std::vector<pg_audio_todo> out;
-  const std::string skip_json = nlohmann::json(skip).dump();
-  st = run("unprocessed_audio", [&](pqxx::connection& c) {
-    out.clear();
-    pqxx::nontransaction n{c};
-    auto r = n.exec_params(unprocessed_audio_sql, static_cast<int64_t>(limit), skip_json);
-    for (const auto& row : r)
-      out.push_back({row[0].as<std::string>(), static_cast<uint32_t>(row[1].as<int64_t>()), row[2].as<std::string>(),
-                     row[3].as<std::string>()});
-  });
-  if (!st.ok())
-    out.clear();
-  return out;
-}
-
-status pg_store::count_unprocessed_audio(uint64_t& count) {
-  return run("count_unprocessed_audio", [&](pqxx::connection& c) {
-    pqxx::nontransaction n{c};
-    count = static_cast<uint64_t>(n.exec(count_unprocessed_sql)[0][0].as<int64_t>());
-  });
-}
-
-status pg_store::write_transcripts(const std::vector<pg_transcript>& results) {
-  if (results.empty())
-    return status::success();
-  std::string payload;
-  try {
-    auto rows = nlohmann::json::array();
-    for (const auto& t : results) {
-      auto patch = nlohmann::json::parse(t.patch, nullptr, false);
-      if (!patch.is_object())
-        return {errc::invalid_argument, "transcript patch of " + t.session_id + "/" + std::to_string(t.index)
-                                          + " is not a JSON object"};
-      rows.push_back({{"session_id", t.session_id}, {"idx", t.index}, {"patch", std::move(patch)}});
-    }
-    payload = rows.dump();
-  } catch (const std::exception& e) {
-    return {errc::invalid_argument, std::string{"write_transcripts: "} + e.what()};
-  }
-  return run("write_transcripts", [&](pqxx::connection& c) {
-    pqxx::work w{c};
-    w.exec_params(write_transcripts_sql, payload);
-    w.commit();
   });
 }
 
