@@ -12,6 +12,7 @@ check() { # folder, forbidden include regex, rule
 check net 'storage/|rocksdb/|pqxx' "src/net must reach storage only through actors"
 check actors 'net/|boost/beast' "src/actors must not include net/ or Beast"
 check storage 'net/|actors/|caf/' "src/storage must not include net/, actors/ or CAF"
-check asr 'net/|actors/|storage/|caf/' "src/asr is pure decoding and recognition: no net/, actors/, storage/ or CAF"
+check asr 'net/|actors/|storage/|caf/' "src/asr is pure recognition: no net/, actors/, storage/ or CAF"
+check audio 'net/|actors/|storage/|asr/|caf/' "src/audio is pure decoding and encoding: no net/, actors/, storage/, asr/ or CAF"
 [ $rc = 0 ] && echo "layering: ok"
 exit $rc

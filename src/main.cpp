@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
                                                                     ms(cfg.db_idle_refresh)},
                                                      std::chrono::milliseconds(1000)},
                                    pairing_config{ms(cfg.orphan_timeout), cfg.max_unpaired_bytes},
-                                   supervisor_config{}.queries, meters},
+                                   supervisor_config{}.queries, supervisor_config{}.recording_builders, meters},
                  spool, media};
   sup.start_recovery();
   if (cfg.asr_enabled)
@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
                                           cfg.connection_credit, cfg.max_connections},
                           std::make_shared<net::flow_budget>(cfg.global_inflight)};
   ctx.queries = sup.queries();
+  ctx.recordings = sup.recording_builders();
   ctx.web_root = std::filesystem::absolute(cfg.web_root).string();
   ctx.metrics = meters;
   ctx.health = sys.spawn<caf::detached>(health_probe, health_config{cfg.db_url, spool, cfg.spool_path, media_root,

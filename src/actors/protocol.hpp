@@ -77,6 +77,15 @@ struct media_file_query {
   uint32_t index = 0;
 };
 
+/// GET /api/sessions/{sid}/recording.webm: the assembled file, or why there is none.
+struct recording_file {
+  enum class problem { none, no_session, no_audio };
+  std::string path;         ///< absolute; empty unless problem::none
+  std::string etag;         ///< fingerprint of the chunks it holds (changes when chunks arrive)
+  problem missing = problem::none;
+  std::string message;      ///< for the client when missing
+};
+
 /// One audio chunk to transcribe (issue 5): what the dispatcher hands a transcriber worker.
 struct asr_job {
   std::string session_id;
@@ -133,6 +142,7 @@ using probe = caf::atom_constant<caf::atom("probe")>;
 using list = caf::atom_constant<caf::atom("list")>;
 using detail = caf::atom_constant<caf::atom("detail")>;
 using mediafile = caf::atom_constant<caf::atom("mediafile")>;
+using recording = caf::atom_constant<caf::atom("recording")>;
 using asrjob = caf::atom_constant<caf::atom("asrjob")>;
 using asrdone = caf::atom_constant<caf::atom("asrdone")>;
 using asrsaved = caf::atom_constant<caf::atom("asrsaved")>;
@@ -205,8 +215,14 @@ using query_actor = caf::typed_actor<
   caf::replies_to<atom::detail, std::string>::with<std::string>,
   caf::replies_to<atom::mediafile, media_file_query>::with<media_file>>;
 
+/// Assembles a session's audio chunks into one WebM/Opus file, cached until chunks change
+/// (detached: FFmpeg decoding and encoding, file I/O, PostgreSQL).
+using recording_actor = caf::typed_actor<
+  caf::replies_to<atom::recording, std::string>::with<recording_file>>;
+
 } // namespace mediaspool
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::recording_file)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::session_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::media_file)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::media_file_query)

@@ -3,6 +3,7 @@
 #include "actors/file_writer.hpp"
 #include "actors/log.hpp"
 #include "actors/query_actor.hpp"
+#include "actors/recording_builder.hpp"
 #include "actors/registry.hpp"
 #include "actors/session_loader.hpp"
 #include "actors/spool_writer.hpp"
@@ -29,6 +30,8 @@ supervisor::supervisor(caf::actor_system& sys, supervisor_config cfg, std::share
   services_->metrics = cfg.metrics;
   for (size_t i = 0; i < std::max<size_t>(1, cfg.queries); ++i)
     queries_.push_back(sys.spawn<caf::detached>(query, cfg.db_url, media));
+  for (size_t i = 0; i < std::max<size_t>(1, cfg.recording_builders); ++i)
+    recorders_.push_back(sys.spawn<caf::detached>(recording_builder, cfg.db_url, media));
 }
 
 void supervisor::start_recovery() {
@@ -85,6 +88,8 @@ uint64_t supervisor::shutdown(std::chrono::milliseconds drain_bound) {
   caf::anon_send_exit(services_->registry, caf::exit_reason::user_shutdown);
   for (auto& q : queries_)
     caf::anon_send_exit(q, caf::exit_reason::user_shutdown);
+  for (auto& r : recorders_)
+    caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(spooler_, caf::exit_reason::user_shutdown);
   for (auto& w : writers_)
     caf::anon_send_exit(w, caf::exit_reason::user_shutdown);

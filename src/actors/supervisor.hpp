@@ -27,6 +27,7 @@ struct supervisor_config {
   db_batcher_config batcher;
   pairing_config pairing;
   size_t queries = 2; ///< review API query actors (detached, one PostgreSQL connection each)
+  size_t recording_builders = 1; ///< recording.webm assemblers (detached; CPU-bound while building)
   std::shared_ptr<server_metrics> metrics; ///< shared with sessions and the spool writer; may be null
 };
 
@@ -40,6 +41,9 @@ public:
 
   /// The review API's query actors.
   const std::vector<query_actor>& queries() const { return queries_; }
+
+  /// The recording.webm assemblers.
+  const std::vector<recording_actor>& recording_builders() const { return recorders_; }
 
   /// Re-drives every record the spool holds (idempotent); returns at once.
   void start_recovery();
@@ -67,6 +71,7 @@ private:
   std::vector<caf::actor> transcribers_;
   caf::actor asr_dispatcher_;
   std::vector<query_actor> queries_;
+  std::vector<recording_actor> recorders_;
 };
 
 } // namespace mediaspool

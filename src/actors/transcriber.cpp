@@ -1,7 +1,7 @@
 #include "actors/transcriber.hpp"
 
 #include "actors/log.hpp"
-#include "asr/audio_decoder.hpp"
+#include "audio/audio_decoder.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -58,12 +58,12 @@ asr_result transcriber_state::run(const asr_job& job) {
   std::string bytes, header;
   if (!read_file(job.path, bytes))
     return retry(job, "audio file not there yet: " + job.path);
-  const auto kind = asr::container_for_mime(job.mime_type);
-  if (kind == asr::container::webm && !asr::has_ebml_header(bytes) && job.header_path != job.path
+  const auto kind = audio::container_for_mime(job.mime_type);
+  if (kind == audio::container::webm && !audio::has_ebml_header(bytes) && job.header_path != job.path
       && !read_file(job.header_path, header))
     return retry(job, "continuation chunk, and the session's first chunk is not there yet");
   const double t0 = thread_cpu_seconds();
-  auto pcm = asr::decode_audio(bytes, kind, header);
+  auto pcm = audio::decode_audio(bytes, kind, header);
   asr_result r;
   r.session_id = job.session_id;
   r.index = job.index;

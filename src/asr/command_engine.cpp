@@ -1,6 +1,6 @@
 #include "asr/command_engine.hpp"
 
-#include "asr/audio_decoder.hpp"
+#include "audio/audio_decoder.hpp"
 #include "asr/wav.hpp"
 
 #include <sys/wait.h>
@@ -50,7 +50,7 @@ recognition command_engine::recognize(const std::vector<int16_t>& pcm) {
     r.error = "cannot create a temp WAV in " + temp_dir_;
     return r;
   }
-  auto wav = wav_bytes(pcm, pcm_rate);
+  auto wav = wav_bytes(pcm, audio::pcm_rate);
   bool written = ::write(fd, wav.data(), wav.size()) == static_cast<ssize_t>(wav.size());
   ::close(fd);
   if (!written) {

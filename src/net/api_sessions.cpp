@@ -4,8 +4,6 @@
 #include "net/head_response.hpp"
 #include "net/query_client.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <charconv>
 
 namespace mediaspool::net {
@@ -57,10 +55,9 @@ void list_sessions(server_context& ctx, const http_request& req, const route_par
 }
 
 void get_session(server_context& ctx, const http_request& req, const route_params& p, responder respond) {
-  auto sid = p.path.at("sid");
-  if (!is_uuid(sid))
-    return respond(error_response(req, http::status::bad_request, "bad_session_id", "the session id must be a UUID"));
-  std::transform(sid.begin(), sid.end(), sid.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  auto sid = session_id_param(req, p, respond);
+  if (!sid)
+    return;
   ask_query<std::string>(
     ctx, req, std::move(respond),
     [](const http_request& r, std::string& body) {
@@ -68,7 +65,7 @@ void get_session(server_context& ctx, const http_request& req, const route_param
         return head_or_full(r, error_response(r, http::status::not_found, "not_found", "no such session"));
       return head_or_full(r, json_response(r, http::status::ok, std::move(body)));
     },
-    atom::detail::value, sid);
+    atom::detail::value, *sid);
 }
 
 } // namespace

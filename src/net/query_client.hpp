@@ -27,19 +27,27 @@ inline string_response query_error_response(const http_request& req, const caf::
   return error_response(req, http::status::internal_server_error, "internal", "the query failed");
 }
 
-/// Sends `msg...` to one of ctx.queries (round robin); `on_reply(req, Reply&)` builds the
+/// Sends `msg...` to `target` with deadline `timeout`; `on_reply(req, Reply&)` builds the
 /// response. Returns at once.
+template <class Reply, class Handle, class OnReply, class... Ts>
+void ask_actor(server_context& ctx, const Handle& target, std::chrono::milliseconds timeout, const http_request& req,
+               responder respond, OnReply on_reply, Ts... msg) {
+  auto r = std::make_shared<const http_request>(req);
+  ctx.sys.spawn([target, timeout, r, respond, on_reply, msg...](caf::event_based_actor* self) {
+    self->request(target, timeout, msg...)
+      .then([=](Reply& reply) { respond(on_reply(*r, reply)); },
+            [=](caf::error& err) { respond(query_error_response(*r, err)); });
+  });
+}
+
+/// ask_actor on one of ctx.queries (round robin) with query_timeout.
 template <class Reply, class OnReply, class... Ts>
 void ask_query(server_context& ctx, const http_request& req, responder respond, OnReply on_reply, Ts... msg) {
   if (ctx.queries.empty())
     return respond(error_response(req, http::status::service_unavailable, "overloaded", "no query service"));
   auto q = ctx.queries[ctx.next_query.fetch_add(1) % ctx.queries.size()];
-  auto r = std::make_shared<const http_request>(req);
-  ctx.sys.spawn([q, r, respond, on_reply, msg...](caf::event_based_actor* self) {
-    self->request(q, query_timeout, msg...)
-      .then([=](Reply& reply) { respond(on_reply(*r, reply)); },
-            [=](caf::error& err) { respond(query_error_response(*r, err)); });
-  });
+  ask_actor<Reply>(ctx, q, std::chrono::milliseconds(query_timeout), req, std::move(respond), std::move(on_reply),
+                   msg...);
 }
 
 } // namespace mediaspool::net

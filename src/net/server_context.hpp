@@ -46,6 +46,7 @@ struct server_context {
   health_probe_actor health;                 ///< set by main before make_router (GET /readyz)
   std::vector<query_actor> queries;          ///< set by main (supervisor::queries), before make_router
   std::atomic<uint64_t> next_query{0};        ///< round robin over `queries`
+  std::vector<recording_actor> recordings;    ///< set by main (supervisor::recording_builders)
   std::string web_root = "web";               ///< static pages (GET /, /review/); set by main
 };
 

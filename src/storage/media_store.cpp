@@ -160,7 +160,7 @@ media_store::media_store(fs::path root) : root_(std::move(root)) {
 
 std::optional<fs::path> media_store::path_of(std::string_view session_id, std::string_view folder,
                                              std::string_view name) const {
-  if (!is_uuid(session_id) || (folder != "audio" && folder != "frames") || !is_plain_name(name))
+  if (!is_uuid(session_id) || (folder != "audio" && folder != "frames" && folder != "cache") || !is_plain_name(name))
     return std::nullopt;
   return root_ / fs::path{session_id} / fs::path{folder} / fs::path{name};
 }

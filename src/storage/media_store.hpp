@@ -27,8 +27,9 @@ public:
   /// `root` is created if missing.
   explicit media_store(std::filesystem::path root);
 
-  /// The file's path, or nullopt if `session_id` is not a UUID, `folder` is not "audio" or
-  /// "frames", or `name` is not a plain file name ([A-Za-z0-9_.-], at most 128 bytes, not "."
+  /// The file's path, or nullopt if `session_id` is not a UUID, `folder` is not "audio",
+  /// "frames" or "cache" (files derived from the others, such as the assembled recording), or
+  /// `name` is not a plain file name ([A-Za-z0-9_.-], at most 128 bytes, not "."
   /// or "..", not ending in ".tmp", which is reserved for temp files that sweep_temp_files
   /// deletes). No path built here can leave the session folder.
   std::optional<std::filesystem::path> path_of(std::string_view session_id, std::string_view folder,

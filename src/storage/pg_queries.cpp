@@ -45,6 +45,15 @@ constexpr const char* detail_sql =
   "'duration_ms', COALESCE((SELECT d FROM it WHERE kind = 'a'), 0))::text "
   "FROM media_sessions s WHERE s.session_id = $1";
 
+// A start_timestamp that is not a date-time (it never is, the codec checks them; rows copied from
+// the original design could hold anything) is NULL rather than an error for the whole query.
+constexpr const char* audio_chunks_sql =
+  "SELECT m.idx, COALESCE(m.element->>'mime_type', 'audio/webm'), m.size, "
+  "CASE WHEN m.element->>'start_timestamp' ~ '^\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}(:?\\d{2})?)?$' "
+  "THEN (extract(epoch FROM (m.element->>'start_timestamp')::timestamptz) * 1000000)::bigint END "
+  "FROM media_sessions s LEFT JOIN media_items m ON m.session_id = s.session_id AND m.kind = 'a' "
+  "WHERE s.session_id = $1 ORDER BY m.idx";
+
 } // namespace
 
 std::string pg_store::list_sessions(const pg_session_filter& f, status& st) {
@@ -76,6 +85,30 @@ std::optional<std::string> pg_store::session_json(const std::string& session_id,
     out.reset();
     if (!r.empty())
       out = r[0][0].as<std::string>();
+  });
+  return st.ok() ? out : std::nullopt;
+}
+
+std::optional<std::vector<pg_audio_chunk>> pg_store::audio_chunks(const std::string& session_id, status& st) {
+  std::optional<std::vector<pg_audio_chunk>> out;
+  st = run("audio_chunks", [&](pqxx::connection& c) {
+    pqxx::nontransaction n{c};
+    auto r = n.exec_params(audio_chunks_sql, session_id);
+    out.reset();
+    if (r.empty())
+      return;
+    out.emplace();
+    for (const auto& row : r) {
+      if (row[0].is_null())
+        continue; // the session exists but has no audio (the LEFT JOIN's empty side)
+      pg_audio_chunk ch;
+      ch.index = static_cast<uint32_t>(row[0].as<int64_t>());
+      ch.mime_type = row[1].as<std::string>();
+      ch.size = static_cast<uint64_t>(row[2].as<int64_t>());
+      if (!row[3].is_null())
+        ch.start_us = row[3].as<int64_t>();
+      out->push_back(std::move(ch));
+    }
   });
   return st.ok() ? out : std::nullopt;
 }

@@ -59,6 +59,14 @@ struct pg_audio_todo {
   std::string mime_type; ///< audio/webm (default) or audio/mp4
 };
 
+/// One audio chunk of a session as the recording assembler needs it.
+struct pg_audio_chunk {
+  uint32_t index = 0;
+  std::string mime_type;           ///< audio/webm or audio/mp4
+  uint64_t size = 0;               ///< file_size
+  std::optional<int64_t> start_us; ///< start_timestamp, microseconds since the epoch
+};
+
 /// A transcription result: a JSON object merged into the chunk's element (`element || patch`).
 struct pg_transcript {
   std::string session_id;
@@ -126,6 +134,10 @@ public:
   /// The session row as a JSON object with its arrays rebuilt from media_items (always current,
   /// even between two refreshes of the row's own arrays); nullopt if there is no such session.
   std::optional<std::string> session_json(const std::string& session_id, status& st);
+
+  /// The session's audio chunks in index order (PostgreSQL parses the start timestamps);
+  /// nullopt if there is no such session.
+  std::optional<std::vector<pg_audio_chunk>> audio_chunks(const std::string& session_id, status& st);
 
 private:
   // Holds the pqxx::connection. libpqxx 6.4 declares pqxx::connection as an alias of a class

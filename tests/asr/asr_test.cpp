@@ -1,7 +1,7 @@
 // The speech pipeline without actors: FFmpeg decoding from memory (complete chunks, continuation
 // chunks, garbage) and the pocketsphinx engine on flite speech, with the numbers the issue asks
 // for (real-time factor, word error rate) printed as doctest messages.
-#include "asr/audio_decoder.hpp"
+#include "audio/audio_decoder.hpp"
 #include "asr/engine.hpp"
 #include "asr/wav.hpp"
 #include "support/speech.hpp"
@@ -52,14 +52,14 @@ TEST_SUITE("asr.decoder") {
 TEST_CASE_FIXTURE(speech_fixture, "webm opus chunks decode to 16 kHz mono with the source sample count") {
   double total = 0;
   for (auto& c : chunks) {
-    auto r = asr::decode_audio(read_bytes(c), asr::container::webm);
+    auto r = audio::decode_audio(read_bytes(c), audio::container::webm);
     REQUIRE_MESSAGE(r.ok(), r.error);
     total += r.seconds();
   }
   const double source = static_cast<double>(wav_pcm.size()) / wav_rate;
   // Opus works in 20 ms frames: each chunk may end up to one frame longer than its share.
   CHECK(total == doctest::Approx(source).epsilon(0.01));
-  auto first = asr::decode_audio(read_bytes(chunks[0]), asr::container::webm);
+  auto first = audio::decode_audio(read_bytes(chunks[0]), audio::container::webm);
   CHECK(first.seconds() == doctest::Approx(10.0).epsilon(0.01));
 }
 
@@ -67,9 +67,9 @@ TEST_CASE("garbage bytes are an error and not a crash") {
   std::string garbage(20000, '\0');
   for (size_t i = 0; i < garbage.size(); ++i)
     garbage[i] = static_cast<char>((i * 2654435761u) >> 13);
-  CHECK_FALSE(asr::decode_audio(garbage, asr::container::webm).ok());
-  CHECK_FALSE(asr::decode_audio(garbage, asr::container::mp4).ok());
-  CHECK_FALSE(asr::decode_audio("", asr::container::webm).ok());
+  CHECK_FALSE(audio::decode_audio(garbage, audio::container::webm).ok());
+  CHECK_FALSE(audio::decode_audio(garbage, audio::container::mp4).ok());
+  CHECK_FALSE(audio::decode_audio("", audio::container::webm).ok());
 }
 
 TEST_CASE_FIXTURE(speech_fixture, "a 110 byte webm holding only the EBML header is an error") {
@@ -77,7 +77,7 @@ TEST_CASE_FIXTURE(speech_fixture, "a 110 byte webm holding only the EBML header 
   // MediaRecorder's empty last chunk: the EBML header element, then zero bytes (STACK.md §4).
   std::string empty = full.substr(0, 36) + std::string(110 - 36, '\0');
   REQUIRE(empty.size() == 110);
-  auto r = asr::decode_audio(empty, asr::container::webm);
+  auto r = audio::decode_audio(empty, audio::container::webm);
   CHECK_FALSE(r.ok());
   CHECK(r.pcm.empty());
 }
@@ -88,19 +88,19 @@ TEST_CASE_FIXTURE(speech_fixture, "a continuation chunk without a header decodes
   REQUIRE(run_quiet("ffmpeg -nostdin -y -i '" + wav.string() + "' -ac 1 -c:a libopus -b:a 32k -cluster_time_limit 2000 '"
                     + whole_path.string() + "'"));
   auto whole = read_bytes(whole_path);
-  auto header = asr::webm_header_prefix(whole);
+  auto header = audio::webm_header_prefix(whole);
   REQUIRE_FALSE(header.empty());
   const std::string cluster_id{"\x1F\x43\xB6\x75", 4};
   auto cut = whole.find(cluster_id, header.size() + 4);
   cut = whole.find(cluster_id, cut + 4); // after two clusters
   REQUIRE(cut != std::string::npos);
   std::string first = whole.substr(0, cut), rest = whole.substr(cut);
-  CHECK_FALSE(asr::decode_audio(rest, asr::container::webm).ok());
-  auto a = asr::decode_audio(first, asr::container::webm);
-  auto b = asr::decode_audio(rest, asr::container::webm, first);
+  CHECK_FALSE(audio::decode_audio(rest, audio::container::webm).ok());
+  auto a = audio::decode_audio(first, audio::container::webm);
+  auto b = audio::decode_audio(rest, audio::container::webm, first);
   REQUIRE_MESSAGE(a.ok(), a.error);
   REQUIRE_MESSAGE(b.ok(), b.error);
-  auto all = asr::decode_audio(whole, asr::container::webm);
+  auto all = audio::decode_audio(whole, audio::container::webm);
   CHECK(a.seconds() + b.seconds() == doctest::Approx(all.seconds()).epsilon(0.01));
   CHECK(b.seconds() > 5.0);
 }
@@ -114,7 +114,7 @@ TEST_CASE_FIXTURE(speech_fixture, "pocketsphinx recognizes at least 80 percent o
   std::string text;
   double audio = 0, cpu = 0;
   for (auto& c : chunks) {
-    auto pcm = asr::decode_audio(read_bytes(c), asr::container::webm);
+    auto pcm = audio::decode_audio(read_bytes(c), audio::container::webm);
     REQUIRE(pcm.ok());
     double t0 = thread_cpu_seconds();
     auto r = engine->recognize(pcm.pcm);

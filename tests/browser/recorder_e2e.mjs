@@ -1,6 +1,7 @@
 // End to end in headless chromium with fake camera and microphone, against the real server:
-//   1. record ~25 s with three questions, stop: every chunk and frame the page stored is a file and
-//      an element of the JSONB arrays exactly once, with its size; the review pages show it;
+//   1. record ~35 s with three questions, stop: every chunk and frame the page stored is a file and
+//      an element of the JSONB arrays exactly once, with its size; recording.webm decodes to the
+//      length of the chunks on the session clock; the review pages play and show it;
 //   2. reload the page mid-recording while items wait unacked in its outbox (the WebSocket is
 //      routed into a black hole first): every item stored before the reload arrives exactly once;
 //   3. SIGKILL the server mid-recording and restart it: the page reconnects and nothing is lost;
@@ -68,6 +69,40 @@ async function checkStored(srv, sid, recorded, { complete }) {
   return d;
 }
 
+// Seconds of audio in a file, decoded by the ffmpeg CLI (not the container's duration field).
+function decodedSeconds(file) {
+  const pcm = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 's16le', '-ac', '1', '-ar', '48000', 'pipe:1'],
+    { maxBuffer: 1 << 30 });
+  return pcm.length / 2 / 48000;
+}
+
+// recording.webm: one WebM/Opus file holding every chunk once, on the session clock (chunk k
+// starts at its start_timestamp - chunk 0's, gaps of a quarter second or more filled). Returns
+// its decoded length in seconds.
+async function checkRecording(srv, sid, d) {
+  const r = await srv.get(`/api/sessions/${sid}/recording.webm`);
+  check(r.status === 200 && r.headers.get('content-type') === 'audio/webm', `recording.webm answers 200 audio/webm (${r.status})`);
+  const file = path.join(artifacts, 'recording.webm');
+  fs.writeFileSync(file, new Uint8Array(await r.arrayBuffer()));
+  const probe = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', file], { encoding: 'utf8' }).trim();
+  check(probe === 'opus', `recording.webm holds one Opus stream (${probe})`);
+  const whole = decodedSeconds(file);
+  const chunks = [...d.audio_chunks].sort((a, b) => a.chunk_index - b.chunk_index);
+  const lengths = chunks.map((c) => decodedSeconds(path.join(srv.mediaRoot, c.file_path)));
+  const sum = lengths.reduce((a, b) => a + b, 0);
+  const t0 = Date.parse(chunks[0].start_timestamp);
+  let expected = 0;
+  chunks.forEach((c, i) => {
+    const wall = (Date.parse(c.start_timestamp) - t0) / 1000;
+    expected = (wall - expected >= 0.25 ? wall : expected) + lengths[i];
+  });
+  console.log(`recording.webm: ${whole.toFixed(3)} s decoded; chunks ${lengths.map((x) => x.toFixed(3)).join(' + ')} = ${sum.toFixed(3)} s; on the clock ${expected.toFixed(3)} s`);
+  check(whole >= sum - 0.05, `recording.webm (${whole.toFixed(3)} s) holds all chunks (${sum.toFixed(3)} s)`);
+  check(Math.abs(whole - expected) < 0.1 * chunks.length + 0.05, `recording.webm (${whole.toFixed(3)} s) is as long as the chunks on the session clock (${expected.toFixed(3)} s)`);
+  check(Math.abs(whole - 35) < 3, `~35 s were recorded (${whole.toFixed(3)} s)`);
+  return whole;
+}
+
 // -- scenarios -------------------------------------------------------------------------------------
 
 async function recordAndReview(srv, browser) {
@@ -75,19 +110,19 @@ async function recordAndReview(srv, browser) {
   const page = await ctx.newPage();
   await page.goto(`${srv.origin}/?user_id=5&interview_session_id=77`);
   await startRecording(page);
-  await sleep(8000);            // the candidate answers question 1, then 2, then 3
+  await sleep(11000);           // the candidate answers question 1, then 2, then 3: ~35 s
   await page.click('#next');
-  await sleep(8000);
+  await sleep(12000);
   await page.click('#next');
-  await sleep(9000);
+  await sleep(12000);
   await page.screenshot({ path: path.join(artifacts, 'recorder-recording.png') });
   await page.click('#stop');
   const st = await waitFinished(page);
   await page.screenshot({ path: path.join(artifacts, 'recorder-finished.png') });
   const audio = st.recorded.filter((r) => r.kind === 'a');
   const frames = st.recorded.filter((r) => r.kind === 'f');
-  check(audio.length >= 3, `~25 s in 10 s chunks gives at least 3 chunks (${audio.length})`);
-  check(frames.length >= 10, `a frame every 2 s gives at least 10 frames (${frames.length})`);
+  check(audio.length >= 4, `~35 s in 10 s chunks gives at least 4 chunks (${audio.length})`);
+  check(frames.length >= 15, `a frame every 2 s gives at least 15 frames (${frames.length})`);
   check(audio.every((a, i) => a.index === i), 'chunk indexes 0..n-1 in order');
   check(st.rejected.length === 0, `nothing rejected (${JSON.stringify(st.rejected)})`);
   const d = await checkStored(srv, st.sid, st.recorded, { complete: true });
@@ -108,6 +143,8 @@ async function recordAndReview(srv, browser) {
     return s.audio_chunks.some((c) => typeof c.transcription === 'string' && c.transcription.trim()) && s;
   }, 90000, 1000);
 
+  const whole = await checkRecording(srv, st.sid, d);
+
   const review = await ctx.newPage();
   await review.goto(`${srv.origin}/review/`);
   await review.waitForSelector(`text=${st.sid}`, { timeout: 10000 });
@@ -125,11 +162,20 @@ async function recordAndReview(srv, browser) {
   check(shown.questions === 3, `review shows 3 question sections (${shown.questions})`);
   const lines = said.audio_chunks.filter((c) => typeof c.transcription === 'string' && c.transcription.trim()).length;
   check(shown.transcript >= lines && lines > 0, `review shows a transcript line per transcribed chunk (${shown.transcript}/${lines})`);
-  const duration = await review.evaluate(() => document.getElementById('player').duration * 1000);
-  check(Math.abs(duration - d.audio_chunks[0].duration_ms) < 1000,
-    `the player reads chunk 0 as ~${d.audio_chunks[0].duration_ms} ms long (${duration})`);
+  const player = await review.evaluate(() => ({ src: document.getElementById('player').src, duration: document.getElementById('player').duration }));
+  check(player.src.endsWith(`/api/sessions/${st.sid}/recording.webm`), `the review page plays the whole recording (${player.src})`);
+  check(Math.abs(player.duration - whole) < 0.5, `the player reads recording.webm as ~${whole.toFixed(2)} s long (${player.duration})`);
   await review.evaluate(() => document.getElementById('player').play());
-  await until('the player to play chunk 0', () => review.evaluate(() => document.getElementById('player').currentTime > 0.5), 10000);
+  await until('the player to play the recording', () => review.evaluate(() => document.getElementById('player').currentTime > 0.5), 10000);
+  // A transcript line seeks the recording to its time.
+  const seekTo = await review.evaluate(() => {
+    const lines = [...document.querySelectorAll('#transcript p[data-at]')];
+    const last = lines[lines.length - 1];
+    last.click();
+    return Number(last.dataset.at) / 1000;
+  });
+  await until(`a click on the last transcript line to seek to ${seekTo} s`, () => review.evaluate((t) =>
+    Math.abs(document.getElementById('player').currentTime - t) < 1.5, seekTo), 10000);
   await review.screenshot({ path: path.join(artifacts, 'review-session.png'), fullPage: true });
   await ctx.close();
   console.log(`ok record and review: ${audio.length} chunks, ${frames.length} frames`);

@@ -2,6 +2,8 @@
 // real server binary; the chunks' elements in PostgreSQL get their transcription, the connected
 // client gets `transcription` messages, undecodable chunks are marked with an error, and chunks
 // acked before a kill -9 are transcribed after the restart.
+#include "audio/audio_decoder.hpp"
+#include "support/http_test_client.hpp"
 #include "support/media_session.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/server_process.hpp"
@@ -197,6 +199,114 @@ TEST_CASE_FIXTURE(pg_fixture, "chunks acked right before a kill -9 are transcrib
   for (auto& [i, r] : rows)
     CHECK(r.processed);
   CHECK(words_recognized(speech_text(), joined_text(rows)) >= 0.8);
+}
+
+TEST_CASE_FIXTURE(pg_fixture, "the transcript route and recording.webm serve what was said, in sections and as one file") {
+  speech_chunks speech;
+  server_process srv{url, {"--asr.poll-interval=200ms"}};
+  const auto sid = test_sid(505);
+  ws_test_client c{srv.port()};
+  auto f = init_and_check(c, sid, false);
+  REQUIRE_MESSAGE(f.empty(), join(f));
+  f = send_and_check_acks(c, sid, speech.items, 2);
+  REQUIRE_MESSAGE(f.empty(), join(f));
+  // The chunks start at 09:00:00.134 and 09:00:10.134 (metadata_msg): question 1 spans the first
+  // 9.5 s, question 2 the rest.
+  for (auto [q, from, to] : {std::tuple{1, "09:00:00.134", "09:00:09.634"}, std::tuple{2, "09:00:09.634", "09:00:30.000"}}) {
+    auto m = response_msg(sid, static_cast<uint32_t>(q));
+    m["start_timestamp"] = std::string("2025-12-17T") + from + "Z";
+    m["end_timestamp"] = std::string("2025-12-17T") + to + "Z";
+    c.send_json(m);
+    REQUIRE(c.wait_for_type("response_ack", 10s).has_value());
+  }
+  auto rows = wait_processed(*this, sid, 2);
+  REQUIRE(rows.size() == 2);
+  const auto base = "/api/sessions/" + sid;
+
+  // json: every segment's text together is the paragraph; sections per question.
+  auto r = http_get(srv.port(), base + "/transcript");
+  REQUIRE_MESSAGE(r.status == 200, r.status << " " << r.body);
+  CHECK(r.header("content-type") == "application/json");
+  auto t = json::parse(r.body);
+  CHECK(t["complete"] == true);
+  CHECK(t["chunks"] == 2);
+  REQUIRE(t["segments"].size() >= 2);
+  std::string all;
+  double last_start = -1;
+  for (auto& seg : t["segments"]) {
+    all += seg["text"].get<std::string>() + " ";
+    CHECK(seg["start_s"].get<double>() >= last_start);
+    CHECK(seg["end_s"].get<double>() >= seg["start_s"].get<double>());
+    CHECK(seg["end_s"].get<double>() < 25.0);
+    last_start = seg["start_s"].get<double>();
+  }
+  MESSAGE("transcript: " << all);
+  CHECK(words_recognized(speech_text(), all) >= 0.8);
+  CHECK(t["segments"][0]["start"].get<std::string>().rfind("2025-12-17T09:00:0", 0) == 0);
+  REQUIRE(t["questions"].size() == 2);
+  CHECK(words_recognized("hello my name is john", t["questions"][0]["text"].get<std::string>()) >= 0.8);
+  CHECK(words_recognized("thank you for inviting me", t["questions"][1]["text"].get<std::string>()) >= 0.6);
+
+  auto txt = http_get(srv.port(), base + "/transcript?format=txt");
+  REQUIRE(txt.status == 200);
+  CHECK(txt.header("content-type").rfind("text/plain", 0) == 0);
+  CHECK(txt.body.rfind("Question 1: question 1\n[00:00:0", 0) == 0);
+  CHECK(txt.body.find("\nQuestion 2: question 2\n[00:00:") != std::string::npos);
+  auto vtt = http_get(srv.port(), base + "/transcript?format=vtt");
+  REQUIRE(vtt.status == 200);
+  CHECK(vtt.header("content-type").rfind("text/vtt", 0) == 0);
+  CHECK(vtt.body.rfind("WEBVTT\n", 0) == 0);
+  CHECK(vtt.body.find("\n1\n00:00:0") != std::string::npos);
+  CHECK(http_get(srv.port(), base + "/transcript?format=xml").status == 400);
+  CHECK(http_get(srv.port(), "/api/sessions/" + test_sid(599) + "/transcript").status == 404);
+  CHECK(http_get(srv.port(), "/api/sessions/not-a-uuid/transcript").status == 400);
+
+  // recording.webm: one WebM as long as the chunks together.
+  double chunks_seconds = 0;
+  for (auto& it : speech.items)
+    chunks_seconds += audio::decode_audio(it.payload, audio::container::webm).seconds();
+  auto rec = http_get(srv.port(), base + "/recording.webm");
+  REQUIRE_MESSAGE(rec.status == 200, rec.status << " " << rec.body);
+  CHECK(rec.header("content-type") == "audio/webm");
+  auto etag = rec.header("etag");
+  CHECK(etag.size() == 18);
+  auto whole = audio::decode_audio(rec.body, audio::container::webm);
+  REQUIRE_MESSAGE(whole.ok(), whole.error);
+  MESSAGE("recording.webm " << whole.seconds() << " s, chunks " << chunks_seconds << " s");
+  CHECK(std::abs(whole.seconds() - chunks_seconds) < 0.1);
+  CHECK(http_get(srv.port(), base + "/recording.webm", {{"If-None-Match", etag}}).status == 304);
+  auto part = http_get(srv.port(), base + "/recording.webm", {{"Range", "bytes=0-99"}});
+  CHECK(part.status == 206);
+  CHECK(part.body == rec.body.substr(0, 100));
+  auto head = http_get(srv.port(), base + "/recording.webm", {}, 10s, "HEAD");
+  CHECK(head.status == 200);
+  CHECK(head.header("content-length") == std::to_string(rec.body.size()));
+
+  // A new chunk (at 20 s on the session clock) makes a new recording, 10 s longer.
+  f = send_and_check_acks(c, sid, {test_item{'a', 2, speech.items[0].payload, true}}, 1);
+  REQUIRE_MESSAGE(f.empty(), join(f));
+  f = end_and_check(c, sid, 3, 0);
+  REQUIRE_MESSAGE(f.empty(), join(f));
+  auto rec2 = http_get(srv.port(), base + "/recording.webm");
+  REQUIRE(rec2.status == 200);
+  CHECK(rec2.header("etag") != etag);
+  auto longer = audio::decode_audio(rec2.body, audio::container::webm);
+  REQUIRE(longer.ok());
+  CHECK(std::abs(longer.seconds() - (20.0 + audio::decode_audio(speech.items[0].payload, audio::container::webm).seconds())) < 0.2);
+  // The older file is pruned: one recording in the session's cache folder.
+  size_t cached = 0;
+  for (auto& e : std::filesystem::directory_iterator(srv.media_root() / sid / "cache"))
+    cached += e.path().extension() == ".webm";
+  CHECK(cached == 1);
+
+  // No audio, no session: 404 with a reason.
+  ws_test_client c2{srv.port()};
+  f = init_and_check(c2, test_sid(506), false);
+  REQUIRE_MESSAGE(f.empty(), join(f));
+  auto none = http_get(srv.port(), "/api/sessions/" + test_sid(506) + "/recording.webm");
+  CHECK(none.status == 404);
+  CHECK(none.body.find("no audio") != std::string::npos);
+  CHECK(http_get(srv.port(), "/api/sessions/" + test_sid(598) + "/recording.webm").status == 404);
 }
 
 } // TEST_SUITE

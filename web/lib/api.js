@@ -16,11 +16,12 @@ export function listSessions({ limit = 20, cursor, userId, status } = {}) {
 }
 
 export const getSession = (sid) => getJson(`/api/sessions/${encodeURIComponent(sid)}`);
+export const getTranscript = (sid) => getJson(`/api/sessions/${encodeURIComponent(sid)}/transcript`);
 export const audioUrl = (sid, n) => `/api/sessions/${encodeURIComponent(sid)}/audio/${n}`;
 export const frameUrl = (sid, n) => `/api/sessions/${encodeURIComponent(sid)}/frames/${n}`;
 export const recordingUrl = (sid) => `/api/sessions/${encodeURIComponent(sid)}/recording.webm`;
 
-/** True if the server can serve the whole recording as one file (assembled later by the server). */
+/** True if the server can serve the whole recording as one file (it assembles it on this request). */
 export async function hasRecording(sid) {
   try { return (await fetch(recordingUrl(sid), { method: 'HEAD' })).ok; } catch (e) { return false; }
 }

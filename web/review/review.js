@@ -1,6 +1,7 @@
-// The review pages: the sessions list (keyset paging) and one session (player, frames strip synced
-// with playback, per-question sections, per-chunk transcription when present).
-import { listSessions, getSession, audioUrl, frameUrl, recordingUrl, hasRecording } from '../lib/api.js';
+// The review pages: the sessions list (keyset paging) and one session (the whole recording, or
+// chunk after chunk until the server has assembled it; frames strip synced with playback;
+// per-question sections with the answer's text; the transcript with timings, click to seek).
+import { listSessions, getSession, getTranscript, audioUrl, frameUrl, recordingUrl, hasRecording } from '../lib/api.js';
 import { Timeline } from './timeline.js';
 
 const $ = (id) => document.getElementById(id);
@@ -103,25 +104,30 @@ async function showSession(sid) {
     if (k >= 0 && figs[k].classList.contains('current')) figs[k].scrollIntoView({ block: 'nearest', inline: 'nearest' });
   };
 
+  const transcript = await getTranscript(sid).catch(() => null);
+  const answers = new Map((transcript?.questions || []).map((q) => [q.question_id, q.text]));
   $('questions').replaceChildren();
   for (const q of tl.questions) {
     const sec = el('section', { className: 'question' },
       el('strong', { textContent: `Question ${q.question_id}` }), ' ',
       el('span', { textContent: q.question_text || '' }),
-      el('div', { className: 'muted', textContent: `${fmtMs(q.from)} – ${fmtMs(q.to)}` }));
+      el('div', { className: 'muted', textContent: `${fmtMs(q.from)} – ${fmtMs(q.to)}` }),
+      el('div', { className: 'answer', textContent: answers.get(q.question_id) || '' }));
     sec.onclick = () => seek(q.from);
     $('questions').append(sec);
   }
   if (!tl.questions.length) $('questions').textContent = 'No answers recorded.';
 
   $('transcript').replaceChildren();
-  const lines = tl.chunks.filter((c) => c.transcription);
-  for (const c of lines) {
-    const p = el('p', { textContent: `${fmtMs(tl.starts[tl.chunks.indexOf(c)])}  ${c.transcription}` });
-    p.onclick = () => seek(tl.starts[tl.chunks.indexOf(c)]);
+  for (const seg of transcript?.segments || []) {
+    const at = seg.start_s * 1000;
+    const p = el('p', { textContent: `${fmtMs(at)}  ${seg.text}` });
+    p.dataset.at = String(at);
+    p.onclick = () => seek(at);
     $('transcript').append(p);
   }
-  if (!lines.length) $('transcript').textContent = 'No transcript yet.';
+  if (!transcript?.segments?.length) $('transcript').textContent = 'No transcript yet.';
+  else if (!transcript.complete) $('transcript').append(el('p', { className: 'muted', textContent: `${transcript.pending} chunk(s) still being transcribed…` }));
 }
 
 async function route() {

@@ -1,15 +1,24 @@
 // One session on one time axis (ms from the start of the first chunk): where each chunk starts,
-// where each frame and each answer falls. Chunks are laid end to end by duration_ms (their
-// container timestamps restart at 0), ordered by index.
+// where each frame and each answer falls. Chunks sit on the session's clock (their
+// start_timestamp), laid end to end by duration_ms where the clock says they touch, exactly as
+// the server places them in recording.webm, so the axis, the whole recording and the
+// transcript's offsets agree.
 
 const time = (s) => (s ? Date.parse(s) : NaN);
+const minGapMs = 250; // the server's recording assembler fills gaps from this length on
 
 export class Timeline {
   constructor(session) {
     this.chunks = [...(session.audio_chunks || [])].sort((a, b) => a.chunk_index - b.chunk_index);
     this.starts = [];
+    const t0 = this.chunks.length ? time(this.chunks[0].start_timestamp) : NaN;
     let t = 0;
-    for (const c of this.chunks) { this.starts.push(t); t += c.duration_ms || 0; }
+    for (const c of this.chunks) {
+      const wall = time(c.start_timestamp) - t0;
+      const at = !Number.isNaN(wall) && wall - t >= minGapMs ? wall : t;
+      this.starts.push(at);
+      t = at + (c.duration_ms || 0);
+    }
     this.total = t;
     const byIndex = new Map(this.chunks.map((c, i) => [c.chunk_index, i]));
     this.frames = [...(session.video_frames || [])].sort((a, b) => a.frame_index - b.frame_index).map((f) => {

@@ -109,12 +109,13 @@ TEST_SUITE("storage.media_store") {
     CHECK(ms.path_of(sid, "audio", "-chunk_3.v2.webm"));
   }
 
-  TEST_CASE("path_of accepts only the audio and frames folders") {
+  TEST_CASE("path_of accepts only the audio, frames and cache folders") {
     temp_dir dir;
     media_store ms{dir.path()};
     CHECK(ms.path_of(sid, "audio", "a"));
     CHECK(ms.path_of(sid, "frames", "a"));
-    for (const char* bad : {"", ".", "..", "Audio", "frames/..", "video"})
+    CHECK(ms.path_of(sid, "cache", "recording.webm"));
+    for (const char* bad : {"", ".", "..", "Audio", "frames/..", "video", "cache/..", "Cache"})
       CHECK_MESSAGE(!ms.path_of(sid, bad, "a"), "accepted folder '" << bad << "'");
   }
 

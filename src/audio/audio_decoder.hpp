@@ -1,6 +1,7 @@
 #pragma once
-// Compressed audio chunk (WebM/Opus, or Opus/AAC in MP4) in memory -> 16 kHz mono signed 16-bit
-// PCM, through libavformat with a custom AVIOContext and libswresample (STACK.md section 6).
+// Compressed audio chunk (WebM/Opus, or Opus/AAC in MP4) in memory -> mono signed 16-bit PCM
+// (16 kHz for recognition, 48 kHz for the assembled recording), through libavformat with a
+// custom AVIOContext and libswresample (STACK.md section 6).
 // Pure: no CAF, no files. Never throws and never crashes on bad input: every failure is an error
 // text in the result.
 //
@@ -14,18 +15,19 @@
 #include <string_view>
 #include <vector>
 
-namespace mediaspool::asr {
+namespace mediaspool::audio {
 
 inline constexpr int pcm_rate = 16000;
 
 enum class container { webm, mp4 };
 
 struct decode_result {
-  std::vector<int16_t> pcm; ///< 16 kHz mono
+  std::vector<int16_t> pcm; ///< mono at `rate`
   std::string error;        ///< empty on success
+  int rate = pcm_rate;
 
   bool ok() const noexcept { return error.empty(); }
-  double seconds() const noexcept { return static_cast<double>(pcm.size()) / pcm_rate; }
+  double seconds() const noexcept { return static_cast<double>(pcm.size()) / rate; }
 };
 
 /// "audio/mp4" -> mp4, anything else (the default "audio/webm") -> webm.
@@ -38,8 +40,10 @@ bool has_ebml_header(std::string_view bytes) noexcept;
 /// or has no Cluster.
 std::string_view webm_header_prefix(std::string_view first_chunk) noexcept;
 
-/// Decodes `bytes`. For webm without the EBML magic and a non-empty `header_source`, the header
-/// prefix of `header_source` is prepended first.
-decode_result decode_audio(std::string_view bytes, container c, std::string_view header_source = {});
+/// Decodes `bytes` to mono signed 16-bit PCM at `rate` Hz (16 kHz for recognition, 48 kHz for
+/// the assembled recording). For webm without the EBML magic and a non-empty `header_source`, the
+/// header prefix of `header_source` is prepended first.
+decode_result decode_audio(std::string_view bytes, container c, std::string_view header_source = {},
+                           int rate = pcm_rate);
 
-} // namespace mediaspool::asr
+} // namespace mediaspool::audio

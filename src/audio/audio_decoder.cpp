@@ -1,4 +1,4 @@
-#include "asr/audio_decoder.hpp"
+#include "audio/audio_decoder.hpp"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -14,7 +14,7 @@ extern "C" {
 #include <memory>
 #include <mutex>
 
-namespace mediaspool::asr {
+namespace mediaspool::audio {
 
 namespace {
 
@@ -143,8 +143,9 @@ int resample_into(SwrContext* swr, const AVFrame* frame, std::vector<int16_t>& o
   return n;
 }
 
-decode_result decode_bytes(std::string_view bytes, container c) {
+decode_result decode_bytes(std::string_view bytes, container c, int rate) {
   decode_result r;
+  r.rate = rate;
   if (bytes.empty()) {
     r.error = "empty input";
     return r;
@@ -189,7 +190,7 @@ decode_result decode_bytes(std::string_view bytes, container c) {
     return {{}, "audio stream without channels or rate"};
   AVChannelLayout mono{}; // AV_CHANNEL_LAYOUT_MONO is a C compound literal, not C++
   av_channel_layout_default(&mono, 1);
-  if (int rc = swr_alloc_set_opts2(&o.swr, &mono, AV_SAMPLE_FMT_S16, pcm_rate, &o.cc->ch_layout,
+  if (int rc = swr_alloc_set_opts2(&o.swr, &mono, AV_SAMPLE_FMT_S16, rate, &o.cc->ch_layout,
                                    o.cc->sample_fmt, o.cc->sample_rate, 0, nullptr);
       rc < 0 || swr_init(o.swr) < 0)
     return {{}, "cannot set up the resampler"};
@@ -274,7 +275,7 @@ std::string_view webm_header_prefix(std::string_view b) noexcept {
   return {};
 }
 
-decode_result decode_audio(std::string_view bytes, container c, std::string_view header_source) {
+decode_result decode_audio(std::string_view bytes, container c, std::string_view header_source, int rate) {
   // Bad input is reported through the result; FFmpeg's own stderr lines would only be noise.
   static std::once_flag quiet;
   std::call_once(quiet, [] { av_log_set_level(AV_LOG_QUIET); });
@@ -285,9 +286,9 @@ decode_result decode_audio(std::string_view bytes, container c, std::string_view
     std::string joined;
     joined.reserve(prefix.size() + bytes.size());
     joined.append(prefix).append(bytes);
-    return decode_bytes(joined, c);
+    return decode_bytes(joined, c, rate);
   }
-  return decode_bytes(bytes, c);
+  return decode_bytes(bytes, c, rate);
 }
 
-} // namespace mediaspool::asr
+} // namespace mediaspool::audio
