@@ -4,19 +4,22 @@
 
 export const MIN_CHUNK_BYTES = 1024; // a stop right after a start yields a ~110-byte invalid WebM
 
-/** The audio type this browser can record: WebM/Opus, else MP4 (Safari/iOS). */
-export function pickAudioType() {
+/** The audio type this browser can record: WebM/Opus, else MP4 (Safari/iOS). `prefer` 'mp4'
+ *  takes MP4 where the browser has both (to exercise the Safari path from Chromium). */
+export function pickAudioType(prefer) {
+  const mp4 = { recorder: 'audio/mp4', mime: 'audio/mp4' };
+  if (prefer === 'mp4' && window.MediaRecorder && MediaRecorder.isTypeSupported('audio/mp4')) return mp4;
   if (window.MediaRecorder && MediaRecorder.isTypeSupported('audio/webm;codecs=opus'))
     return { recorder: 'audio/webm;codecs=opus', mime: 'audio/webm' };
-  return { recorder: 'audio/mp4', mime: 'audio/mp4' };
+  return mp4;
 }
 
 export class Capture {
   /** opts: chunkMs, frameMs, video (HTMLVideoElement), onChunk({blob, start, end, mime}),
-   *  onFrame({blob, time}), onSkipped(size) */
+   *  onFrame({blob, time}), onSkipped(size), audio ('mp4' to prefer MP4) */
   constructor(opts) {
     this.o = opts;
-    this.type = pickAudioType();
+    this.type = pickAudioType(opts.audio);
     this.running = false;
   }
 

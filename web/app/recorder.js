@@ -12,6 +12,7 @@ const cfg = {
   userId: params.has('user_id') ? Number(params.get('user_id')) : 1,
   interviewSessionId: params.has('interview_session_id') ? Number(params.get('interview_session_id')) : null,
   token: params.get('token') || undefined,
+  audio: params.get('audio') || undefined, // 'mp4': record MP4 where WebM is also possible
 };
 const QUESTIONS = [
   'Tell us about yourself.',
@@ -89,7 +90,7 @@ function startUploader() {
 async function start() {
   $('start').disabled = true;
   try {
-    if (!capture) { capture = new Capture({ chunkMs: cfg.chunkMs, frameMs: cfg.frameMs, video: $('preview'),
+    if (!capture) { capture = new Capture({ chunkMs: cfg.chunkMs, frameMs: cfg.frameMs, video: $('preview'), audio: cfg.audio,
                                             onChunk, onFrame, onSkipped: (n) => skipped.push(n) });
                     await capture.open(); }
   } catch (e) {
