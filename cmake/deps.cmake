@@ -19,6 +19,7 @@ include(doctest)
 find_package(nlohmann_json 3 REQUIRED CONFIG)
 find_package(spdlog REQUIRED CONFIG)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+find_package(OpenSSL REQUIRED)                          # OpenSSL::Crypto (JWT HMAC-SHA256)
 # Transcription (issue 5): FFmpeg decode + pocketsphinx 5prealpha with its en-us model.
 pkg_check_modules(FFMPEG REQUIRED IMPORTED_TARGET libavformat libavcodec libswresample libavutil)
 # Debian's sphinxbase.pc names a non-existent /usr/include/sphinxbase, which CMake rejects for

@@ -32,6 +32,7 @@ config::config() {
     .add(asr_engine, "engine", "pocketsphinx (built in) or command")
     .add(asr_command, "command", "engine command: shell command line; {} = path of a 16 kHz mono WAV, text on stdout")
     .add(asr_model_dir, "model-dir", "pocketsphinx model folder (en-us/, en-us.lm.bin, cmudict-en-us.dict)")
+    .add(asr_pocketsphinx_options, "pocketsphinx-options", "extra pocketsphinx decoder options, \"-name value\" pairs")
     .add(asr_workers, "workers", "transcriber workers, one engine (and ~140 MB model) each")
     .add(asr_nice, "nice", "nice value added to the worker threads so ingest keeps the CPU")
     .add(asr_batch, "batch", "chunks fetched from the PostgreSQL work list at a time")
@@ -62,11 +63,18 @@ config::config() {
     .add(db_refresh_fraction, "refresh-fraction", "rebuild an array when new rows reach this fraction of it")
     .add(db_refresh_min_interval, "refresh-min-interval", "at most one rebuild per array per interval")
     .add(db_idle_refresh, "idle-refresh", "rebuild stale arrays of a session idle this long");
+  opt_group{custom_options_, "auth"}
+    .add(auth_mode, "mode", "none (loopback only) or jwt (HS256 tokens, PROTOCOL.md section 6)")
+    .add(auth_secret, "secret", "HS256 key, at least 32 bytes (env MEDIASPOOL_JWT_SECRET overrides; never logged)")
+    .add(auth_allowed_origins, "allowed-origins",
+         "comma-separated exact Origin values allowed to open WebSockets (empty: any)");
 }
 
 void config::apply_environment() {
   if (auto url = std::getenv("MEDIASPOOL_DB_URL"); url && *url)
     db_url = url;
+  if (auto secret = std::getenv("MEDIASPOOL_JWT_SECRET"); secret && *secret)
+    auth_secret = secret;
 }
 
 } // namespace mediaspool

@@ -2,6 +2,8 @@
 // mediaspool's one configuration mechanism: CAF's actor_system_config with one option group per
 // section. Defaults here < config file (--config-file=, INI) < command line (--section.key=value)
 // < the MEDIASPOOL_DB_URL environment variable for db.url. `--dump-config` prints the result.
+#include "asr/engine.hpp"
+
 #include <caf/actor_system_config.hpp>
 
 #include <cstddef>
@@ -60,11 +62,17 @@ public:
   std::string asr_engine = "pocketsphinx";
   std::string asr_command;
   std::string asr_model_dir = "/usr/share/pocketsphinx/model/en-us";
+  std::string asr_pocketsphinx_options = asr::engine_config{}.options;
   size_t asr_workers = 1;
   int asr_nice = 10;
   size_t asr_batch = 16;
   caf::timespan asr_poll_interval = std::chrono::seconds(1);
   caf::timespan asr_give_up = std::chrono::minutes(10);
+
+  // [auth] (PROTOCOL.md section 6)
+  std::string auth_mode = "none";
+  std::string auth_secret;
+  std::string auth_allowed_origins;
 
   // [log]
   std::string log_base_level;        ///< log.level; empty: server.log-level

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <functional>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 using namespace mediaspool;
@@ -37,6 +38,33 @@ storage::status migrate_with_retry(const std::string& url) {
   return st;
 }
 
+// auth.mode none lets anyone record and review: only on a loopback address.
+std::string make_auth(const config& cfg, net::auth_config& out) {
+  if (cfg.auth_mode == "none") {
+    boost::system::error_code ec;
+    auto a = net::asio::ip::make_address(cfg.host, ec);
+    if (ec || !a.is_loopback())
+      return "auth.mode=none is only allowed on a loopback address (server.host=" + cfg.host
+             + "); set auth.mode=jwt and auth.secret (or MEDIASPOOL_JWT_SECRET)";
+    out.mode = net::auth_mode::none;
+  } else if (cfg.auth_mode == "jwt") {
+    if (cfg.auth_secret.size() < 32)
+      return "auth.mode=jwt needs auth.secret (or MEDIASPOOL_JWT_SECRET) of at least 32 bytes";
+    out.mode = net::auth_mode::jwt;
+    out.secret = cfg.auth_secret;
+  } else {
+    return "auth.mode must be none or jwt, not " + cfg.auth_mode;
+  }
+  std::stringstream list{cfg.auth_allowed_origins};
+  for (std::string o; std::getline(list, o, ',');) {
+    o.erase(0, o.find_first_not_of(" \t"));
+    o.erase(o.find_last_not_of(" \t") + 1);
+    if (!o.empty())
+      out.allowed_origins.push_back(o);
+  }
+  return {};
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -54,6 +82,9 @@ int main(int argc, char** argv) {
     return die("bad [log] settings: a level is not trace/debug/info/warn/error/critical/off or the format not text/json");
   if (cfg.db_url.empty())
     return die("no database: set db.url or MEDIASPOOL_DB_URL (scripts/run.sh starts a private cluster)");
+  net::auth_config auth;
+  if (auto problem = make_auth(cfg, auth); !problem.empty())
+    return die(problem);
 
   storage::status st;
   auto spool = std::shared_ptr<storage::spool>(storage::spool::open({cfg.spool_path, cfg.spool_write_buffer}, st));
@@ -82,10 +113,11 @@ int main(int argc, char** argv) {
   sup.start_recovery();
   if (cfg.asr_enabled)
     sup.start_transcription(cfg.asr_workers,
-                            transcriber_config{asr::engine_config{cfg.asr_engine, cfg.asr_model_dir, cfg.asr_command, "/tmp"},
+                            transcriber_config{asr::engine_config{cfg.asr_engine, cfg.asr_model_dir, cfg.asr_pocketsphinx_options,
+                                                                 cfg.asr_command, "/tmp"},
                                                cfg.asr_nice},
                             asr_dispatcher_config{cfg.db_url, media_root, cfg.asr_batch, ms(cfg.asr_poll_interval),
-                                                  ms(cfg.asr_give_up)});
+                                                  ms(cfg.asr_give_up), meters});
 
   auto ioc_owner = std::make_unique<net::asio::io_context>(static_cast<int>(cfg.io_threads));
   auto& ioc = *ioc_owner;
@@ -97,6 +129,7 @@ int main(int argc, char** argv) {
   ctx.queries = sup.queries();
   ctx.recordings = sup.recording_builders();
   ctx.web_root = std::filesystem::absolute(cfg.web_root).string();
+  ctx.auth = auth;
   ctx.metrics = meters;
   ctx.health = sys.spawn<caf::detached>(health_probe, health_config{cfg.db_url, spool, cfg.spool_path, media_root,
                                                                     cfg.min_free_bytes});

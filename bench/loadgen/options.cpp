@@ -112,6 +112,13 @@ const std::vector<spec>& table() {
     {"run-id", "N", "mixed into session UUIDs; give a previous run's id to resume its sessions "
                     "(default: drawn from time and pid)", NUM(run_id)},
     {"pool-mb", "MB", "shared random pool payloads are sliced from (default 32)", NUM(pool_mb)},
+    {"speech-dir", "DIR", "audio payloads are real WebM/Opus files DIR/chunk_0.webm, chunk_1.webm ... "
+                          "(chunk k sends file k mod their count) instead of random bytes, so the server "
+                          "can transcribe them; --audio-size is then ignored", STR(speech_dir)},
+    {"transcript-wait", "SECONDS", "after a session's last ack, wait up to this long for the "
+                                   "`transcription` of each audio chunk acked on this connection; the "
+                                   "ack -> transcription latency is reported (default 0: not measured)",
+     NUM(transcript_wait_s)},
     {"connect-timeout", "SECONDS", "TCP connect + WebSocket handshake limit (default 10)", NUM(connect_timeout_s)},
     {"init-timeout", "SECONDS", "wait for session_init_ack before reconnecting (default 30)", NUM(init_timeout_s)},
     {"drain-timeout", "SECONDS", "after the last item, wait this long for outstanding acks; the rest count "
@@ -351,7 +358,8 @@ void to_json(nlohmann::json& j, const options& o) {
     {"run_id", o.run_id}, {"user_id", o.user_id}, {"connect_timeout_s", o.connect_timeout_s},
     {"init_timeout_s", o.init_timeout_s}, {"drain_timeout_s", o.drain_timeout_s},
     {"reconnect_max", o.reconnect_max}, {"write_buffer", o.write_buffer},
-    {"position_bucket", o.position_bucket}, {"label", o.label}};
+    {"position_bucket", o.position_bucket}, {"label", o.label}, {"speech_dir", o.speech_dir},
+    {"transcript_wait_s", o.transcript_wait_s}};
 }
 
 } // namespace loadgen

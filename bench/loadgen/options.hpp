@@ -39,6 +39,8 @@ struct options {
   uint64_t seed = 1;
   uint64_t run_id = 0; ///< 0: drawn at start (time and pid), printed in the report
   uint32_t pool_mb = 32;
+  std::string speech_dir;       ///< audio payloads: DIR/chunk_<k>.webm, cycled (transcription runs)
+  double transcript_wait_s = 0; ///< after the last ack, wait this long for transcriptions
 
   // -- transport and robustness
   double connect_timeout_s = 10;

@@ -1,5 +1,9 @@
 #include "loadgen/recorder_model.hpp"
 
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+
 #include "loadgen/options.hpp"
 
 #include <nlohmann/json.hpp>
@@ -67,6 +71,16 @@ recorder_model::recorder_model(const options& o)
     return static_cast<uint32_t>(std::ceil(static_cast<double>(base) * (1 + jitter_))) + 1;
   };
   max_payload_ = std::max(widest(audio_size_), widest(frame_size_));
+  if (!o.speech_dir.empty()) {
+    for (uint32_t k = 0;; ++k) {
+      std::ifstream in{o.speech_dir + "/chunk_" + std::to_string(k) + ".webm", std::ios::binary};
+      if (!in)
+        break;
+      speech_.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    if (speech_.empty())
+      throw std::runtime_error("--speech-dir " + o.speech_dir + " holds no chunk_0.webm");
+  }
   pool_span_ = size_t{std::max<uint32_t>(o.pool_mb, 1)} << 20;
   pool_.resize(pool_span_ + max_payload_);
   uint64_t state = mix(seed_, salt_pool);
@@ -112,6 +126,8 @@ item_plan recorder_model::sequence::next() {
 }
 
 uint32_t recorder_model::payload_size(uint32_t session, kind k, uint32_t index) const noexcept {
+  if (k == kind::audio && !speech_.empty())
+    return static_cast<uint32_t>(speech_[index % speech_.size()].size());
   double base = k == kind::audio ? audio_size_ : frame_size_;
   double u = unit(mix(seed_, salt_size, key(session, k, index))) * 2 - 1;
   return std::max<uint32_t>(1, static_cast<uint32_t>(std::llround(base * (1 + jitter_ * u))));
@@ -142,10 +158,14 @@ blob_head recorder_model::head(const std::string& uuid, uint32_t session, kind k
   put_be32(s + 8, index);
   put_be32(s + 12, static_cast<uint32_t>(seed_));
   h.size = blob_header_size + std::min<size_t>(stamp_size, payload_size(session, k, index));
+  if (k == kind::audio && !speech_.empty())
+    h.size = blob_header_size; // the speech file as it is
   return h;
 }
 
 std::string_view recorder_model::pool_slice(uint32_t session, kind k, uint32_t index, uint32_t size) const noexcept {
+  if (k == kind::audio && !speech_.empty())
+    return speech_[index % speech_.size()];
   if (size <= stamp_size)
     return {};
   size_t off = mix(seed_, salt_pool, key(session, k, index)) % pool_span_;

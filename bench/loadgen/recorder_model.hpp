@@ -82,6 +82,8 @@ public:
   uint64_t audio_interval_ms() const noexcept { return audio_ms_; }
   uint64_t frame_interval_ms() const noexcept { return frame_ms_; }
   uint32_t max_payload() const noexcept { return max_payload_; }
+  /// True if audio payloads are the --speech-dir files (no stamp: they must stay valid WebM).
+  bool speech() const noexcept { return !speech_.empty(); }
 
 private:
   uint64_t seed_;
@@ -95,6 +97,7 @@ private:
   int64_t user_id_;
   std::string token_;
   uint32_t max_payload_;
+  std::vector<std::string> speech_; ///< --speech-dir files: the audio payloads when not empty
   std::vector<char> pool_;
   size_t pool_span_; ///< offsets are drawn from [0, pool_span_) so any slice fits
 };

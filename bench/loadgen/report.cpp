@@ -82,6 +82,9 @@ void print_summary(std::ostream& out, const options& o, const run_result& r) {
   if (o.end)
     out << "session_end_ack ms    " << line(t.end_latency) << "  ended " << t.sessions_ended << ", unacked "
         << t.ends_unacked << "\n";
+  if (o.transcript_wait_s > 0)
+    out << "transcription ms      " << line(t.transcript_latency) << "  (ack -> transcription; " << t.transcripts
+        << " received, " << t.transcripts_missing << " missing)\n";
   out << "missing acks " << t.missing << ", unsent " << t.unsent << ", refused " << t.failed_items
       << ", duplicates " << t.duplicates << ", size mismatches " << t.size_mismatches << ", unexpected acks "
       << t.unexpected_acks << ", resent " << t.resent << ", acked via resume " << t.acked_via_resume << "\n";
@@ -157,6 +160,9 @@ json to_json(const options& o, const run_result& r) {
       {"connect_latency_ms", hist_json(t.connect_latency)},
       {"init_latency_ms", hist_json(t.init_latency)},
       {"end_latency_ms", hist_json(t.end_latency)},
+      {"transcript_latency_ms", hist_json(t.transcript_latency)},
+      {"transcripts", t.transcripts},
+      {"transcripts_missing", t.transcripts_missing},
       {"by_position", by_position},
       {"measured_acked", t.measured_acked},
       {"measured_sent", t.measured_sent},

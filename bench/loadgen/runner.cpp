@@ -182,7 +182,8 @@ run_result run(const options& o, const recorder_model& model, const std::string&
     w->each([](session_client& s) { s.stop(); });
 
   // Phase 3: drain what is outstanding (and session_end), then give up on the rest.
-  auto deadline = stop_at + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.drain_timeout_s));
+  auto deadline = stop_at + std::chrono::duration_cast<steady::duration>(
+                              std::chrono::duration<double>(o.drain_timeout_s + o.transcript_wait_s));
   int seen_interrupts = interrupts.load();
   while (ctx.done.load() < o.sessions && steady::now() < deadline) {
     if (interrupts.load() > seen_interrupts && seen_interrupts > 0)

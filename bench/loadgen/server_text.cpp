@@ -111,6 +111,7 @@ server_text parse_slow(std::string_view text) {
     out.type = server_type::response_ack;
   } else if (type == "transcription") {
     out.type = server_type::transcription;
+    out.index = number<uint32_t>(j, "chunk_index");
   } else {
     out.type = server_type::other;
   }

@@ -44,6 +44,7 @@ session_client::session_client(run_context& ctx, thread_stats& stats, boost::asi
     tick_timer_(ioc),
     backoff_timer_(ioc),
     retry_timer_(ioc),
+    transcript_timer_(ioc),
     rng_(mix(ctx.opt.seed, number, 0x6261636b)) {}
 
 // -- lifecycle -------------------------------------------------------------------
@@ -129,8 +130,9 @@ void session_client::mark_done() {
   if (ph_ == phase::done)
     return;
   ph_ = phase::done;
-  for (auto* t : {&start_timer_, &init_timer_, &tick_timer_, &backoff_timer_, &retry_timer_})
+  for (auto* t : {&start_timer_, &init_timer_, &tick_timer_, &backoff_timer_, &retry_timer_, &transcript_timer_})
     t->cancel();
+  settle_transcripts();
   mark_ready();
   mark_exhausted();
   ctx_.done.fetch_add(1, std::memory_order_relaxed);
@@ -220,6 +222,7 @@ void session_client::on_text(std::string_view text) {
       }
       return;
     case server_type::error: return on_error(m);
+    case server_type::transcription: return on_transcription(m);
     case server_type::bad: st_.bad_server_text++; return;
     default: return;
   }
@@ -312,8 +315,48 @@ void session_client::on_item_ack(kind k, const server_text& m) {
   }
   st_.live.acked.add();
   st_.live.acked_bytes.add(it.plan.size);
+  if (k == kind::audio && ctx_.opt.transcript_wait_s > 0)
+    untranscribed_.try_emplace(m.index, now);
   erase_item(f);
   pump();
+}
+
+// -- transcription latency (--transcript-wait) ---------------------------------------
+
+void session_client::on_transcription(const server_text& m) {
+  auto f = untranscribed_.find(m.index);
+  if (f == untranscribed_.end())
+    return; // acked on an earlier run or connection, or not measured
+  st_.transcript_latency.record(ns_since(f->second, steady::now()));
+  st_.transcripts++;
+  untranscribed_.erase(f);
+  if (awaiting_transcripts_ && untranscribed_.empty()) {
+    transcript_timer_.cancel();
+    finish();
+  }
+}
+
+// True while finish() must wait for transcriptions: arms the deadline on the first call.
+bool session_client::await_transcripts() {
+  if (ctx_.opt.transcript_wait_s <= 0 || untranscribed_.empty())
+    return false;
+  if (!awaiting_transcripts_) {
+    awaiting_transcripts_ = true;
+    transcript_timer_.expires_after(ms(ctx_.opt.transcript_wait_s));
+    transcript_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec)
+        return;
+      settle_transcripts();
+      finish();
+    });
+  }
+  return true;
+}
+
+// Whatever has not been transcribed by now counts as missing.
+void session_client::settle_transcripts() {
+  st_.transcripts_missing += untranscribed_.size();
+  untranscribed_.clear();
 }
 
 void session_client::on_error(const server_text& m) {

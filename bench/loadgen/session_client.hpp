@@ -66,6 +66,9 @@ private:
   void on_init_ack(const server_text& m);
   void on_item_ack(kind k, const server_text& m);
   void on_error(const server_text& m);
+  void on_transcription(const server_text& m);
+  bool await_transcripts();
+  void settle_transcripts();
   void pump();
   void tick();
   void schedule_tick();
@@ -99,6 +102,7 @@ private:
   boost::asio::steady_timer tick_timer_;
   boost::asio::steady_timer backoff_timer_;
   boost::asio::steady_timer retry_timer_;
+  boost::asio::steady_timer transcript_timer_;
 
   phase ph_ = phase::idle;
   bool connected_ = false; ///< session_init_ack received on the current connection
@@ -123,6 +127,9 @@ private:
   std::deque<uint64_t> retry_;
   index_ranges held_audio_;
   index_ranges held_frames_;
+  /// --transcript-wait: audio chunks acked, by index, whose transcription has not come yet.
+  std::unordered_map<uint32_t, steady::time_point> untranscribed_;
+  bool awaiting_transcripts_ = false; ///< finished sending; waiting for untranscribed_ to empty
 };
 
 } // namespace loadgen

@@ -131,6 +131,8 @@ void session_client::finish() {
   if (ph_ == phase::ending || ph_ == phase::done)
     return;
   mark_exhausted();
+  if (await_transcripts())
+    return;
   if (!ctx_.opt.end)
     return close_and_done();
   ph_ = phase::ending;

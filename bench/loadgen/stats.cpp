@@ -25,6 +25,9 @@ void thread_stats::merge(const thread_stats& o) {
   connect_latency.merge(o.connect_latency);
   init_latency.merge(o.init_latency);
   end_latency.merge(o.end_latency);
+  transcript_latency.merge(o.transcript_latency);
+  transcripts += o.transcripts;
+  transcripts_missing += o.transcripts_missing;
   if (by_position.size() < o.by_position.size())
     by_position.resize(o.by_position.size());
   for (size_t i = 0; i < o.by_position.size(); ++i)

@@ -48,6 +48,7 @@ struct thread_stats {
   histogram connect_latency;  ///< ns, TCP connect + WebSocket handshake
   histogram init_latency;     ///< ns, session_init handed to the socket -> session_init_ack
   histogram end_latency;      ///< ns, session_end -> session_end_ack
+  histogram transcript_latency; ///< ns, audio_ack -> its `transcription` (--transcript-wait)
   std::vector<histogram> by_position; ///< ns, row r holds positions [r * bucket, (r + 1) * bucket)
 
   std::map<std::string, uint64_t> errors_by_code;
@@ -77,6 +78,8 @@ struct thread_stats {
   uint64_t ends_unacked = 0;     ///< session_end sent, no ack by the end
   uint64_t skipped_held = 0;     ///< items never sent because the server already held them
   uint64_t bad_server_text = 0;  ///< server text frames that did not parse
+  uint64_t transcripts = 0;         ///< transcriptions of audio chunks acked on the same connection
+  uint64_t transcripts_missing = 0; ///< acked chunks whose transcription did not come (--transcript-wait)
   steady::time_point last_measured_ack{};
 
   void record_position(uint64_t position, uint32_t bucket, uint64_t ns);

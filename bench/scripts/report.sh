@@ -6,7 +6,7 @@
 #
 #   --quick        one run per figure, shorter phases (~5 minutes); default: 3 runs (~20 minutes)
 #   --runs N       runs per figure (each figure reports the median)
-#   --only LIST    only these figures (4 comes with 1)
+#   --only LIST    only these figures (4 comes with 1; 10 is transcription)
 #   --no-profile   skip the perf profile of the server under the figure-1 load
 #   --out DIR      where REPORT.md, the PNGs and raw/ go (default bench/results); replaced only
 #                  when the suite finishes
@@ -25,7 +25,7 @@ OUT_FINAL=$ROOT/bench/results
 PGDIR=$ROOT/var/pg-bench
 PGPORT=55435
 
-QUICK=0; RUNS=""; ONLY="1,2,3,5,6,7,8"; PROFILE=1; USE_LOOP=1
+QUICK=0; RUNS=""; ONLY="1,2,3,5,6,7,8,10"; PROFILE=1; USE_LOOP=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -64,6 +64,9 @@ command -v gnuplot >/dev/null || need_pkgs+=(gnuplot-nox)
 command -v jq >/dev/null || need_pkgs+=(jq)
 command -v bc >/dev/null || need_pkgs+=(bc)
 command -v ss >/dev/null || need_pkgs+=(iproute2)
+command -v curl >/dev/null || need_pkgs+=(curl)
+command -v flite >/dev/null || need_pkgs+=(flite)
+command -v ffmpeg >/dev/null || need_pkgs+=(ffmpeg)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "report.sh: installing ${need_pkgs[*]}" >&2
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${need_pkgs[@]}" >/dev/null ||
@@ -71,13 +74,14 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 fi
 # Other people may be relinking these right now: wait a little for a missing binary first.
 for ((k = 0; k < 60; k++)); do
-  [ -x "$BUILD/src/mediaspool" ] && [ -x "$BUILD/bench/loadgen" ] && [ -x "$BUILD/bench/sink" ] && break
+  [ -x "$BUILD/src/mediaspool" ] && [ -x "$BUILD/bench/loadgen" ] && [ -x "$BUILD/bench/sink" ] && [ -x "$BUILD/bench/asr_bench" ] && break
   sleep 2
 done
 missing=()
 [ -x "$BUILD/src/mediaspool" ] || missing+=(mediaspool)
 [ -x "$BUILD/bench/loadgen" ] || missing+=(loadgen)
 [ -x "$BUILD/bench/sink" ] || missing+=(sink)
+[ -x "$BUILD/bench/asr_bench" ] || missing+=(asr_bench)
 if [ ${#missing[@]} -gt 0 ]; then
   [ -f "$BUILD/CMakeCache.txt" ] || cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$BUILD" -j1 --target "${missing[@]}"
@@ -95,7 +99,7 @@ source "$ROOT/bench/scripts/lib.sh"
 trap cleanup EXIT
 # Run copies of the binaries, so a rebuild in the shared tree cannot pull one away mid-suite.
 mkdir -p "$WORK/bin/src" "$WORK/bin/bench"
-cp "$BUILD/src/mediaspool" "$WORK/bin/src/"; cp "$BUILD/bench/loadgen" "$BUILD/bench/sink" "$WORK/bin/bench/"
+cp "$BUILD/src/mediaspool" "$WORK/bin/src/"; cp "$BUILD/bench/loadgen" "$BUILD/bench/sink" "$BUILD/bench/asr_bench" "$WORK/bin/bench/"
 BIN_STAMP=$(stat -c '%y' "$BUILD/src/mediaspool" | cut -d. -f1)
 BUILD=$WORK/bin
 trap 'exit 130' INT TERM
@@ -613,6 +617,68 @@ fig8() {
 }
 
 # ============================================================================================
+# Figure 10: transcription (issue 5): one worker's real-time factor and word error rate on flite
+# speech, and the ack -> transcription latency at 10 concurrent real-time sessions.
+# ============================================================================================
+F10_OPTIONS_DEFAULT="-maxhmmpf 3000 -fwdflat no -topn 2 -maxwpf 10" # = asr::engine_config's default
+fig10() {
+  log "figure 10: transcription, asr_bench ($RUNS run(s) per option set) and 10 real-time sessions of speech"
+  local i
+  for ((i = 1; i <= RUNS; i++)); do
+    "$BUILD/bench/asr_bench" --json "$RAW/f10-tuned-$i.json" --options "$F10_OPTIONS_DEFAULT" --write-chunks "$WORK/speech" >"$RAW/f10-tuned-$i.txt" 2>&1
+    "$BUILD/bench/asr_bench" --json "$RAW/f10-ps-defaults-$i.json" --options "" >"$RAW/f10-ps-defaults-$i.txt" 2>&1
+  done
+  # The corpus for the load: the full 10 s chunks only (a short last chunk would say 10 s too).
+  local last; last=$(ls "$WORK/speech" | sort -t_ -k2 -n | tail -n1)
+  [ "$(ls "$WORK/speech" | wc -l)" -gt 1 ] && rm -f "$WORK/speech/$last"
+  local dur=$(( QUICK == 1 ? 60 : 180 ))
+  local flags=(--sessions 10 --mode realtime --ramp-up 10 --duration "$dur" --speech-dir "$WORK/speech" --transcript-wait 60)
+  server_start "f10"
+  lg_run "$SERVER_PID" "$RAW/f10-load" --url "$(url_of "$SERVER_PORT")" "${flags[@]}" || true
+  curl -s "http://127.0.0.1:$SERVER_PORT/metrics" >"$RAW/f10-metrics.txt" || true
+  server_stop; server_discard
+  local f=$RAW/f10-load.json
+  local rtf wer rtf0 wer0
+  rtf=$(jmed .rtf "$RAW"/f10-tuned-*.json); wer=$(jmed .wer "$RAW"/f10-tuned-*.json)
+  rtf0=$(jmed .rtf "$RAW"/f10-ps-defaults-*.json); wer0=$(jmed .wer "$RAW"/f10-ps-defaults-*.json)
+  local lrtf; lrtf=$(awk '$1 == "mediaspool_transcription_real_time_factor" { print $2 }' "$RAW/f10-metrics.txt")
+  local p50=nan p95=nan mx=nan got=0 miss=nan
+  if [ -s "$f" ]; then
+    p50=$(jq -r .result.transcript_latency_ms.p50 "$f"); p95=$(jq -r .result.transcript_latency_ms.p95 "$f")
+    mx=$(jq -r .result.transcript_latency_ms.max "$f"); got=$(jq -r .result.transcripts "$f"); miss=$(jq -r .result.transcripts_missing "$f")
+    p50=$(echo "$p50 / 1000" | bc -l); p95=$(echo "$p95 / 1000" | bc -l); mx=$(echo "$mx / 1000" | bc -l)
+  fi
+  F10_RTF=$rtf; F10_WER=$(echo "100 * $wer" | bc -l); F10_P50=$p50; F10_MISS=$miss
+  {
+    echo "## 10. Transcription"
+    echo
+    echo "One transcriber worker's work, measured alone by \`asr_bench\` (median of $RUNS): flite's rms voice reads a ~130-word interview answer, the ffmpeg CLI cuts it into 10 s WebM/Opus chunks as the recorder does, and each chunk is decoded (FFmpeg libraries) and recognized (pocketsphinx, Debian's en-us model) on one thread. Real-time factor = that thread's CPU seconds per audio second, decoding included; word error rate = word edits / reference words of the joined text."
+    echo
+    echo "| pocketsphinx options | real-time factor | word error rate |"
+    echo "|---|---|---|"
+    echo "| \`$F10_OPTIONS_DEFAULT\` (mediaspool's default, \`asr.pocketsphinx-options\`) | $(r %.3f "$rtf") | $(r %.1f "$(echo "100 * $wer" | bc -l)") % |"
+    echo "| pocketsphinx's own defaults (\`asr.pocketsphinx-options=\"\"\`) | $(r %.3f "$rtf0") | $(r %.1f "$(echo "100 * $wer0" | bc -l)") % |"
+    echo
+    echo "Latency: 10 sessions record in real time for $dur s (a 10 s speech chunk and a 45 KB frame every 2 s each, so one chunk per second reaches the single default worker), and each chunk's \`transcription\` push is timed from its \`audio_ack\` (\`loadgen --speech-dir … --transcript-wait 60\`). The server runs its defaults (\`asr.workers=1\`, \`asr.poll-interval=1s\`)."
+    echo
+    echo "| chunks transcribed | missing | p50 s | p95 s | max s | real-time factor under load (/metrics) |"
+    echo "|---|---|---|---|---|---|"
+    echo "| $got | $miss | $(r %.2f "$p50") | $(r %.2f "$p95") | $(r %.2f "$mx") | $(r %.3f "${lrtf:-nan}") |"
+    echo
+    echo "| figure | number | target | |"
+    echo "|---|---|---|---|"
+    echo "| real-time factor per worker | $(r %.3f "$rtf") | ≤ 0.1 | $(met "$rtf" '<=' 0.1) |"
+    echo "| transcript after its ack, 10 real-time sessions, p50 | $(r %.2f "$p50") s | ≤ 5 s | $(met "$p50" '<=' 5) |"
+    echo "| word error rate, flite speech | $(r %.1f "$(echo "100 * $wer" | bc -l)") % | ≤ 15 % | $(met "$(echo "100 * $wer" | bc -l)" '<=' 15) |"
+    echo
+    echo "Commands:"; echo; echo '```'
+    echo "    asr_bench --options \"$F10_OPTIONS_DEFAULT\" --write-chunks <tmp>/speech; asr_bench --options \"\""
+    cmds_of "$RAW"/f10-load.cmd; echo '```'
+    echo
+  } >"$SEC/10.md"
+}
+
+# ============================================================================================
 # From here on a failed step leaves its figure incomplete instead of aborting the report.
 set +e
 want 1 && fig1
@@ -622,6 +688,7 @@ want 5 && fig5
 want 6 && fig6
 want 7 && fig7
 want 8 && fig8
+want 10 && fig10
 
 # ============================================================================================
 # What bounds it: the evidence gathered in the same runs, per figure whose target is not met.
@@ -702,8 +769,11 @@ dirty=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | wc 
   [ -n "${F5_LAT_RATIO:-}" ] && echo "| 4 | flat cost ≤ 1.2× (ack p50, WAL/item) | $(r %.2f "$F5_LAT_RATIO")×, $(r %.2f "$F5_WAL_RATIO")× | $(met "$F5_LAT_RATIO" '<=' 1.2), $(met "$F5_WAL_RATIO" '<=' 1.2) |"
   [ -n "${F6_KB:-}" ] && echo "| 5 | ≤ 16 KB RSS per idle session | $(r %.2f "$F6_KB") KB | $(met "$F6_KB" '<=' 16) |"
   [ -n "${F8_READY:-}" ] && echo "| 6 | recovery: ready ≤ 2 s, drained ≤ 10 s | $(r %.2f "$F8_READY") s, $(r %.2f "$F8_DRAINED") s | $(met "$F8_READY" '<=' 2), $(met "$F8_DRAINED" '<=' 10) |"
+  [ -n "${F10_RTF:-}" ] && echo "| T1 | transcription real-time factor ≤ 0.1 per worker | $(r %.3f "$F10_RTF") | $(met "$F10_RTF" '<=' 0.1) |"
+  [ -n "${F10_P50:-}" ] && echo "| T2 | transcript ≤ 5 s (p50) after its ack, 10 real-time sessions | $(r %.2f "$F10_P50") s, $F10_MISS missing | $(met "$F10_P50" '<=' 5) |"
+  [ -n "${F10_WER:-}" ] && echo "| T3 | word error rate ≤ 15 % on flite speech | $(r %.1f "$F10_WER") % | $(met "$F10_WER" '<=' 15) |"
   echo
-  for n in 1 2 3 4 5 6 7 8; do [ -f "$SEC/$n.md" ] && cat "$SEC/$n.md"; done
+  for n in 1 2 3 4 5 6 7 8 10; do [ -f "$SEC/$n.md" ] && cat "$SEC/$n.md"; done
   [ -f "$SEC/9.md" ] && cat "$SEC/9.md"
   echo "## Reproduce"
   echo

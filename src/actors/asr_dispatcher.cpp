@@ -35,6 +35,8 @@ void count_backlog(self_ptr self) {
                     st.busy.size(), st.waiting.size());
   st.backlog_known = true;
   st.stats.backlog = n;
+  if (st.cfg.metrics)
+    st.cfg.metrics->transcription_backlog.set(static_cast<int64_t>(n));
 }
 
 // Fills the queue from PostgreSQL when it ran dry, leaving out what is in flight or waiting.
@@ -56,6 +58,7 @@ void fetch(self_ptr self) {
   for (auto& t : todo) {
     auto key = key_of(t.session_id, t.index);
     st.busy.insert(key);
+    st.inserted[key] = now - std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(t.age_s));
     auto header = st.cfg.media_root + "/" + t.session_id + "/audio/chunk_0.webm";
     st.queue.push_back({t.session_id, t.index, chunk_path(st.cfg.media_root, t), header, t.mime_type});
   }
@@ -118,10 +121,18 @@ void on_result(self_ptr self, caf::actor worker, asr_result& r) {
   auto key = key_of(r.session_id, r.index);
   if (r.retry && !give_up(self, key, r)) {
     st.busy.erase(key);
+    st.inserted.erase(key);
   } else {
     st.waiting.erase(key);
     st.stats.audio_seconds += r.audio_seconds;
     st.stats.cpu_seconds += r.cpu_seconds;
+    if (auto& m = st.cfg.metrics; m && r.audio_seconds > 0) {
+      // One writer (this actor): load + store is enough (C++17 has no atomic<double>::fetch_add).
+      m->asr_audio_seconds.store(m->asr_audio_seconds.load(std::memory_order_relaxed) + r.audio_seconds,
+                                 std::memory_order_relaxed);
+      m->asr_cpu_seconds.store(m->asr_cpu_seconds.load(std::memory_order_relaxed) + r.cpu_seconds,
+                               std::memory_order_relaxed);
+    }
     if (r.reason.empty())
       log::asr().debug("asr: sid={} chunk {}: {:.1f} s audio, {:.2f} s CPU: {}", r.session_id, r.index,
                        r.audio_seconds, r.cpu_seconds, r.text);
@@ -142,11 +153,21 @@ void on_saved(self_ptr self, const std::vector<storage::item_key>& keys) {
     if (it == st.saving.end())
       continue;
     auto& r = it->second;
+    auto& m = st.cfg.metrics;
     if (r.reason.empty()) {
       ++st.stats.done;
       self->send(st.registry, atom::asrpush::value, transcription{r.session_id, r.index, r.text});
+      if (m)
+        m->transcribed.inc();
     } else {
       ++st.stats.failed;
+      if (m)
+        m->transcription_failed.inc();
+    }
+    if (auto ins = st.inserted.find(key); ins != st.inserted.end()) {
+      if (m)
+        m->transcription_lag.observe(std::chrono::duration<double>(clock_type::now() - ins->second).count());
+      st.inserted.erase(ins);
     }
     st.saving.erase(it);
     st.busy.erase(key);

@@ -12,6 +12,7 @@
 // Ingest never waits for any of this: the queue is bounded by `batch`, the rest stays in the DB.
 // Blocking (libpqxx): spawn it detached. Re-arms a timer: send it an exit at shutdown.
 #include "actors/protocol.hpp"
+#include "actors/server_metrics.hpp"
 
 #include <chrono>
 #include <deque>
@@ -29,6 +30,7 @@ struct asr_dispatcher_config {
   size_t batch = 16;      ///< chunks fetched from PostgreSQL at a time (and queued at most)
   std::chrono::milliseconds poll{1000};
   std::chrono::milliseconds give_up{std::chrono::minutes(10)}; ///< retrying a chunk this long: error
+  std::shared_ptr<server_metrics> metrics; ///< may be null (not measured)
 };
 
 struct asr_dispatcher_state {
@@ -50,6 +52,7 @@ struct asr_dispatcher_state {
   std::set<std::string> busy;                     ///< queued, at a worker, or being saved
   std::map<std::string, waiting_state> waiting;   ///< retry later
   std::map<std::string, asr_result> saving;       ///< sent to the batcher, not committed yet
+  std::map<std::string, std::chrono::steady_clock::time_point> inserted; ///< busy chunks: row insert time
   asr_stats stats;
   bool backlog_known = false;
 };

@@ -143,6 +143,7 @@ using list = caf::atom_constant<caf::atom("list")>;
 using detail = caf::atom_constant<caf::atom("detail")>;
 using mediafile = caf::atom_constant<caf::atom("mediafile")>;
 using recording = caf::atom_constant<caf::atom("recording")>;
+using owner = caf::atom_constant<caf::atom("owner")>;
 using asrjob = caf::atom_constant<caf::atom("asrjob")>;
 using asrdone = caf::atom_constant<caf::atom("asrdone")>;
 using asrsaved = caf::atom_constant<caf::atom("asrsaved")>;
@@ -213,7 +214,8 @@ using session_loader_actor = caf::typed_actor<
 using query_actor = caf::typed_actor<
   caf::replies_to<atom::list, session_query>::with<std::string>,
   caf::replies_to<atom::detail, std::string>::with<std::string>,
-  caf::replies_to<atom::mediafile, media_file_query>::with<media_file>>;
+  caf::replies_to<atom::mediafile, media_file_query>::with<media_file>,
+  caf::replies_to<atom::owner, std::string>::with<storage::pg_owner>>;
 
 /// Assembles a session's audio chunks into one WebM/Opus file, cached until chunks change
 /// (detached: FFmpeg decoding and encoding, file I/O, PostgreSQL).
@@ -223,6 +225,7 @@ using recording_actor = caf::typed_actor<
 } // namespace mediaspool
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::recording_file)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::storage::pg_owner)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::session_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::media_file)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::media_file_query)

@@ -62,6 +62,13 @@ query_actor::behavior_type query(query_actor::stateful_pointer<query_state> self
       return body.value_or(std::string{});
     },
     [=](atom::mediafile, const media_file_query& q) -> media_file { return self->state.locate(q); },
+    [=](atom::owner, const std::string& sid) -> caf::result<storage::pg_owner> {
+      storage::status st;
+      auto owner = self->state.pg->session_owner(sid, st);
+      if (!st.ok())
+        return store_error("owner", st);
+      return owner;
+    },
   };
 }
 

@@ -48,7 +48,16 @@ server_metrics::server_metrics(std::shared_ptr<metrics::registry> reg)
     spool_records(registry->add_gauge("mediaspool_spool_records", "Records in the spool (durable, not yet settled)")),
     items_pending(registry->add_gauge("mediaspool_items_pending", "Durable items not yet both a file and a row")),
     file_queue(registry->add_gauge("mediaspool_file_writer_queue", "File jobs handed to file writers and not done")),
-    batcher_queue(registry->add_gauge("mediaspool_batcher_queue", "Rows handed to the DB batcher and not committed")) {
+    batcher_queue(registry->add_gauge("mediaspool_batcher_queue", "Rows handed to the DB batcher and not committed")),
+    transcription_backlog(registry->add_gauge("mediaspool_transcription_backlog",
+                                              "Audio chunks not transcribed yet (PostgreSQL's work list)")),
+    transcribed(registry->add_counter("mediaspool_transcriptions_total", "Audio chunks transcribed",
+                                      {{"result", "ok"}})),
+    transcription_failed(registry->add_counter("mediaspool_transcriptions_total", "Audio chunks transcribed",
+                                               {{"result", "error"}})),
+    transcription_lag(registry->add_histogram("mediaspool_transcription_lag_seconds",
+                                              "From a chunk's row insert (about its ack) to its committed transcription",
+                                              {0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300, 600})) {
   for (size_t k = 0; k < 3; ++k) {
     metrics::labels l{{"kind", kind_names[k]}};
     items_received[k] = &registry->add_counter("mediaspool_items_received_total",
@@ -64,6 +73,11 @@ server_metrics::server_metrics(std::shared_ptr<metrics::registry> reg)
                          [this] {
                            auto t = batcher_oldest_ns.load(std::memory_order_relaxed);
                            return t == 0 ? 0.0 : (steady_now_ns() - static_cast<double>(t)) / 1e9;
+                         });
+  registry->add_callback("mediaspool_transcription_real_time_factor",
+                         "Worker CPU seconds per audio second transcribed since start (decode included)", [this] {
+                           double a = asr_audio_seconds.load(std::memory_order_relaxed);
+                           return a > 0 ? asr_cpu_seconds.load(std::memory_order_relaxed) / a : 0.0;
                          });
   registry->add_callback("process_resident_memory_bytes", "Resident set size (/proc/self/statm)",
                          [] { return metrics::process_rss_bytes(); });

@@ -40,6 +40,14 @@ struct server_metrics {
   /// steady_clock time (ns since its epoch) of the oldest row not yet committed; 0 if none.
   std::atomic<int64_t> batcher_oldest_ns{0};
 
+  // -- transcription (asr dispatcher) ---------------------------------------------
+  metrics::gauge& transcription_backlog;         ///< audio chunks not processed, as last counted
+  metrics::counter& transcribed;                 ///< chunks transcribed (text, possibly empty)
+  metrics::counter& transcription_failed;        ///< chunks marked processed with an error
+  metrics::histogram& transcription_lag;         ///< row inserted (~ack) -> transcription committed, s
+  std::atomic<double> asr_audio_seconds{0};      ///< audio recognized since start
+  std::atomic<double> asr_cpu_seconds{0};        ///< worker CPU (decode + recognition) spent on it
+
   /// Counts one message the server sends a client (acks, duplicates, errors by code).
   void on_sent(const server_message& msg) noexcept;
   /// Counts one new complete item on its way to the spool.

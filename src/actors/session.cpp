@@ -31,10 +31,13 @@ void session_state::on_init(const session_init& init) {
   auto on_error = [this](caf::error& err) {
     auto code = to_ec(err);
     log::session().warn("session#{}: sid={} init failed: {}", self->id(), sid, to_string(code));
-    out->send(error_reply{code, code == ec::session_mismatch ? "replaced by a newer connection"
-                                                             : "the session cannot be opened now; retry",
+    const bool policy = code == ec::session_mismatch || code == ec::forbidden;
+    out->send(error_reply{code,
+                          code == ec::session_mismatch ? "replaced by a newer connection"
+                          : code == ec::forbidden      ? "this session belongs to another user"
+                                                       : "the session cannot be opened now; retry",
                           std::nullopt});
-    leave(code == ec::session_mismatch ? 1008 : 1013, "session_init failed");
+    leave(policy ? 1008 : 1013, "session_init failed");
   };
   auto loader = svc->loaders[std::hash<std::string>{}(sid) % svc->loaders.size()];
   self->request(svc->registry, svc->init_timeout, atom::claim::value, sid)

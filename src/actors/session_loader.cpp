@@ -25,9 +25,15 @@ session_loader(session_loader_actor::stateful_pointer<session_loader_state> self
       }
       bool in_spool = !out.held.empty();
       bool existed = false;
+      std::optional<int64_t> owner;
       s = st.pg->ensure_session({init.session_id, init.interview_session_id, init.user_id,
                                  st.media_root + "/" + init.session_id},
-                                existed);
+                                existed, &owner);
+      if (s.ok() && init.owner && owner != init.owner) {
+        log::session().warn("session_loader#{}: sid={} belongs to another user than {}", self->id(), init.session_id,
+                            *init.owner);
+        return make_error(ec::forbidden);
+      }
       if (s.ok()) {
         auto from_pg = st.pg->held(init.session_id, s);
         out.held.insert(out.held.end(), from_pg.begin(), from_pg.end());

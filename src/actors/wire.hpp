@@ -33,7 +33,8 @@ struct session_init {
   std::optional<int64_t> interview_session_id;
   std::optional<int64_t> user_id;
   std::string timestamp;
-  std::string token;
+  std::string token;                ///< cleared by the network layer once checked: never logged
+  std::optional<int64_t> owner;     ///< set when authenticated: only this user may open the session
 };
 
 /// audio_metadata or frame_metadata, already turned into the JSONB element that will be stored.

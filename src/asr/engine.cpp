@@ -7,7 +7,7 @@ namespace mediaspool::asr {
 
 std::unique_ptr<engine> make_engine(const engine_config& cfg, std::string& error) {
   if (cfg.kind == "pocketsphinx") {
-    auto e = std::make_unique<pocketsphinx_engine>(cfg.model_dir);
+    auto e = std::make_unique<pocketsphinx_engine>(cfg.model_dir, cfg.options);
     if (!e->ok()) {
       error = e->load_error();
       return nullptr;

@@ -1,8 +1,11 @@
 #include "asr/pocketsphinx_engine.hpp"
 
 #include <pocketsphinx.h>
+#include <sphinxbase/err.h>
 
 #include <filesystem>
+#include <sstream>
+#include <vector>
 
 namespace mediaspool::asr {
 
@@ -24,7 +27,7 @@ std::string base_word(std::string w) {
 
 } // namespace
 
-pocketsphinx_engine::pocketsphinx_engine(const std::string& model_dir) {
+pocketsphinx_engine::pocketsphinx_engine(const std::string& model_dir, const std::string& options) {
   namespace fs = std::filesystem;
   const std::string hmm = model_dir + "/en-us";
   const std::string lm = model_dir + "/en-us.lm.bin";
@@ -35,10 +38,23 @@ pocketsphinx_engine::pocketsphinx_engine(const std::string& model_dir) {
       error_ = "pocketsphinx model file missing: " + p + " (install pocketsphinx-en-us)";
       return;
     }
-  auto* cfg = cmd_ln_init(nullptr, ps_args(), TRUE, "-hmm", hmm.c_str(), "-lm", lm.c_str(), "-dict", dict.c_str(),
-                          "-logfn", "/dev/null", nullptr);
+  // cmd_ln may keep pointers into argv: the strings live as long as the engine.
+  auto& args = args_;
+  args = {"mediaspool", "-hmm", hmm, "-lm", lm, "-dict", dict, "-logfn", "/dev/null"};
+  std::istringstream extra{options};
+  for (std::string a; extra >> a;)
+    args.push_back(a);
+  if ((args.size() - 1) % 2 != 0) {
+    error_ = "pocketsphinx: asr.pocketsphinx-options must be \"-name value\" pairs: " + options;
+    return;
+  }
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  err_set_logfp(nullptr); // parsing would print every option to stderr
+  auto* cfg = cmd_ln_parse_r(nullptr, ps_args(), static_cast<int32>(argv.size()), argv.data(), TRUE);
   if (!cfg) {
-    error_ = "pocketsphinx: bad configuration";
+    error_ = "pocketsphinx: bad configuration (asr.pocketsphinx-options: " + options + ")";
     return;
   }
   cfg_ = cfg;

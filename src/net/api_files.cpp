@@ -6,6 +6,7 @@
 #include "net/file_response.hpp"
 #include "net/net.hpp"
 #include "net/query_client.hpp"
+#include "net/session_access.hpp"
 
 #include <charconv>
 
@@ -14,20 +15,22 @@ namespace mediaspool::net {
 namespace {
 
 void get_file(server_context& ctx, char kind, const http_request& req, const route_params& p, responder respond) {
-  auto sid = session_id_param(req, p, respond);
-  if (!sid)
-    return;
   const auto& n = p.path.at("n");
   uint32_t index = 0;
   auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), index);
   if (n.empty() || ec != std::errc{} || end != n.data() + n.size())
     return respond(error_response(req, http::status::bad_request, "bad_index", "the index must be a non-negative integer"));
-  ask_query<media_file>(
-    ctx, req, std::move(respond), [](const http_request& r, media_file& f) {
-      // Stored files never change (a resend with other bytes is a conflict), so they may be cached.
-      return serve_file(r, f.path, f.mime_type, "private, max-age=86400, immutable");
-    },
-    atom::mediafile::value, media_file_query{*sid, kind, index});
+  with_readable_session(ctx, req, p, std::move(respond),
+                        [&ctx, kind, index](const http_request& req, const std::string& sid, responder respond) {
+                          ask_query<media_file>(
+                            ctx, req, std::move(respond),
+                            [](const http_request& r, media_file& f) {
+                              // Stored files never change (a resend with other bytes is a conflict), so
+                              // they may be cached.
+                              return serve_file(r, f.path, f.mime_type, "private, max-age=86400, immutable");
+                            },
+                            atom::mediafile::value, media_file_query{sid, kind, index});
+                        });
 }
 
 } // namespace

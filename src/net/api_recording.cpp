@@ -5,6 +5,7 @@
 #include "net/api.hpp"
 #include "net/file_response.hpp"
 #include "net/query_client.hpp"
+#include "net/session_access.hpp"
 
 #include <functional>
 
@@ -16,21 +17,20 @@ namespace {
 constexpr std::chrono::minutes build_timeout{5};
 
 void get_recording(server_context& ctx, const http_request& req, const route_params& p, responder respond) {
-  auto sid = session_id_param(req, p, respond);
-  if (!sid)
-    return;
   if (ctx.recordings.empty())
     return respond(error_response(req, http::status::service_unavailable, "overloaded", "no recording service"));
-  // One builder per session: two requests for one session never build it twice at once.
-  const auto& builder = ctx.recordings[std::hash<std::string>{}(*sid) % ctx.recordings.size()];
-  ask_actor<recording_file>(
-    ctx, builder, build_timeout, req, std::move(respond),
-    [](const http_request& r, recording_file& f) -> http_response {
-      if (f.missing != recording_file::problem::none)
-        return error_response(r, http::status::not_found, "not_found", f.message);
-      return serve_file(r, f.path, "audio/webm", "private, no-cache", f.etag);
-    },
-    atom::recording::value, *sid);
+  with_readable_session(ctx, req, p, std::move(respond), [&ctx](const http_request& req, const std::string& sid, responder respond) {
+    // One builder per session: two requests for one session never build it twice at once.
+    const auto& builder = ctx.recordings[std::hash<std::string>{}(sid) % ctx.recordings.size()];
+    ask_actor<recording_file>(
+      ctx, builder, build_timeout, req, std::move(respond),
+      [](const http_request& r, recording_file& f) -> http_response {
+        if (f.missing != recording_file::problem::none)
+          return error_response(r, http::status::not_found, "not_found", f.message);
+        return serve_file(r, f.path, "audio/webm", "private, no-cache", f.etag);
+      },
+      atom::recording::value, sid);
+  });
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 #include "net/api.hpp"
 #include "net/head_response.hpp"
 #include "net/query_client.hpp"
+#include "net/session_access.hpp"
 
 #include <charconv>
 
@@ -32,6 +33,9 @@ bool read_int(const route_params& p, const char* name, int64_t min, int64_t max,
 }
 
 void list_sessions(server_context& ctx, const http_request& req, const route_params& p, responder respond) {
+  auto access = check_review(ctx.auth, req, p);
+  if (access.denied)
+    return respond(head_or_full(req, std::move(*access.denied)));
   session_query q;
   std::optional<int64_t> limit;
   if (!read_int(p, "user_id", INT32_MIN, INT32_MAX, q.user_id))
@@ -41,6 +45,11 @@ void list_sessions(server_context& ctx, const http_request& req, const route_par
   if (!read_int(p, "limit", 1, 500, limit))
     return respond(bad_request(req, "limit must be an integer from 1 to 500"));
   q.limit = limit.value_or(50);
+  if (!access.all) { // a reviewer sees their own sessions only
+    if (q.user_id && *q.user_id != access.user_id)
+      return respond(error_response(req, http::status::forbidden, "forbidden", "user_id names another user"));
+    q.user_id = access.user_id;
+  }
   if (auto it = p.query.find("status"); it != p.query.end() && !it->second.empty()) {
     if (it->second != "recording" && it->second != "completed")
       return respond(bad_request(req, "status must be recording or completed"));
@@ -55,17 +64,16 @@ void list_sessions(server_context& ctx, const http_request& req, const route_par
 }
 
 void get_session(server_context& ctx, const http_request& req, const route_params& p, responder respond) {
-  auto sid = session_id_param(req, p, respond);
-  if (!sid)
-    return;
-  ask_query<std::string>(
-    ctx, req, std::move(respond),
-    [](const http_request& r, std::string& body) {
-      if (body.empty())
-        return head_or_full(r, error_response(r, http::status::not_found, "not_found", "no such session"));
-      return head_or_full(r, json_response(r, http::status::ok, std::move(body)));
-    },
-    atom::detail::value, *sid);
+  with_readable_session(ctx, req, p, std::move(respond), [&ctx](const http_request& req, const std::string& sid, responder respond) {
+    ask_query<std::string>(
+      ctx, req, std::move(respond),
+      [](const http_request& r, std::string& body) {
+        if (body.empty())
+          return head_or_full(r, error_response(r, http::status::not_found, "not_found", "no such session"));
+        return head_or_full(r, json_response(r, http::status::ok, std::move(body)));
+      },
+      atom::detail::value, sid);
+  });
 }
 
 } // namespace

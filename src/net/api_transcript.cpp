@@ -4,6 +4,7 @@
 #include "net/api.hpp"
 #include "net/head_response.hpp"
 #include "net/query_client.hpp"
+#include "net/session_access.hpp"
 #include "net/transcript.hpp"
 
 #include <nlohmann/json.hpp>
@@ -15,9 +16,6 @@ namespace {
 enum class transcript_format { json, txt, vtt };
 
 void get_transcript(server_context& ctx, const http_request& req, const route_params& p, responder respond) {
-  auto sid = session_id_param(req, p, respond);
-  if (!sid)
-    return;
   auto fmt = transcript_format::json;
   if (auto it = p.query.find("format"); it != p.query.end() && !it->second.empty()) {
     if (it->second == "txt")
@@ -27,6 +25,7 @@ void get_transcript(server_context& ctx, const http_request& req, const route_pa
     else if (it->second != "json")
       return respond(error_response(req, http::status::bad_request, "bad_request", "format must be json, txt or vtt"));
   }
+  with_readable_session(ctx, req, p, std::move(respond), [&ctx, fmt](const http_request& req, const std::string& sid, responder respond) {
   ask_query<std::string>(
     ctx, req, std::move(respond),
     [fmt](const http_request& r, std::string& body) -> http_response {
@@ -46,7 +45,8 @@ void get_transcript(server_context& ctx, const http_request& req, const route_pa
       res.prepare_payload();
       return head_or_full(r, std::move(res));
     },
-    atom::detail::value, *sid);
+    atom::detail::value, sid);
+  });
 }
 
 } // namespace

@@ -37,6 +37,13 @@ private:
     if (beast::websocket::is_upgrade(req)) {
       if (path != ctx_.ws_path)
         return write(error_response(req, http::status::not_found, "not_found", "no WebSocket endpoint here"));
+      auto origin = req[http::field::origin];
+      if (!origin_allowed(ctx_.auth, std::string_view(origin.data(), origin.size()))) {
+        log::net().info("ws: upgrade from origin {} refused (not in auth.allowed-origins)", std::string(origin));
+        if (ctx_.metrics)
+          ctx_.metrics->on_sent(error_reply{ec::forbidden, {}, std::nullopt});
+        return write(error_response(req, http::status::forbidden, "forbidden", "this origin may not connect"));
+      }
       if (ctx_.connections.load() >= ctx_.limits.max_connections)
         return write(error_response(req, http::status::service_unavailable, "overloaded", "too many connections"));
       return start_ws_connection(std::move(stream_), std::move(req), ctx_);

@@ -2,6 +2,7 @@
 // Everything the network layer shares between connections: the actor system, the services every
 // session needs, and the limits. Built once in main and passed by reference.
 #include "actors/session.hpp"
+#include "net/auth.hpp"
 #include "net/codec.hpp"
 #include "net/connection_registry.hpp"
 #include "net/flow_budget.hpp"
@@ -48,6 +49,7 @@ struct server_context {
   std::atomic<uint64_t> next_query{0};        ///< round robin over `queries`
   std::vector<recording_actor> recordings;    ///< set by main (supervisor::recording_builders)
   std::string web_root = "web";               ///< static pages (GET /, /review/); set by main
+  auth_config auth;                           ///< set by main (PROTOCOL.md section 6)
 };
 
 } // namespace mediaspool::net

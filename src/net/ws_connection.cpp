@@ -65,6 +65,11 @@ public:
   }
 
   void run(http::request<http::string_body> req) {
+    if (auto q = req.target().find('?'); q != beast::string_view::npos) {
+      auto params = parse_query(std::string_view(req.target().data() + q + 1, req.target().size() - q - 1));
+      if (auto t = params.find("access_token"); t != params.end())
+        query_token_ = std::move(t->second);
+    }
     beast::get_lowest_layer(ws_).expires_never();
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     // Beast's own limit fails the read at the frame header and closes at once; in Boost 1.74
@@ -226,6 +231,8 @@ private:
   void on_text() {
     auto parsed = parse_text(std::string_view(frame_->data(), frame_->size()), ctx_.codec);
     frame_.reset();
+    if (refused_)
+      return;
     if (auto err = std::get_if<error_reply>(&parsed))
       return caf::anon_send(session_, std::move(*err));
     std::visit(
@@ -236,13 +243,49 @@ private:
             sid_ = m.session_id;
           initialised_ = true;
           init_timer_.cancel();
+          if (auto denied = authenticate(m))
+            return refuse(std::move(*denied));
         }
         caf::anon_send(session_, std::forward<decltype(m)>(m));
       },
       std::move(std::get<client_text>(parsed)));
   }
 
+  // PROTOCOL.md section 6: the token (session_init.token, else the upgrade's access_token) is
+  // checked here, before the session actor sees the message, and never travels further.
+  std::optional<error_reply> authenticate(session_init& m) {
+    std::string token = m.token.empty() ? query_token_ : std::move(m.token);
+    m.token.clear();
+    if (ctx_.auth.mode == auth_mode::none)
+      return std::nullopt;
+    auto r = verify_jwt(token, ctx_.auth.secret, unix_now());
+    if (!r.ok())
+      return error_reply{ec::unauthorized, r.error, std::nullopt};
+    const auto& c = *r.claims;
+    if (!c.has_scope("record") && !c.has_scope("admin"))
+      return error_reply{ec::forbidden, "the token has no record scope", std::nullopt};
+    if (c.sid && *c.sid != m.session_id)
+      return error_reply{ec::forbidden, "the token is for another session", std::nullopt};
+    m.user_id = c.user_id; // sub overrides user_id
+    m.owner = c.user_id;
+    return std::nullopt;
+  }
+
+  // A policy violation before any session exists: the error, then close 1008; nothing more is read.
+  void refuse(error_reply err) {
+    refused_ = true;
+    log::net().info("ws: sid={} refused: {} ({})", sid_, to_string(err.code), err.message);
+    if (ctx_.metrics)
+      ctx_.metrics->on_sent(err);
+    queue_write(serialize(err));
+    queue_close(static_cast<uint16_t>(websocket::close_code::policy_error), to_string(err.code));
+  }
+
   void on_binary() {
+    if (refused_) {
+      frame_.reset();
+      return;
+    }
     // Moving the vector into a credit-returning buffer copies no payload byte.
     auto n = frame_->size();
     inflight_ += n;
@@ -310,6 +353,8 @@ private:
   bool closing_ = false;
   bool closed_ = false;
   bool initialised_ = false;
+  bool refused_ = false;    ///< session_init failed authentication: the connection is closing
+  std::string query_token_; ///< access_token of the upgrade request (never logged)
   std::string sid_; ///< from the first session_init, for log lines
 };
 

@@ -113,6 +113,21 @@ std::optional<std::vector<pg_audio_chunk>> pg_store::audio_chunks(const std::str
   return st.ok() ? out : std::nullopt;
 }
 
+pg_owner pg_store::session_owner(const std::string& session_id, status& st) {
+  pg_owner out;
+  st = run("session_owner", [&](pqxx::connection& c) {
+    pqxx::nontransaction n{c};
+    auto r = n.exec_params("SELECT user_id FROM media_sessions WHERE session_id = $1", session_id);
+    out = {};
+    if (r.empty())
+      return;
+    out.exists = true;
+    if (!r[0][0].is_null())
+      out.user_id = r[0][0].as<int64_t>();
+  });
+  return out;
+}
+
 // -- transcription (issue 5) -------------------------------------------------------------------
 
 namespace {
@@ -120,7 +135,8 @@ namespace {
 // Matches the partial index media_items_audio_todo of config/schema.sql.
 constexpr const char* unprocessed_audio_sql =
   "SELECT session_id, idx, COALESCE(element->>'file_path', ''), "
-  "COALESCE(element->>'mime_type', 'audio/webm') FROM media_items "
+  "COALESCE(element->>'mime_type', 'audio/webm'), "
+  "COALESCE(extract(epoch FROM now() - created_at), 0)::float8 FROM media_items "
   "WHERE kind = 'a' AND (element->>'processed') IS DISTINCT FROM 'true' "
   "AND (session_id || '/' || idx::text) NOT IN (SELECT jsonb_array_elements_text($2::jsonb)) "
   "ORDER BY created_at, session_id, idx LIMIT $1";
@@ -143,7 +159,7 @@ std::vector<pg_audio_todo> pg_store::unprocessed_audio(size_t limit, const std::
     auto r = n.exec_params(unprocessed_audio_sql, static_cast<int64_t>(limit), skip_json);
     for (const auto& row : r)
       out.push_back({row[0].as<std::string>(), static_cast<uint32_t>(row[1].as<int64_t>()), row[2].as<std::string>(),
-                     row[3].as<std::string>()});
+                     row[3].as<std::string>(), row[4].as<double>()});
   });
   if (!st.ok())
     out.clear();

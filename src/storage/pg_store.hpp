@@ -57,6 +57,13 @@ struct pg_audio_todo {
   uint32_t index = 0;
   std::string file_path; ///< the element's file_path, relative to the media root
   std::string mime_type; ///< audio/webm (default) or audio/mp4
+  double age_s = 0;      ///< since the row was inserted (about when the chunk was acked)
+};
+
+/// A session's owner: `exists` false if there is no such session.
+struct pg_owner {
+  bool exists = false;
+  std::optional<int64_t> user_id;
 };
 
 /// One audio chunk of a session as the recording assembler needs it.
@@ -84,8 +91,9 @@ public:
   /// Creates or migrates the schema (config/schema.sql's statements, compiled in). Idempotent.
   status migrate();
 
-  /// Inserts the session row unless it exists. `existed` tells which.
-  status ensure_session(const pg_session& s, bool& existed);
+  /// Inserts the session row unless it exists. `existed` tells which; `owner` (if given) gets the
+  /// row's user_id (the existing row's, not `s.user_id`, when it existed).
+  status ensure_session(const pg_session& s, bool& existed, std::optional<int64_t>* owner = nullptr);
 
   /// Media items (kinds 'a' and 'f') a session holds: for resume and dedupe.
   std::vector<held_item> held(const std::string& session_id, status& st);
@@ -138,6 +146,9 @@ public:
   /// The session's audio chunks in index order (PostgreSQL parses the start timestamps);
   /// nullopt if there is no such session.
   std::optional<std::vector<pg_audio_chunk>> audio_chunks(const std::string& session_id, status& st);
+
+  /// Whether the session exists and its user_id (the review API's access check).
+  pg_owner session_owner(const std::string& session_id, status& st);
 
 private:
   // Holds the pqxx::connection. libpqxx 6.4 declares pqxx::connection as an alias of a class

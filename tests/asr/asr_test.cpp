@@ -166,6 +166,15 @@ TEST_CASE("an unknown engine or a missing model is a configuration error") {
   cfg.model_dir = "/nonexistent";
   CHECK_FALSE(asr::make_engine(cfg, err));
   CHECK(err.find("missing") != std::string::npos);
+  cfg = {};
+  cfg.options = "-fwdflat"; // a name without its value
+  CHECK_FALSE(asr::make_engine(cfg, err));
+  CHECK(err.find("pairs") != std::string::npos);
+  cfg.options = "-nonesuch 3";
+  CHECK_FALSE(asr::make_engine(cfg, err));
+  CHECK(err.find("bad configuration") != std::string::npos);
+  cfg.options = "";
+  CHECK_MESSAGE(asr::make_engine(cfg, err), "pocketsphinx's own defaults: " << err);
 }
 
 } // TEST_SUITE

@@ -8,10 +8,13 @@
 //   4. SIGSTOP the server: the page notices the missing acks, reconnects after SIGCONT, loses nothing;
 //   5. items the server rejects as too_large are reported on the page and not retried;
 //   6. audio/mp4 (Safari's format, forced with ?audio=mp4): stored as .mp4, transcribed, and
-//      assembled into recording.webm like WebM chunks.
-// `node recorder_e2e.mjs <record|reload|kill|stall|reject|mp4>` runs one scenario (ctest runs each alone).
+//      assembled into recording.webm like WebM chunks;
+//   7. auth.mode=jwt: the recorder page records with ?token=, sub owns the session; the review
+//      page with a review token shows and plays it, another user's review token sees nothing.
+// `node recorder_e2e.mjs <record|reload|kill|stall|reject|mp4|auth>` runs one scenario (ctest runs each alone).
 // Exit status 0 = all passed. Screenshots go to $MEDIASPOOL_ARTIFACTS (default build/browser-artifacts).
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Server, launchBrowser, until, check, sleep, repo } from './harness.mjs';
@@ -333,6 +336,44 @@ async function recordMp4(srv, browser) {
   console.log(`ok mp4: ${audio.length} chunks stored as .mp4, assembled and transcribed`);
 }
 
+const JWT_SECRET = 'browser-test-secret-of-at-least-32-bytes!';
+function jwt(claims) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ exp: Math.floor(Date.now() / 1000) + 3600, ...claims })}`;
+  return `${input}.${crypto.createHmac('sha256', JWT_SECRET).update(input).digest('base64url')}`;
+}
+
+async function recordWithAuth(srv, browser) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${srv.origin}/?user_id=1&token=${jwt({ sub: '9', scope: 'record' })}`);
+  await startRecording(page);
+  await sleep(12000);
+  await page.click('#stop');
+  const st = await waitFinished(page);
+  check(st.rejected.length === 0, `nothing rejected (${JSON.stringify(st.rejected)})`);
+  const [row] = srv.sql(`SELECT user_id, status, total_chunks FROM media_sessions WHERE session_id = '${st.sid}'`);
+  check(row && row[0] === '9' && row[1] === 'completed', `the token's sub (9) owns the completed session (${row})`);
+
+  const api = (p, tok) => srv.get(p, tok ? { headers: { Authorization: `Bearer ${tok}` } } : {});
+  check((await api('/api/sessions')).status === 401, 'the review API refuses a request without a token');
+  const other = await (await api('/api/sessions', jwt({ sub: '10', scope: 'review' }))).json();
+  check(other.sessions.length === 0, `another user's review token sees no session (${JSON.stringify(other)})`);
+
+  const review = await ctx.newPage();
+  await review.goto(`${srv.origin}/review/?token=${jwt({ sub: '9', scope: 'review' })}`);
+  await review.waitForSelector(`text=${st.sid}`, { timeout: 10000 });
+  await review.click(`text=${st.sid}`);
+  await until('the review page to play the recording and show the frames with the token', () => review.evaluate(() => {
+    const p = document.getElementById('player');
+    const imgs = [...document.querySelectorAll('#frames img')];
+    return Number.isFinite(p.duration) && p.duration > 5 && imgs.length > 0 && imgs[0].complete && imgs[0].naturalWidth > 0;
+  }), 20000);
+  await review.screenshot({ path: path.join(artifacts, 'review-auth.png'), fullPage: true });
+  await ctx.close();
+  console.log(`ok auth: recorded as user 9 with a token, reviewed with a review token, hidden from user 10`);
+}
+
 // A ~17 s answer read by flite (voice rms, the one pocketsphinx understands best: STACK.md).
 function speechWav(dir) {
   const wav = path.join(dir, 'speech.wav');
@@ -351,6 +392,7 @@ const scenarios = {
   stall: { fn: stalledServer },
   reject: { fn: rejectTooLarge, args: ['--limits.max-frame-bytes=2000'] },
   mp4: { fn: recordMp4, speech: true },
+  auth: { fn: recordWithAuth, args: ['--auth.mode=jwt', `--auth.secret=${JWT_SECRET}`] },
 };
 if (only && !scenarios[only]) {
   console.error(`unknown scenario ${only}; one of ${Object.keys(scenarios).join(', ')}`);

@@ -122,6 +122,27 @@ TEST_CASE_FIXTURE(pg_fixture, "streamed flite speech is transcribed into the chu
     CHECK(r.words > 0);
     CHECK(r.text == pushed[i]);
   }
+  // /metrics shows the work: two chunks transcribed, their lag, the real-time factor, no backlog.
+  auto metric = [](const std::string& body, const std::string& series) -> double {
+    auto p = body.find("\n" + series + " ");
+    return p == std::string::npos ? -1 : std::stod(body.substr(p + series.size() + 2));
+  };
+  std::string m;
+  for (auto deadline = steady::now() + std::chrono::seconds(10); steady::now() < deadline;
+       std::this_thread::sleep_for(std::chrono::milliseconds(100))) { // poll interval, with a deadline
+    m = http_get(srv.port(), "/metrics").body;
+    if (metric(m, "mediaspool_transcriptions_total{result=\"ok\"}") >= 2 && metric(m, "mediaspool_transcription_backlog") == 0)
+      break;
+  }
+  CHECK(metric(m, "mediaspool_transcriptions_total{result=\"ok\"}") == 2);
+  CHECK(metric(m, "mediaspool_transcriptions_total{result=\"error\"}") == 0);
+  CHECK(metric(m, "mediaspool_transcription_backlog") == 0);
+  CHECK(metric(m, "mediaspool_transcription_lag_seconds_count") == 2);
+  auto rtf = metric(m, "mediaspool_transcription_real_time_factor");
+  MESSAGE("real-time factor " << rtf);
+  CHECK(rtf > 0);
+  CHECK(rtf < 1);
+
   auto text = joined_text(rows);
   MESSAGE("stored: " << text << " (recognized " << words_recognized(speech_text(), text) << ", WER "
                      << word_error_rate(speech_text(), text) << ")");
