@@ -49,7 +49,9 @@ config::config() {
     .add(global_inflight, "global-inflight", "payload bytes in flight in the whole process before reads pause")
     .add(max_unpaired_bytes, "max-unpaired-bytes", "blob bytes per session waiting for their metadata")
     .add(orphan_timeout, "orphan-timeout", "how long a half waits for its partner")
-    .add(max_connections, "max-connections", "WebSocket connections beyond this get HTTP 503");
+    .add(max_connections, "max-connections", "WebSocket connections beyond this get HTTP 503")
+    .add(max_messages_per_second, "max-messages-per-second",
+         "WebSocket messages per second per connection (bursts up to the same number); 0: unlimited");
   opt_group{custom_options_, "spool"}
     .add(spool_path, "path", "RocksDB folder of the write-ahead spool")
     .add(spool_write_buffer, "write-buffer", "RocksDB memtable bytes");

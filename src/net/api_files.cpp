@@ -21,9 +21,9 @@ void get_file(server_context& ctx, char kind, const http_request& req, const rou
   if (n.empty() || ec != std::errc{} || end != n.data() + n.size())
     return respond(error_response(req, http::status::bad_request, "bad_index", "the index must be a non-negative integer"));
   with_readable_session(ctx, req, p, std::move(respond),
-                        [&ctx, kind, index](const http_request& req, const std::string& sid, responder respond) {
+                        [&ctx, kind, index](const http_request& rq, const std::string& sid, responder reply) {
                           ask_query<media_file>(
-                            ctx, req, std::move(respond),
+                            ctx, rq, std::move(reply),
                             [](const http_request& r, media_file& f) {
                               // Stored files never change (a resend with other bytes is a conflict), so
                               // they may be cached.

@@ -19,11 +19,11 @@ constexpr std::chrono::minutes build_timeout{5};
 void get_recording(server_context& ctx, const http_request& req, const route_params& p, responder respond) {
   if (ctx.recordings.empty())
     return respond(error_response(req, http::status::service_unavailable, "overloaded", "no recording service"));
-  with_readable_session(ctx, req, p, std::move(respond), [&ctx](const http_request& req, const std::string& sid, responder respond) {
+  with_readable_session(ctx, req, p, std::move(respond), [&ctx](const http_request& rq, const std::string& sid, responder reply) {
     // One builder per session: two requests for one session never build it twice at once.
     const auto& builder = ctx.recordings[std::hash<std::string>{}(sid) % ctx.recordings.size()];
     ask_actor<recording_file>(
-      ctx, builder, build_timeout, req, std::move(respond),
+      ctx, builder, build_timeout, rq, std::move(reply),
       [](const http_request& r, recording_file& f) -> http_response {
         if (f.missing != recording_file::problem::none)
           return error_response(r, http::status::not_found, "not_found", f.message);

@@ -64,9 +64,9 @@ void list_sessions(server_context& ctx, const http_request& req, const route_par
 }
 
 void get_session(server_context& ctx, const http_request& req, const route_params& p, responder respond) {
-  with_readable_session(ctx, req, p, std::move(respond), [&ctx](const http_request& req, const std::string& sid, responder respond) {
+  with_readable_session(ctx, req, p, std::move(respond), [&ctx](const http_request& rq, const std::string& sid, responder reply) {
     ask_query<std::string>(
-      ctx, req, std::move(respond),
+      ctx, rq, std::move(reply),
       [](const http_request& r, std::string& body) {
         if (body.empty())
           return head_or_full(r, error_response(r, http::status::not_found, "not_found", "no such session"));

@@ -15,6 +15,25 @@ namespace {
 
 enum class transcript_format { json, txt, vtt };
 
+http_response transcript_response(transcript_format fmt, const http_request& r, const std::string& body) {
+  if (body.empty())
+    return head_or_full(r, error_response(r, http::status::not_found, "not_found", "no such session"));
+  auto session = nlohmann::json::parse(body, nullptr, false);
+  if (!session.is_object())
+    return error_response(r, http::status::internal_server_error, "internal", "the session row is not JSON");
+  auto t = build_transcript(session);
+  if (fmt == transcript_format::json)
+    return head_or_full(r, json_response(r, http::status::ok, transcript_json(t)));
+  string_response res{http::status::ok, r.version()};
+  res.set(http::field::content_type,
+          fmt == transcript_format::vtt ? "text/vtt; charset=utf-8" : "text/plain; charset=utf-8");
+  res.set(http::field::cache_control, "no-cache");
+  res.keep_alive(r.keep_alive());
+  res.body() = fmt == transcript_format::vtt ? transcript_vtt(t) : transcript_txt(t);
+  res.prepare_payload();
+  return head_or_full(r, std::move(res));
+}
+
 void get_transcript(server_context& ctx, const http_request& req, const route_params& p, responder respond) {
   auto fmt = transcript_format::json;
   if (auto it = p.query.find("format"); it != p.query.end() && !it->second.empty()) {
@@ -25,28 +44,13 @@ void get_transcript(server_context& ctx, const http_request& req, const route_pa
     else if (it->second != "json")
       return respond(error_response(req, http::status::bad_request, "bad_request", "format must be json, txt or vtt"));
   }
-  with_readable_session(ctx, req, p, std::move(respond), [&ctx, fmt](const http_request& req, const std::string& sid, responder respond) {
-  ask_query<std::string>(
-    ctx, req, std::move(respond),
-    [fmt](const http_request& r, std::string& body) -> http_response {
-      if (body.empty())
-        return head_or_full(r, error_response(r, http::status::not_found, "not_found", "no such session"));
-      auto session = nlohmann::json::parse(body, nullptr, false);
-      if (!session.is_object())
-        return error_response(r, http::status::internal_server_error, "internal", "the session row is not JSON");
-      auto t = build_transcript(session);
-      if (fmt == transcript_format::json)
-        return head_or_full(r, json_response(r, http::status::ok, transcript_json(t)));
-      string_response res{http::status::ok, r.version()};
-      res.set(http::field::content_type, fmt == transcript_format::vtt ? "text/vtt; charset=utf-8" : "text/plain; charset=utf-8");
-      res.set(http::field::cache_control, "no-cache");
-      res.keep_alive(r.keep_alive());
-      res.body() = fmt == transcript_format::vtt ? transcript_vtt(t) : transcript_txt(t);
-      res.prepare_payload();
-      return head_or_full(r, std::move(res));
-    },
-    atom::detail::value, sid);
-  });
+  with_readable_session(ctx, req, p, std::move(respond),
+                        [&ctx, fmt](const http_request& rq, const std::string& sid, responder reply) {
+                          ask_query<std::string>(
+                            ctx, rq, std::move(reply),
+                            [fmt](const http_request& r, std::string& body) { return transcript_response(fmt, r, body); },
+                            atom::detail::value, sid);
+                        });
 }
 
 } // namespace

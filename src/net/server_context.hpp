@@ -26,6 +26,8 @@ struct net_limits {
   std::chrono::milliseconds init_timeout{10000};
   uint64_t connection_credit = 4u << 20;
   uint64_t max_connections = 20000;
+  double max_messages_per_second = 5000; ///< per connection; 0: unlimited
+  double message_burst = 5000;
 };
 
 struct server_context {

@@ -1,6 +1,7 @@
 #include "net/ws_connection.hpp"
 
 #include "actors/log.hpp"
+#include "net/rate_limiter.hpp"
 
 #include <boost/beast/websocket.hpp>
 
@@ -52,7 +53,8 @@ class ws_connection : public std::enable_shared_from_this<ws_connection> {
 
 public:
   ws_connection(beast::tcp_stream&& stream, server_context& ctx)
-    : ws_(std::move(stream)), ctx_(ctx), retry_timer_(ws_.get_executor()), init_timer_(ws_.get_executor()) {
+    : ws_(std::move(stream)), ctx_(ctx), retry_timer_(ws_.get_executor()), init_timer_(ws_.get_executor()),
+      limiter_(ctx.limits.max_messages_per_second, ctx.limits.message_burst) {
     ctx_.connections++;
   }
 
@@ -170,6 +172,8 @@ private:
       pause_hold_ = shared_from_this();
       return;
     }
+    if (auto wait = limiter_.wait(rate_limiter::clock::now()); wait > rate_limiter::clock::duration::zero())
+      return throttle(wait);
     if (ctx_.budget->spent()) {
       paused_ = true;
       retry_timer_.expires_after(std::chrono::milliseconds(5));
@@ -221,6 +225,7 @@ private:
       retry_timer_.cancel();
       return fail(ec, "read");
     }
+    limiter_.consume(rate_limiter::clock::now());
     if (ws_.got_text())
       on_text();
     else
@@ -271,6 +276,28 @@ private:
     return std::nullopt;
   }
 
+  // Over limits.max-messages-per-second: reads pause until the next token (nothing is dropped).
+  // The client is told, at most once a second, so a developer sees why uploads slowed down.
+  void throttle(asio::steady_timer::duration wait) {
+    auto now = rate_limiter::clock::now();
+    if (now - last_throttle_notice_ >= std::chrono::seconds(1)) {
+      last_throttle_notice_ = now;
+      error_reply err{ec::rate_limited,
+                      "more than " + std::to_string(static_cast<uint64_t>(ctx_.limits.max_messages_per_second))
+                        + " messages per second: reading slows down to that rate",
+                      std::nullopt};
+      if (ctx_.metrics)
+        ctx_.metrics->on_sent(err);
+      queue_write(serialize(err));
+    }
+    paused_ = true;
+    retry_timer_.expires_after(wait);
+    retry_timer_.async_wait([self = shared_from_this()](beast::error_code err) {
+      if (!err)
+        self->maybe_read();
+    });
+  }
+
   // A policy violation before any session exists: the error, then close 1008; nothing more is read.
   void refuse(error_reply err) {
     refused_ = true;
@@ -296,6 +323,7 @@ private:
     auto parsed = parse_blob(shared_bytes{std::move(buf), 0}, ctx_.codec);
     if (auto err = std::get_if<error_reply>(&parsed))
       return caf::anon_send(session_, std::move(*err));
+
     caf::anon_send(session_, std::move(std::get<blob>(parsed)));
   }
 
@@ -354,6 +382,8 @@ private:
   bool closed_ = false;
   bool initialised_ = false;
   bool refused_ = false;    ///< session_init failed authentication: the connection is closing
+  rate_limiter limiter_;    ///< limits.max-messages-per-second
+  rate_limiter::clock::time_point last_throttle_notice_{};
   std::string query_token_; ///< access_token of the upgrade request (never logged)
   std::string sid_; ///< from the first session_init, for log lines
 };
