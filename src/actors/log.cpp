@@ -4,6 +4,8 @@
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <algorithm>
+#include <iterator>
 #include <mutex>
 
 namespace mediaspool::log {
@@ -63,6 +65,36 @@ bool configure(const settings& s) {
       l->set_level(o->second);
   });
   return true;
+}
+
+bool set_level(const std::string& component, const std::string& level) {
+  spdlog::level::level_enum lvl;
+  if (!parse_level(level, lvl))
+    return false;
+  if (component == "all") {
+    std::lock_guard<std::mutex> guard{mtx()};
+    overrides().clear();
+    spdlog::set_level(lvl); // every registered logger
+    return true;
+  }
+  if (std::find(std::begin(components), std::end(components), component) == std::end(components))
+    return false;
+  auto l = get(component.c_str());
+  std::lock_guard<std::mutex> guard{mtx()};
+  overrides()[component] = lvl;
+  l->set_level(lvl);
+  return true;
+}
+
+std::map<std::string, std::string> levels() {
+  std::map<std::string, std::string> out;
+  for (const char* c : components) {
+    auto view = spdlog::level::to_string_view(get(c)->level());
+    out[c] = std::string(view.data(), view.size());
+  }
+  auto g = spdlog::level::to_string_view(spdlog::get_level());
+  out["all"] = std::string(g.data(), g.size());
+  return out;
 }
 
 } // namespace mediaspool::log

@@ -20,6 +20,16 @@ struct settings {
 /// Returns false (and changes nothing) if a level or the format is not known.
 bool configure(const settings& s);
 
+/// Changes one component's level while the process runs ("all": every logger and the global
+/// level). False (nothing changed) if the component or the level is not known.
+bool set_level(const std::string& component, const std::string& level);
+
+/// The current level of every component, plus "all" (the global level).
+std::map<std::string, std::string> levels();
+
+/// The components (named loggers).
+inline const char* const components[] = {"session", "spool", "files", "db", "net", "asr"};
+
 /// Returns the named logger, created on first use with the process-wide sinks and level.
 std::shared_ptr<spdlog::logger> get(const char* name);
 

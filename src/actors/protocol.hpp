@@ -77,6 +77,19 @@ struct media_file_query {
   uint32_t index = 0;
 };
 
+/// One live session for GET /api/debug/actors.
+struct session_debug {
+  std::string sid;             ///< empty before session_init
+  std::string phase;           ///< fresh, loading, ready, leaving
+  uint64_t actor_id = 0;
+  size_t unpaired_halves = 0;  ///< metadata or blobs waiting for their partner
+  uint64_t unpaired_bytes = 0; ///< blob bytes among them
+  size_t spooling_items = 0;   ///< complete pairs at the spool writer, not yet durable
+  uint64_t spooling_bytes = 0;
+  uint64_t acked = 0;
+  double age_s = 0;
+};
+
 /// GET /api/sessions/{sid}/recording.webm: the assembled file, or why there is none.
 struct recording_file {
   enum class problem { none, no_session, no_audio };
@@ -144,6 +157,7 @@ using detail = caf::atom_constant<caf::atom("detail")>;
 using mediafile = caf::atom_constant<caf::atom("mediafile")>;
 using recording = caf::atom_constant<caf::atom("recording")>;
 using owner = caf::atom_constant<caf::atom("owner")>;
+using debug = caf::atom_constant<caf::atom("debug")>;
 using asrjob = caf::atom_constant<caf::atom("asrjob")>;
 using asrdone = caf::atom_constant<caf::atom("asrdone")>;
 using asrsaved = caf::atom_constant<caf::atom("asrsaved")>;
@@ -225,6 +239,8 @@ using recording_actor = caf::typed_actor<
 } // namespace mediaspool
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::recording_file)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::session_debug)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<caf::actor>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::storage::pg_owner)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::session_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::media_file)

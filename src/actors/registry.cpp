@@ -42,6 +42,14 @@ caf::behavior registry(caf::stateful_actor<registry_state>* self) {
     grant(self, sid, waiting.back().first, waiting.back().second);
   });
   return {
+    // The live session actors, for GET /api/debug/actors.
+    [=](atom::debug) {
+      std::vector<caf::actor> out;
+      for (auto& [sid, e] : self->state.sessions)
+        if (e.owner)
+          out.push_back(e.owner);
+      return out;
+    },
     // A transcription goes to the session's live actor, if the client is still connected.
     [=](atom::asrpush, transcription& t) {
       auto it = self->state.sessions.find(t.session_id);

@@ -291,6 +291,24 @@ void session_state::fail(ec code, std::string message, std::optional<std::pair<i
   out->send(error_reply{code, std::move(message), ref});
 }
 
+session_debug session_state::debug_view() const {
+  static constexpr const char* names[] = {"fresh", "loading", "ready", "leaving"};
+  session_debug d;
+  d.sid = sid;
+  d.phase = names[static_cast<int>(ph)];
+  d.actor_id = self->id();
+  if (pairs) {
+    d.unpaired_halves = pairs->unpaired_count();
+    d.unpaired_bytes = pairs->unpaired_bytes();
+  }
+  d.spooling_items = spooled.size();
+  for (auto& [key, f] : spooled)
+    d.spooling_bytes += f.size;
+  d.acked = acked;
+  d.age_s = std::chrono::duration<double>(self->clock().now() - started).count();
+  return d;
+}
+
 // -- behaviour ----------------------------------------------------------------------
 
 caf::behavior session(caf::stateful_actor<session_state>* self, outbox_ptr out,
@@ -302,7 +320,9 @@ caf::behavior session(caf::stateful_actor<session_state>* self, outbox_ptr out,
     m->sessions.add();
     self->attach_functor([m] { m->sessions.sub(); });
   }
+  self->state.started = self->clock().now();
   return {
+    [=](atom::debug) { return self->state.debug_view(); },
     [=](session_init& m) { self->state.on_init(m); },
     [=](item_metadata& m) { self->state.on_metadata(std::move(m)); },
     [=](blob& b) { self->state.on_blob(std::move(b)); },

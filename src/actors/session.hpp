@@ -55,6 +55,7 @@ struct session_state {
   bool end_requested = false;
   bool draining = false; ///< server shutdown: close with 1001 once nothing is in flight
   uint64_t acked = 0;
+  caf::actor_clock::time_point started{};
 
   explicit session_state(caf::event_based_actor* selfptr) : self(selfptr) {}
 
@@ -78,6 +79,7 @@ struct session_state {
   void maybe_finish();
   void arm_expiry();
   init_ack make_init_ack(bool resumed) const;
+  session_debug debug_view() const;
 };
 
 caf::behavior session(caf::stateful_actor<session_state>* self, outbox_ptr out,

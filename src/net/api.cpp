@@ -15,6 +15,7 @@ std::shared_ptr<const http_router> make_router(server_context& ctx) {
   register_static_routes(*router, ctx);
   register_recording_routes(*router, ctx);
   register_transcript_routes(*router, ctx);
+  register_debug_routes(*router, ctx);
   return router;
 }
 

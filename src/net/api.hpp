@@ -17,6 +17,7 @@ void register_file_routes(http_router& router, server_context& ctx);
 void register_static_routes(http_router& router, server_context& ctx);
 void register_recording_routes(http_router& router, server_context& ctx);
 void register_transcript_routes(http_router& router, server_context& ctx);
+void register_debug_routes(http_router& router, server_context& ctx);
 
 /// The `{sid}` path parameter in lower case, or nullopt (after answering 400) if it is not a UUID.
 std::optional<std::string> session_id_param(const http_request& req, const route_params& p, const responder& respond);

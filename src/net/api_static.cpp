@@ -1,5 +1,5 @@
-// The web pages: GET / (the recorder), GET /review/ (the review pages) and their assets, served
-// from server.web-root. Only plain file names in the known folders are served (no "..", no
+// The web pages: GET / (the recorder), GET /review/ (the review pages), GET /debug/ (live actors)
+// and their assets, served from server.web-root. Only plain file names in the known folders are served (no "..", no
 // hidden files, no sub-folders), and a symlink leading out of the web root is refused.
 #include "net/api.hpp"
 #include "net/head_response.hpp"
@@ -91,14 +91,20 @@ void register_static_routes(http_router& router, server_context& ctx) {
   });
   router.add(http::verb::get, "/app/{file}", folder_route("app"));
   router.add(http::verb::get, "/lib/{file}", folder_route("lib"));
-  router.add(http::verb::get, "/review", [&ctx](const http_request& req, const route_params&, responder respond) {
-    auto target = std::string_view(req.target().data(), req.target().size());
-    auto path = target.substr(0, target.find('?'));
-    if (path.empty() || path.back() != '/')
-      return respond(redirect(req, "/review/" + std::string(target.substr(path.size()))));
-    respond(serve(ctx.web_root, req, "review", "index.html"));
-  });
+  // "/review" and "/debug": the folder's index.html, at a URL ending in '/' so relative links work.
+  auto index_route = [&ctx](std::string folder) {
+    return [&ctx, folder](const http_request& req, const route_params&, responder respond) {
+      auto target = std::string_view(req.target().data(), req.target().size());
+      auto path = target.substr(0, target.find('?'));
+      if (path.empty() || path.back() != '/')
+        return respond(redirect(req, "/" + folder + "/" + std::string(target.substr(path.size()))));
+      respond(serve(ctx.web_root, req, folder, "index.html"));
+    };
+  };
+  router.add(http::verb::get, "/review", index_route("review"));
   router.add(http::verb::get, "/review/{file}", folder_route("review"));
+  router.add(http::verb::get, "/debug", index_route("debug"));
+  router.add(http::verb::get, "/debug/{file}", folder_route("debug"));
 }
 
 } // namespace mediaspool::net

@@ -140,7 +140,7 @@ std::variant<client_text, error_reply> parse_audio(const fields& f, const codec_
   el["duration_ms"] = duration ? ojson(*duration) : ojson(nullptr);
   el["transcription"] = nullptr;
   el["processed"] = false;
-  m.element = el.dump();
+  m.element = el.dump(-1, ' ', false, ojson::error_handler_t::replace);
   return client_text{std::move(m)};
 }
 
@@ -171,7 +171,7 @@ std::variant<client_text, error_reply> parse_frame(const fields& f, const codec_
   el["timestamp"] = ts;
   el["chunk_index"] = chunk ? ojson(*chunk) : ojson(nullptr);
   el["offset_ms"] = offset ? ojson(*offset) : ojson(nullptr);
-  m.element = el.dump();
+  m.element = el.dump(-1, ' ', false, ojson::error_handler_t::replace);
   return client_text{std::move(m)};
 }
 
@@ -191,7 +191,7 @@ std::variant<client_text, error_reply> parse_response(const fields& f) {
   el["question_text"] = question ? ojson(*question) : ojson(nullptr);
   el["start_timestamp"] = start;
   el["end_timestamp"] = end;
-  m.element = el.dump();
+  m.element = el.dump(-1, ' ', false, ojson::error_handler_t::replace);
   return client_text{std::move(m)};
 }
 
@@ -323,7 +323,9 @@ std::string serialize(const server_message& msg) {
       }
     },
     msg);
-  return j.dump();
+  // Messages may quote client bytes (cut to a length, or raw from a binary header): invalid UTF-8
+  // becomes U+FFFD instead of an exception (found by fuzz_codec).
+  return j.dump(-1, ' ', false, ojson::error_handler_t::replace);
 }
 
 } // namespace mediaspool::net

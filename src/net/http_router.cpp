@@ -103,7 +103,9 @@ string_response json_response(const http_request& req, http::status status, std:
 string_response error_response(const http_request& req, http::status status, std::string_view code,
                                std::string_view message) {
   nlohmann::json j{{"error", code}, {"message", message}};
-  return json_response(req, status, j.dump());
+  // A message may quote the request (its path is raw client bytes): invalid UTF-8 becomes U+FFFD
+  // instead of an exception on the Asio thread, which would end the process.
+  return json_response(req, status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 std::map<std::string, std::string> parse_query(std::string_view query) {

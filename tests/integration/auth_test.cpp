@@ -167,6 +167,11 @@ TEST_CASE_FIXTURE(pg_fixture, "the review API needs a review token and shows a u
   auto admin = std::vector<std::pair<std::string, std::string>>{{"Authorization", "Bearer " + token(1, "admin")}};
   CHECK(json::parse(http_get(srv.port(), "/api/sessions", admin).body)["sessions"].size() == 2);
   CHECK(http_get(srv.port(), "/api/sessions/" + theirs, admin).status == 200);
+  // The debug API is for admins only.
+  CHECK(http_get(srv.port(), "/api/debug/actors", bearer).status == 403);
+  CHECK(http_get(srv.port(), "/api/debug/actors").status == 401);
+  CHECK(http_get(srv.port(), "/api/debug/actors", admin).status == 200);
+  CHECK(http_get(srv.port(), "/api/debug/log-levels?component=db&level=debug", bearer, 5s, "PUT").status == 403);
   // Health and metrics stay open for probes.
   CHECK(http_get(srv.port(), "/healthz").status == 200);
 }

@@ -249,3 +249,18 @@ TEST_SUITE("integration.http_api") {
     CHECK(http_get(srv.port(), "/healthz").status == 200);
   }
 }
+
+TEST_SUITE("integration.http_api") {
+  // Found while fuzzing: an error message quoting a request path that is not UTF-8 made
+  // nlohmann::json throw on the Asio thread, which terminated the server.
+  TEST_CASE_FIXTURE(pg_fixture, "a request path that is not UTF-8 gets 404 and the server keeps serving") {
+    server_process srv{url};
+    auto r = http_get(srv.port(), std::string("/\xff\xfe/no-such-route"));
+    CHECK_MESSAGE(r.status == 404, r.status << " " << r.error);
+    CHECK(json::parse(r.body, nullptr, false).is_object());
+    auto again = http_get(srv.port(), std::string("/api/sessions/\xc3"));
+    CHECK(again.status >= 400);
+    CHECK(http_get(srv.port(), "/healthz").status == 200);
+    CHECK(srv.running());
+  }
+}

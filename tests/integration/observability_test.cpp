@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -155,3 +157,79 @@ TEST_CASE("readyz turns 503 naming the database when its PostgreSQL stops and 20
 }
 
 }
+
+TEST_SUITE("integration.observability") {
+
+TEST_CASE_FIXTURE(pg_fixture, "GET /api/debug/actors lists live sessions with their waiting halves and the queues") {
+  server_process srv{url, {std::string("--server.web-root=") + MEDIASPOOL_SOURCE_DIR + "/web"}};
+  const auto a = test_sid(901), b = test_sid(902);
+  ws_test_client ca{srv.port()}, cb{srv.port()};
+  CHECK_NO_FAILURES(init_and_check(ca, a, false));
+  CHECK_NO_FAILURES(init_and_check(cb, b, false));
+  auto items = make_mix(9, 2, 2);
+  CHECK_NO_FAILURES(send_and_check_acks(ca, a, items, 2));
+  // b: a metadata half without its blob, waiting.
+  auto half = make_item('a', 0, 77, 3000, 3000);
+  cb.send_json(metadata_msg(b, half));
+  json view;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < deadline;
+       std::this_thread::sleep_for(50ms)) { // poll interval, with a deadline
+    auto r = http_get(srv.port(), "/api/debug/actors");
+    REQUIRE_MESSAGE(r.status == 200, r.status << " " << r.body);
+    view = json::parse(r.body);
+    bool waiting = false;
+    for (auto& s : view["sessions"])
+      waiting = waiting || (s["session_id"] == b && s["unpaired_halves"] == 1);
+    if (view["sessions"].size() == 2 && waiting)
+      break;
+  }
+  REQUIRE_MESSAGE(view["sessions"].size() == 2, view.dump());
+  for (auto& s : view["sessions"]) {
+    CHECK(s["phase"] == "ready");
+    CHECK(s["age_s"].get<double>() >= 0);
+    CHECK(s["credit_left_bytes"].get<uint64_t>() > 0);
+    if (s["session_id"] == a) {
+      CHECK(s["acked"] == items.size());
+      CHECK(s["unpaired_halves"] == 0);
+    } else {
+      CHECK(s["session_id"] == b);
+      CHECK(s["unpaired_halves"] == 1);
+    }
+  }
+  CHECK(view["connections"] == 2);
+  CHECK(view["queues"].contains("spool_writer"));
+  CHECK(view["queues"].contains("file_writers"));
+  CHECK(view["queues"].contains("db_batcher"));
+  CHECK(view["queues"].contains("transcription_backlog"));
+  // The page that shows it.
+  auto page = http_get(srv.port(), "/debug/");
+  CHECK(page.status == 200);
+  CHECK(page.body.find("/debug/debug.js") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(pg_fixture, "log levels change while the server runs") {
+  server_process srv{url};
+  auto levels = json::parse(http_get(srv.port(), "/api/debug/log-levels").body);
+  CHECK(levels["session"] == "info");
+  const auto sid = test_sid(911);
+  auto put = http_get(srv.port(), "/api/debug/log-levels?component=session&level=debug", {}, 5s, "PUT");
+  REQUIRE_MESSAGE(put.status == 200, put.body);
+  CHECK(json::parse(put.body)["session"] == "debug");
+  // At debug level a session's items are logged one by one.
+  ws_test_client c{srv.port()};
+  CHECK_NO_FAILURES(init_and_check(c, sid, false));
+  CHECK_NO_FAILURES(send_and_check_acks(c, sid, make_mix(11, 1, 1), 2));
+  std::string log;
+  for (auto deadline = std::chrono::steady_clock::now() + 5s; std::chrono::steady_clock::now() < deadline;
+       std::this_thread::sleep_for(50ms)) { // poll interval, with a deadline
+    std::ifstream in{srv.log_path()};
+    log.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (log.find("debug") != std::string::npos && log.find(sid) != std::string::npos)
+      break;
+  }
+  CHECK_MESSAGE(log.find("debug [session]") != std::string::npos, "no debug line from the session logger");
+  CHECK(http_get(srv.port(), "/api/debug/log-levels?component=nonesuch&level=debug", {}, 5s, "PUT").status == 400);
+  CHECK(http_get(srv.port(), "/api/debug/log-levels?component=db&level=loud", {}, 5s, "PUT").status == 400);
+}
+
+} // TEST_SUITE

@@ -35,6 +35,22 @@ shared_bytes bytes(const std::string& s) {
 } // namespace
 
 TEST_SUITE("net.codec") {
+  // Found by fuzz_codec: the error quoted the unknown type cut at 64 bytes, inside a UTF-8
+  // character, and serializing that error threw (nlohmann type_error 316).
+  TEST_CASE("an error quoting client text cut inside a UTF-8 character still serializes") {
+    std::string type = std::string(63, 'Q') + "\xe5\x9a\x8d" + "tail";
+    auto r = parse_text(json{{"type", type}}.dump(), codec_limits{});
+    REQUIRE(std::holds_alternative<error_reply>(r));
+    std::string text;
+    REQUIRE_NOTHROW(text = serialize(std::get<error_reply>(r)));
+    auto back = json::parse(text, nullptr, false);
+    REQUIRE_FALSE(back.is_discarded());
+    CHECK(back["code"] == "bad_message");
+    // Whatever a message holds, serialize never throws.
+    REQUIRE_NOTHROW(text = serialize(error_reply{ec::bad_message, "raw \xff\xfe bytes", std::nullopt}));
+    CHECK_FALSE(json::parse(text, nullptr, false).is_discarded());
+  }
+
   TEST_CASE("parses session_init with and without optional fields") {
     auto m = parse_ok<session_init>(R"({"type":"session_init","session_id":")" + sid +
                                     R"(","interview_session_id":42,"user_id":1,"timestamp":"2025-12-17T09:21:15.134Z"})");
