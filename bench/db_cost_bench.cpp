@@ -156,7 +156,7 @@ std::vector<sample> run_batched(const options& o, const std::string& url, wal_pr
   const std::string sid = "b0000000-0000-4000-8000-000000000001";
   pg_store store{url};
   bool existed = false;
-  check(store.ensure_session({sid, 1, 1, sid}, existed), "ensure_session");
+  check(store.ensure_session({sid, 1, 1, sid, std::nullopt}, existed), "ensure_session");
   std::vector<sample> out;
   uint64_t length = 0, pending = 0;
   for (uint32_t first = 0; first < o.items; first += o.batch) {
@@ -188,7 +188,7 @@ std::vector<sample> run_naive(const options& o, const std::string& url, wal_prob
   const std::string sid = "b0000000-0000-4000-8000-000000000002";
   pg_store store{url};
   bool existed = false;
-  check(store.ensure_session({sid, 1, 1, sid}, existed), "ensure_session");
+  check(store.ensure_session({sid, 1, 1, sid, std::nullopt}, existed), "ensure_session");
   pqxx::connection c{url};
   c.prepare("append", "UPDATE media_sessions SET video_frames = video_frames || $1::jsonb, "
                       "total_frames = total_frames + 1, last_activity = now() WHERE session_id = $2");

@@ -10,7 +10,7 @@ packages=(g++ cmake make pkg-config ccache
   postgresql postgresql-client
   libavformat-dev libavcodec-dev libswresample-dev libavutil-dev
   pocketsphinx-en-us libpocketsphinx-dev libsphinxbase-dev flite ffmpeg
-  chromium)
+  chromium haproxy)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -13,6 +13,7 @@ config::config() {
     .add(host, "host", "address to listen on (auth mode none requires loopback)")
     .add(port, "port", "TCP port for HTTP and WebSocket (0: any free port)")
     .add(port_file, "port-file", "if set, the bound port is written here once listening (for tests)")
+    .add(node_id, "node-id", "this node's name in media_sessions.node_id (default: <hostname>:<port>)")
     .add(web_root, "web-root", "folder of the recorder (GET /) and review (GET /review/) pages")
     .add(io_threads, "io-threads", "Asio threads serving sockets")
     .add(shutdown_drain, "shutdown-drain", "on SIGTERM, how long connections may take to finish before they are cut")

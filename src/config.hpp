@@ -71,6 +71,7 @@ public:
   caf::timespan asr_give_up = std::chrono::minutes(10);
 
   // [auth] (PROTOCOL.md section 6)
+  std::string node_id;
   std::string auth_mode = "none";
   std::string auth_secret;
   std::string auth_allowed_origins;

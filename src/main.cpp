@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <functional>
 #include <fstream>
+#include <unistd.h>
 #include <sstream>
 #include <thread>
 
@@ -36,6 +37,14 @@ storage::status migrate_with_retry(const std::string& url) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   return st;
+}
+
+// <hostname>:<port>: stable across restarts of the same node.
+std::string default_node_id(uint16_t port) {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0)
+    std::snprintf(host, sizeof host, "node");
+  return std::string(host) + ":" + std::to_string(port);
 }
 
 // auth.mode none lets anyone record and review: only on a loopback address.
@@ -100,9 +109,10 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   auto meters = std::make_shared<server_metrics>(std::make_shared<metrics::registry>());
   auto media_root = std::filesystem::absolute(cfg.media_root).string();
+  auto node_id = cfg.node_id.empty() ? default_node_id(cfg.port) : cfg.node_id;
   auto ms = [](caf::timespan t) { return std::chrono::duration_cast<std::chrono::milliseconds>(t); };
   supervisor sup{sys,
-                 supervisor_config{cfg.db_url, media_root, cfg.file_writers, cfg.db_loaders,
+                 supervisor_config{cfg.db_url, media_root, node_id, cfg.file_writers, cfg.db_loaders,
                                    db_batcher_config{cfg.db_url, media_root, cfg.db_max_batch,
                                                      refresh_config{cfg.db_refresh_fraction, ms(cfg.db_refresh_min_interval),
                                                                     ms(cfg.db_idle_refresh)},

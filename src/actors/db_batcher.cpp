@@ -47,7 +47,7 @@ bool write_some(db_batcher_pointer self) {
   }
   std::vector<storage::pg_session> sessions;
   for (auto& sid : sids)
-    sessions.push_back({sid, std::nullopt, std::nullopt, st.cfg.media_root + "/" + sid});
+    sessions.push_back({sid, std::nullopt, std::nullopt, st.cfg.media_root + "/" + sid, std::nullopt});
   // What the refresh decision would be if this batch commits.
   refresh_policy trial = *st.policy;
   for (auto& it : items)
@@ -158,7 +158,7 @@ db_batcher_actor::behavior_type db_batcher(db_batcher_pointer self, db_batcher_c
         }
       // A session whose row could not be created at init (PostgreSQL was down) gets it now.
       bool existed = false;
-      auto status = s.pg->ensure_session({sid, std::nullopt, std::nullopt, s.cfg.media_root + "/" + sid}, existed);
+      auto status = s.pg->ensure_session({sid, std::nullopt, std::nullopt, s.cfg.media_root + "/" + sid, std::nullopt}, existed);
       storage::pg_totals totals;
       if (status.ok())
         status = s.pg->finalize(sid, true, totals);

@@ -73,11 +73,11 @@ caf::result<recording_file> recording_builder_state::serve(const std::string& si
     out.message = "the session has no audio chunks yet";
     return out;
   }
-  auto name = recording_cache_name(*chunks);
-  auto path = media->path_of(sid, "cache", name);
+  auto file_name = recording_cache_name(*chunks);
+  auto path = media->path_of(sid, "cache", file_name);
   if (!path)
     return make_error(ec::internal);
-  out.etag = name.substr(10, 16);
+  out.etag = file_name.substr(10, 16);
   std::error_code fec;
   if (fs::is_regular_file(*path, fec)) {
     out.path = path->string();
@@ -118,7 +118,7 @@ caf::result<recording_file> recording_builder_state::serve(const std::string& si
     ::unlink(temp.c_str());
     return make_error(ec::internal);
   }
-  prune_cache(path->parent_path(), name);
+  prune_cache(path->parent_path(), file_name);
   log::files().info("recording: sid={} built {} of {} chunks, {:.1f} s ({:.1f} s of gaps filled) in {} ms", sid,
                     report.chunks_used, list.size(), report.seconds, report.silence_seconds, ms);
   out.path = path->string();

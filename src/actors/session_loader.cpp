@@ -8,8 +8,11 @@ namespace mediaspool {
 
 session_loader_actor::behavior_type
 session_loader(session_loader_actor::stateful_pointer<session_loader_state> self,
-               std::shared_ptr<storage::spool> spool, std::string db_url, std::string media_root) {
+               std::shared_ptr<storage::spool> spool, std::string db_url, std::string media_root,
+               std::string node_id) {
   self->state.spool = std::move(spool);
+  if (!node_id.empty())
+    self->state.node_id = std::move(node_id);
   self->state.pg = std::make_unique<storage::pg_store>(std::move(db_url));
   self->state.media_root = std::move(media_root);
   return {
@@ -27,7 +30,7 @@ session_loader(session_loader_actor::stateful_pointer<session_loader_state> self
       bool existed = false;
       std::optional<int64_t> owner;
       s = st.pg->ensure_session({init.session_id, init.interview_session_id, init.user_id,
-                                 st.media_root + "/" + init.session_id},
+                                 st.media_root + "/" + init.session_id, st.node_id},
                                 existed, &owner);
       if (s.ok() && init.owner && owner != init.owner) {
         log::session().warn("session_loader#{}: sid={} belongs to another user than {}", self->id(), init.session_id,

@@ -15,10 +15,12 @@ struct session_loader_state {
   std::shared_ptr<storage::spool> spool;
   std::unique_ptr<storage::pg_store> pg;
   std::string media_root;
+  std::optional<std::string> node_id; ///< written into the session row at init (scale-out)
 };
 
 session_loader_actor::behavior_type
 session_loader(session_loader_actor::stateful_pointer<session_loader_state> self,
-               std::shared_ptr<storage::spool> spool, std::string db_url, std::string media_root);
+               std::shared_ptr<storage::spool> spool, std::string db_url, std::string media_root,
+               std::string node_id = {});
 
 } // namespace mediaspool

@@ -22,6 +22,7 @@ namespace mediaspool {
 struct supervisor_config {
   std::string db_url;
   std::string media_root; ///< absolute
+  std::string node_id;    ///< this node's name in the session rows (server.node-id)
   size_t file_writers = 2;
   size_t loaders = 2;
   db_batcher_config batcher;

@@ -70,10 +70,11 @@ const std::string responses_sql =
     "IS DISTINCT FROM (EXCLUDED.element, EXCLUDED.hash, EXCLUDED.size)";
 
 constexpr const char* session_insert_sql =
-  "INSERT INTO media_sessions (session_id, interview_session_id, user_id, storage_path) "
-  "VALUES ($1, $2, $3, $4) ON CONFLICT (session_id) DO NOTHING RETURNING id";
+  "INSERT INTO media_sessions (session_id, interview_session_id, user_id, storage_path, node_id) "
+  "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id) DO NOTHING RETURNING id";
 constexpr const char* session_touch_sql =
-  "UPDATE media_sessions SET last_activity = now() WHERE session_id = $1 RETURNING user_id";
+  "UPDATE media_sessions SET last_activity = now(), node_id = COALESCE($2, node_id) WHERE session_id = $1 "
+  "RETURNING user_id";
 constexpr const char* held_sql =
   "SELECT kind, idx, hash, size FROM media_items "
   "WHERE session_id = $1 AND kind IN ('a', 'f') ORDER BY kind, idx";
@@ -236,11 +237,11 @@ status pg_store::ensure_session(const pg_session& s, bool& existed, std::optiona
   return run("ensure_session", [&](pqxx::connection& c) {
     pqxx::work w{c};
     auto r = w.exec_prepared("ms_session_insert", s.session_id, s.interview_session_id,
-                             s.user_id, s.storage_path);
+                             s.user_id, s.storage_path, s.node_id);
     const bool found = r.empty();
     std::optional<int64_t> row_owner = s.user_id;
     if (found) {
-      auto t = w.exec_prepared("ms_session_touch", s.session_id);
+      auto t = w.exec_prepared("ms_session_touch", s.session_id, s.node_id);
       row_owner.reset();
       if (!t.empty() && !t[0][0].is_null())
         row_owner = t[0][0].as<int64_t>();

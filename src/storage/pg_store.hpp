@@ -28,6 +28,7 @@ struct pg_session {
   std::optional<int64_t> interview_session_id;
   std::optional<int64_t> user_id;
   std::string storage_path;
+  std::optional<std::string> node_id; ///< the node opening it (scale-out); kept as is if unset
 };
 
 /// Which of a session's JSONB arrays to rebuild from media_items.

@@ -10,12 +10,16 @@
 //   6. audio/mp4 (Safari's format, forced with ?audio=mp4): stored as .mp4, transcribed, and
 //      assembled into recording.webm like WebM chunks;
 //   7. auth.mode=jwt: the recorder page records with ?token=, sub owns the session; the review
-//      page with a review token shows and plays it, another user's review token sees nothing.
-// `node recorder_e2e.mjs <record|reload|kill|stall|reject|mp4|auth>` runs one scenario (ctest runs each alone).
+//      page with a review token shows and plays it, another user's review token sees nothing;
+//   8. TLS terminated by HAProxy (the deployment the README describes): the page is served over
+//      https and records over wss through the proxy.
+// `node recorder_e2e.mjs <record|reload|kill|stall|reject|mp4|auth|tls>` runs one scenario (ctest runs each alone).
 // Exit status 0 = all passed. Screenshots go to $MEDIASPOOL_ARTIFACTS (default build/browser-artifacts).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
 import path from 'node:path';
 import { Server, launchBrowser, until, check, sleep, repo } from './harness.mjs';
 
@@ -374,6 +378,55 @@ async function recordWithAuth(srv, browser) {
   console.log(`ok auth: recorded as user 9 with a token, reviewed with a review token, hidden from user 10`);
 }
 
+// HAProxy terminating TLS with a fresh self-signed certificate, forwarding to the server. Returns
+// its https origin and a stop function (kills the PID it started).
+async function tlsProxy(srv) {
+  const dir = fs.mkdtempSync(path.join(srv.dir, 'tls-'));
+  const key = path.join(dir, 'key.pem'), crt = path.join(dir, 'crt.pem'), pem = path.join(dir, 'site.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', crt, '-days', '1',
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  fs.writeFileSync(pem, fs.readFileSync(crt, 'utf8') + fs.readFileSync(key, 'utf8'));
+  const port = await new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+  const cfg = path.join(dir, 'haproxy.cfg');
+  fs.writeFileSync(cfg, ['global', '  maxconn 200', 'defaults', '  mode http', '  timeout connect 2s',
+    '  timeout client 60s', '  timeout server 60s', '  timeout tunnel 1h', 'frontend tls',
+    `  bind 127.0.0.1:${port} ssl crt ${pem}`, '  http-request set-header X-Forwarded-Proto https',
+    '  default_backend node', 'backend node', `  server s ${new URL(srv.origin).host}`, ''].join('\n'));
+  const proc = spawn('haproxy', ['-db', '-f', cfg], { stdio: 'ignore' });
+  const origin = `https://127.0.0.1:${port}`;
+  // The certificate is our own: this probe does not verify it (the browser is told to accept it).
+  const healthy = () => new Promise((resolve) => {
+    https.get(`${origin}/healthz`, { rejectUnauthorized: false }, (res) => { res.resume(); resolve(res.statusCode === 200); })
+      .on('error', () => resolve(false));
+  });
+  await until('haproxy to serve https', healthy, 10000);
+  return { origin, stop: () => { proc.kill('SIGTERM'); } };
+}
+
+async function recordOverTls(srv, browser) {
+  const proxy = await tlsProxy(srv);
+  try {
+    const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await ctx.newPage();
+    const sockets = [];
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+    await page.goto(`${proxy.origin}/?user_id=3`);
+    await startRecording(page);
+    await sleep(12000);
+    await page.click('#stop');
+    const st = await waitFinished(page);
+    check(sockets.length > 0 && sockets.every((u) => u.startsWith(`wss://127.0.0.1:${new URL(proxy.origin).port}/ws/media-stream?sid=`)),
+      `the page recorded over wss through the proxy (${sockets.join(' ')})`);
+    await checkStored(srv, st.sid, st.recorded, { complete: true });
+    await ctx.close();
+    console.log(`ok tls: ${st.recorded.length} items recorded over wss through HAProxy`);
+  } finally {
+    proxy.stop();
+  }
+}
+
 // A ~17 s answer read by flite (voice rms, the one pocketsphinx understands best: STACK.md).
 function speechWav(dir) {
   const wav = path.join(dir, 'speech.wav');
@@ -393,6 +446,7 @@ const scenarios = {
   reject: { fn: rejectTooLarge, args: ['--limits.max-frame-bytes=2000'] },
   mp4: { fn: recordMp4, speech: true },
   auth: { fn: recordWithAuth, args: ['--auth.mode=jwt', `--auth.secret=${JWT_SECRET}`] },
+  tls: { fn: recordOverTls },
 };
 if (only && !scenarios[only]) {
   console.error(`unknown scenario ${only}; one of ${Object.keys(scenarios).join(', ')}`);

@@ -18,7 +18,7 @@ const std::string sid_a = "3f2b8c1e-0000-4000-8000-00000000000a";
 const std::string sid_b = "3f2b8c1e-0000-4000-8000-00000000000b";
 
 pg_session session(const std::string& sid) {
-  return {sid, 42, 1, sid};
+  return {sid, 42, 1, sid, std::nullopt};
 }
 
 pg_item audio(const std::string& sid, uint32_t n, uint64_t hash = 1000) {
@@ -133,7 +133,7 @@ TEST_CASE_FIXTURE(pg_fixture, "ensure_session reports a new session then an exis
   CHECK(r[0][3].as<std::string>() == "recording");
   CHECK(r[0][4].as<int>() == 0);
 
-  REQUIRE(store.ensure_session({sid_b, std::nullopt, std::nullopt, ""}, existed).ok());
+  REQUIRE(store.ensure_session({sid_b, std::nullopt, std::nullopt, "", std::nullopt}, existed).ok());
   CHECK_MESSAGE(!existed, "another session is new");
   CHECK_MESSAGE(query("SELECT 1 FROM media_sessions WHERE session_id = " + lit(sid_b)
                       + " AND user_id IS NULL AND interview_session_id IS NULL").size() == 1,

@@ -21,7 +21,9 @@ const QUESTIONS = [
 ];
 
 const $ = (id) => document.getElementById(id);
-const wsUrl = () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/media-stream`;
+// ?sid= lets a load balancer route every connection of a session to the same node (README,
+// "Running at scale"); the server itself reads the session id from session_init.
+const wsUrl = (sid) => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/media-stream?sid=${encodeURIComponent(sid)}`;
 
 let outbox, session, capture, uploader, startedAt = 0, question = null;
 const recorded = []; // {kind, index, size}: what this page stored (for the status and for tests)
@@ -80,7 +82,7 @@ async function showQuestion() {
 
 function startUploader() {
   uploader = new Uploader({
-    url: wsUrl(), outbox, session, stallMs: cfg.stallMs, onChange: render,
+    url: wsUrl(session.sid), outbox, session, stallMs: cfg.stallMs, onChange: render,
     onRejected: (it, err) => console.warn('rejected', it.key, err.code),
     onEnded: () => { $('done').hidden = false; $('review').href = `/review/#${session.sid}`; render(); },
   });

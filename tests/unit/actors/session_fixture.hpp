@@ -149,7 +149,7 @@ struct session_fixture : coordinator_fixture {
   }
 
   void init(const client& c, const std::string& id = sid) {
-    self->send(c.actor, session_init{id, 42, 7, "2024-01-01T00:00:00Z", ""});
+    self->send(c.actor, session_init{id, 42, 7, "2024-01-01T00:00:00Z", "", std::nullopt});
     run();
   }
 
