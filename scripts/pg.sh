@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A private PostgreSQL 15 cluster owned by the 'postgres' user, on a private port and socket folder.
 #   scripts/pg.sh start <dir> <port> [extra postgres -c options...]   creates (once) and starts it
-#   scripts/pg.sh stop  <dir>                                          stops it (fast mode)
+#   scripts/pg.sh stop  <dir> [fast|immediate]                         stops it (default fast;
+#                                                                      immediate = a crash)
 #   scripts/pg.sh url   <dir> <port> [dbname]                          prints the libpq URL
 set -euo pipefail
 cmd=$1; dir=$(realpath -m "$2")
@@ -40,7 +41,7 @@ case "$cmd" in
       as_pg "$pgbin/createdb" -h "$dir/sock" -p "$port" -U postgres mediaspool
     ;;
   stop)
-    as_pg "$pgbin/pg_ctl" -D "$dir/data" -w -m fast stop >/dev/null 2>&1 || true
+    as_pg "$pgbin/pg_ctl" -D "$dir/data" -w -m "${3:-fast}" stop >/dev/null 2>&1 || true
     ;;
   url)
     echo "postgresql://postgres@/${4:-mediaspool}?host=$dir/sock&port=$3"

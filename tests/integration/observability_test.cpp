@@ -55,9 +55,9 @@ struct private_cluster {
     up = std::system((script + " start " + dir.path().string() + " 5432 fsync=off >/dev/null").c_str()) == 0;
     return up;
   }
-  void stop() {
+  void stop(const std::string& mode = "fast") {
     if (up)
-      std::system((script + " stop " + dir.path().string()).c_str());
+      std::system((script + " stop " + dir.path().string() + " " + mode).c_str());
     up = false;
   }
   std::string url() const { return "postgresql://postgres@/mediaspool?host=" + (dir.path() / "sock").string() + "&port=5432"; }
@@ -230,6 +230,54 @@ TEST_CASE_FIXTURE(pg_fixture, "log levels change while the server runs") {
   CHECK_MESSAGE(log.find("debug [session]") != std::string::npos, "no debug line from the session logger");
   CHECK(http_get(srv.port(), "/api/debug/log-levels?component=nonesuch&level=debug", {}, 5s, "PUT").status == 400);
   CHECK(http_get(srv.port(), "/api/debug/log-levels?component=db&level=loud", {}, 5s, "PUT").status == 400);
+}
+
+} // TEST_SUITE
+
+TEST_SUITE("integration.faults") {
+
+TEST_CASE("PostgreSQL crashing mid-recording: acks continue from the spool, rows catch up, arrays exact") {
+  private_cluster pg;
+  REQUIRE_MESSAGE(pg.start(), "scripts/pg.sh could not start a private cluster");
+  server_process server{pg.url()};
+  const auto sid = test_sid(950);
+  auto items = make_mix(950, 6, 12);
+  ws_test_client c{server.port()};
+  CHECK_NO_FAILURES(init_and_check(c, sid, false));
+  CHECK_NO_FAILURES(send_and_check_acks(c, sid, {items.begin(), items.begin() + 6}, 4));
+  pg.stop("immediate"); // pg_ctl stop -m immediate: a crash, not a shutdown
+  // Every item is still acked: durability is the spool's, not PostgreSQL's.
+  CHECK_NO_FAILURES(send_and_check_acks(c, sid, {items.begin() + 6, items.end()}, 4));
+  CHECK_NO_FAILURES(check_files(server.media_root(), sid, items));
+  REQUIRE(pg.start());
+  // The backlog drains once PostgreSQL is back (bounded poll).
+  auto rows = [&] {
+    try {
+      pqxx::connection conn{pg.url()};
+      pqxx::nontransaction n{conn};
+      return n.exec_params("SELECT count(*) FROM media_items WHERE session_id = $1", sid)[0][0].as<size_t>();
+    } catch (const std::exception&) {
+      return size_t{0};
+    }
+  };
+  for (auto deadline = std::chrono::steady_clock::now() + 60s;
+       rows() < items.size() && std::chrono::steady_clock::now() < deadline;)
+    std::this_thread::sleep_for(100ms); // poll interval, with a deadline
+  REQUIRE(rows() == items.size());
+  CHECK_NO_FAILURES(end_and_check(c, sid, 6, 12));
+  pqxx::connection conn{pg.url()};
+  pqxx::nontransaction n{conn};
+  auto r = n.exec_params("SELECT jsonb_array_length(audio_chunks), jsonb_array_length(video_frames), total_chunks, "
+                         "total_frames, status, (SELECT count(DISTINCT e->>'frame_index') FROM "
+                         "jsonb_array_elements(video_frames) e) FROM media_sessions WHERE session_id = $1",
+                         sid);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0][0].as<int>() == 6);
+  CHECK(r[0][1].as<int>() == 12);
+  CHECK(r[0][2].as<int>() == 6);
+  CHECK(r[0][3].as<int>() == 12);
+  CHECK(r[0][4].as<std::string>() == "completed");
+  CHECK(r[0][5].as<int>() == 12);
 }
 
 } // TEST_SUITE
