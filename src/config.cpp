@@ -1,6 +1,9 @@
 #include "config.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
+#include <map>
 
 namespace mediaspool {
 
@@ -73,11 +76,60 @@ config::config() {
          "comma-separated exact Origin values allowed to open WebSockets (empty: any)");
 }
 
-void config::apply_environment() {
-  if (auto url = std::getenv("MEDIASPOOL_DB_URL"); url && *url)
-    db_url = url;
-  if (auto secret = std::getenv("MEDIASPOOL_JWT_SECRET"); secret && *secret)
-    auth_secret = secret;
+namespace {
+
+std::string env_name(caf::string_view category, caf::string_view key) {
+  std::string out = "MEDIASPOOL_";
+  for (char c : std::string(category.data(), category.size()) + "_" + std::string(key.data(), key.size()))
+    out += c == '-' || c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool is_secret(caf::string_view full_name) { return full_name == "auth.secret"; }
+
+} // namespace
+
+std::string config::apply_environment(const std::vector<std::string>& args) {
+  for (auto& opt : custom_options_) {
+    if (opt.category() == "global" || opt.category() == "caf")
+      continue;
+    std::string full(opt.full_name().data(), opt.full_name().size());
+    const char* value = std::getenv(env_name(opt.category(), opt.long_name()).c_str());
+    if (!value && full == "auth.secret")
+      value = std::getenv("MEDIASPOOL_JWT_SECRET");
+    if (!value || !*value)
+      continue;
+    const std::string flag = "--" + full + "=";
+    if (std::any_of(args.begin(), args.end(), [&](const std::string& a) { return a.rfind(flag, 0) == 0; }))
+      continue; // the command line wins
+    if (!opt.parse(value))
+      return env_name(opt.category(), opt.long_name()) + ": not a valid " + std::string(opt.type_name().data(), opt.type_name().size());
+  }
+  return {};
+}
+
+std::string config::dump() const {
+  std::map<std::string, std::vector<std::string>> sections;
+  for (auto& opt : custom_options_) {
+    auto v = opt.get();
+    if (!v)
+      continue;
+    std::string category(opt.category().data(), opt.category().size());
+    std::string line(opt.long_name().data(), opt.long_name().size());
+    line += "=";
+    if (is_secret(opt.full_name()))
+      line += auth_secret.empty() ? "\"\"" : "\"(set)\"";
+    else
+      line += caf::to_string(*v);
+    sections[category].push_back(line + "  ; " + std::string(opt.description().data(), opt.description().size()));
+  }
+  std::string out = "; effective mediaspool configuration (defaults < config file < environment < command line)\n";
+  for (auto& [category, lines] : sections) {
+    out += "\n[" + category + "]\n";
+    for (auto& l : lines)
+      out += l + "\n";
+  }
+  return out;
 }
 
 } // namespace mediaspool

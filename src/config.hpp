@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace mediaspool {
 
@@ -15,8 +16,15 @@ class config : public caf::actor_system_config {
 public:
   config();
 
-  /// Applies environment overrides; call after parse().
-  void apply_environment();
+  /// Environment overrides, after parse(): MEDIASPOOL_<SECTION>_<KEY> (upper case, '-' as '_',
+  /// e.g. MEDIASPOOL_SERVER_PORT, MEDIASPOOL_DB_URL, MEDIASPOOL_AUTH_SECRET) sets a key that the
+  /// command line (`args`) does not; MEDIASPOOL_JWT_SECRET is an alias of MEDIASPOOL_AUTH_SECRET.
+  /// Returns an error text for a value that does not parse.
+  std::string apply_environment(const std::vector<std::string>& args);
+
+  /// Every mediaspool key with its effective value, as the config file would hold it; secrets
+  /// are shown as "(set)".
+  std::string dump() const;
 
   // [server]
   std::string host = "127.0.0.1";

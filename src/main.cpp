@@ -8,7 +8,9 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <csignal>
 #include <filesystem>
 #include <functional>
@@ -77,12 +79,21 @@ std::string make_auth(const config& cfg, net::auth_config& out) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // --dump-config is ours (CAF's would leave out every mediaspool key and the environment).
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const bool dump = std::find(args.begin(), args.end(), "--dump-config") != args.end();
+  args.erase(std::remove(args.begin(), args.end(), "--dump-config"), args.end());
   config cfg;
-  if (auto err = cfg.parse(argc, argv))
+  if (auto err = cfg.parse(args))
     return die("bad configuration: " + caf::to_string(err));
   if (cfg.cli_helptext_printed)
     return 0;
-  cfg.apply_environment();
+  if (auto problem = cfg.apply_environment(args); !problem.empty())
+    return die("bad environment: " + problem);
+  if (dump) {
+    std::fputs(cfg.dump().c_str(), stdout);
+    return 0;
+  }
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%n] %v");
   if (!log::configure({cfg.log_base_level.empty() ? cfg.log_level : cfg.log_base_level, cfg.log_format,

@@ -248,7 +248,15 @@ TEST_CASE("PostgreSQL crashing mid-recording: acks continue from the spool, rows
   pg.stop("immediate"); // pg_ctl stop -m immediate: a crash, not a shutdown
   // Every item is still acked: durability is the spool's, not PostgreSQL's.
   CHECK_NO_FAILURES(send_and_check_acks(c, sid, {items.begin() + 6, items.end()}, 4));
-  CHECK_NO_FAILURES(check_files(server.media_root(), sid, items));
+  // Files are written after the ack, without PostgreSQL (bounded poll).
+  std::vector<std::string> files_missing;
+  for (auto deadline = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < deadline;
+       std::this_thread::sleep_for(100ms)) { // poll interval, with a deadline
+    files_missing = check_files(server.media_root(), sid, items);
+    if (files_missing.empty())
+      break;
+  }
+  CHECK_MESSAGE(files_missing.empty(), join(files_missing));
   REQUIRE(pg.start());
   // The backlog drains once PostgreSQL is back (bounded poll).
   auto rows = [&] {
