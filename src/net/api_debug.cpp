@@ -26,10 +26,10 @@ constexpr std::chrono::seconds debug_timeout{2};
 std::optional<string_response> deny_unless_admin(const auth_config& cfg, const http_request& req, const route_params& p) {
   if (cfg.mode == auth_mode::none)
     return std::nullopt;
-  auto r = verify_jwt(request_token(req, p), cfg.secret, unix_now());
-  if (!r.ok())
-    return error_response(req, http::status::unauthorized, "unauthorized", r.error);
-  if (!r.claims->has_scope("admin"))
+  auto claims = bearer_claims(cfg, req, p);
+  if (auto* denied = std::get_if<string_response>(&claims))
+    return std::move(*denied);
+  if (!std::get<jwt_claims>(claims).has_scope("admin"))
     return error_response(req, http::status::forbidden, "forbidden", "the debug API needs the admin scope");
   return std::nullopt;
 }

@@ -28,25 +28,53 @@ int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+std::optional<error_reply> authenticate_recorder(const auth_config& cfg, session_init& init,
+                                                 std::string_view query_token, int64_t now_s) {
+  std::string token = init.token.empty() ? std::string(query_token) : std::move(init.token);
+  init.token.clear();
+  if (cfg.mode == auth_mode::none)
+    return std::nullopt;
+  auto r = verify_jwt(token, cfg.secret, now_s);
+  if (!r.ok())
+    return error_reply{ec::unauthorized, r.error, std::nullopt};
+  const auto& c = *r.claims;
+  if (!c.has_scope("record") && !c.has_scope("admin"))
+    return error_reply{ec::forbidden, "the token has no record scope", std::nullopt};
+  if (c.sid && *c.sid != init.session_id)
+    return error_reply{ec::forbidden, "the token is for another session", std::nullopt};
+  init.user_id = c.user_id; // sub overrides user_id
+  init.owner = c.user_id;
+  return std::nullopt;
+}
+
+std::variant<jwt_claims, string_response> bearer_claims(const auth_config& cfg, const http_request& req,
+                                                        const route_params& p) {
+  auto r = verify_jwt(request_token(req, p), cfg.secret, unix_now());
+  if (r.ok())
+    return std::move(*r.claims);
+  auto res = error_response(req, http::status::unauthorized, "unauthorized", r.error);
+  res.set(http::field::www_authenticate, "Bearer");
+  return res;
+}
+
 review_access check_review(const auth_config& cfg, const http_request& req, const route_params& p) {
   review_access out;
   if (cfg.mode == auth_mode::none)
     return out;
-  auto r = verify_jwt(request_token(req, p), cfg.secret, unix_now());
-  if (!r.ok()) {
-    auto res = error_response(req, http::status::unauthorized, "unauthorized", r.error);
-    res.set(http::field::www_authenticate, "Bearer");
-    out.denied = std::move(res);
+  auto claims = bearer_claims(cfg, req, p);
+  if (auto* denied = std::get_if<string_response>(&claims)) {
+    out.denied = std::move(*denied);
     return out;
   }
-  if (r.claims->has_scope("admin"))
+  const auto& c = std::get<jwt_claims>(claims);
+  if (c.has_scope("admin"))
     return out;
-  if (!r.claims->has_scope("review")) {
+  if (!c.has_scope("review")) {
     out.denied = error_response(req, http::status::forbidden, "forbidden", "the token has no review scope");
     return out;
   }
   out.all = false;
-  out.user_id = r.claims->user_id;
+  out.user_id = c.user_id;
   return out;
 }
 

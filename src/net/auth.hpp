@@ -3,12 +3,14 @@
 // when the server listens on loopback; main refuses anything else). `jwt`: recording needs a
 // token with scope record (or admin) whose sub owns the session; the review API needs scope
 // review (own sessions) or admin (all). allowed_origins closes cross-site WebSocket upgrades.
+#include "actors/wire.hpp"
 #include "net/http_router.hpp"
 #include "net/jwt.hpp"
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace mediaspool::net {
@@ -31,6 +33,17 @@ bool origin_allowed(const auth_config& cfg, std::string_view origin);
 
 /// Seconds since the epoch (the clock jwt checks run against).
 int64_t unix_now();
+
+/// A recorder's session_init (PROTOCOL.md section 6), checked before any session actor sees it:
+/// the token is session_init.token, else the upgrade's access_token (`query_token`). On success
+/// the token's sub becomes the user_id and owner; the token is cleared either way so it never
+/// travels further. Returns the error to answer (then close 1008) or nullopt.
+std::optional<error_reply> authenticate_recorder(const auth_config& cfg, session_init& init,
+                                                 std::string_view query_token, int64_t now_s);
+
+/// The claims of an API request's bearer token, or the 401 to answer.
+std::variant<jwt_claims, string_response> bearer_claims(const auth_config& cfg, const http_request& req,
+                                                        const route_params& p);
 
 /// What a review API caller may see, or the HTTP error to answer with.
 struct review_access {

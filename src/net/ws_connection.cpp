@@ -248,32 +248,12 @@ private:
             sid_ = m.session_id;
           initialised_ = true;
           init_timer_.cancel();
-          if (auto denied = authenticate(m))
+          if (auto denied = authenticate_recorder(ctx_.auth, m, query_token_, unix_now()))
             return refuse(std::move(*denied));
         }
         caf::anon_send(session_, std::forward<decltype(m)>(m));
       },
       std::move(std::get<client_text>(parsed)));
-  }
-
-  // PROTOCOL.md section 6: the token (session_init.token, else the upgrade's access_token) is
-  // checked here, before the session actor sees the message, and never travels further.
-  std::optional<error_reply> authenticate(session_init& m) {
-    std::string token = m.token.empty() ? query_token_ : std::move(m.token);
-    m.token.clear();
-    if (ctx_.auth.mode == auth_mode::none)
-      return std::nullopt;
-    auto r = verify_jwt(token, ctx_.auth.secret, unix_now());
-    if (!r.ok())
-      return error_reply{ec::unauthorized, r.error, std::nullopt};
-    const auto& c = *r.claims;
-    if (!c.has_scope("record") && !c.has_scope("admin"))
-      return error_reply{ec::forbidden, "the token has no record scope", std::nullopt};
-    if (c.sid && *c.sid != m.session_id)
-      return error_reply{ec::forbidden, "the token is for another session", std::nullopt};
-    m.user_id = c.user_id; // sub overrides user_id
-    m.owner = c.user_id;
-    return std::nullopt;
   }
 
   // Over limits.max-messages-per-second: reads pause until the next token (nothing is dropped).
