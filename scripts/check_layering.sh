@@ -14,5 +14,6 @@ check actors 'net/|boost/beast' "src/actors must not include net/ or Beast"
 check storage 'net/|actors/|caf/' "src/storage must not include net/, actors/ or CAF"
 check asr 'net/|actors/|storage/|caf/' "src/asr is pure recognition: no net/, actors/, storage/ or CAF"
 check audio 'net/|actors/|storage/|asr/|caf/' "src/audio is pure decoding and encoding: no net/, actors/, storage/, asr/ or CAF"
+check faults 'net/|actors/|storage/|asr/|audio/|caf/|rocksdb/|pqxx' "src/faults is a leaf: it includes nothing of ours"
 [ $rc = 0 ] && echo "layering: ok"
 exit $rc

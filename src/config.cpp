@@ -69,6 +69,13 @@ config::config() {
     .add(db_refresh_fraction, "refresh-fraction", "rebuild an array when new rows reach this fraction of it")
     .add(db_refresh_min_interval, "refresh-min-interval", "at most one rebuild per array per interval")
     .add(db_idle_refresh, "idle-refresh", "rebuild stale arrays of a session idle this long");
+  opt_group{custom_options_, "debug"}
+    .add(fault_injection, "fault-injection",
+         "allow injected I/O failures and crash points (tests and drills; PUT /api/debug/faults)")
+    .add(io_faults, "io-faults",
+         "I/O calls to fail from the start, e.g. media.sync@3:persistent:ENOSPC (needs fault-injection)")
+    .add(crash_at, "crash-at",
+         "SIGKILL the server at a named point: after-spool-sync, after-file-before-db or mid-batch, [@N] (needs fault-injection)");
   opt_group{custom_options_, "auth"}
     .add(auth_mode, "mode", "none (loopback only) or jwt (HS256 tokens, PROTOCOL.md section 6)")
     .add(auth_secret, "secret", "HS256 key, at least 32 bytes (env MEDIASPOOL_JWT_SECRET overrides; never logged)")

@@ -84,6 +84,11 @@ public:
   std::string auth_secret;
   std::string auth_allowed_origins;
 
+  // [debug] fault injection (issue 6): off in production
+  bool fault_injection = false;
+  std::string io_faults;
+  std::string crash_at;
+
   // [log]
   std::string log_base_level;        ///< log.level; empty: server.log-level
   std::string log_format = "text";

@@ -3,6 +3,7 @@
 #include "actors/log.hpp"
 #include "actors/supervisor.hpp"
 #include "config.hpp"
+#include "faults/faults.hpp"
 #include "net/api.hpp"
 #include "net/listener.hpp"
 
@@ -106,6 +107,23 @@ int main(int argc, char** argv) {
   if (auto problem = make_auth(cfg, auth); !problem.empty())
     return die(problem);
 
+  if (!cfg.fault_injection && (!cfg.io_faults.empty() || !cfg.crash_at.empty()))
+    return die("debug.io-faults and debug.crash-at need debug.fault-injection=true");
+  if (cfg.fault_injection) {
+    std::string error;
+    auto io = faults::parse_io_faults(cfg.io_faults, error);
+    if (!io)
+      return die("bad debug.io-faults: " + error);
+    faults::arm_io_faults(std::move(*io));
+    if (!cfg.crash_at.empty()) {
+      auto point = faults::parse_crash_point(cfg.crash_at, error);
+      if (!point)
+        return die("bad debug.crash-at: " + error);
+      faults::arm_crash_point(point);
+    }
+    spdlog::warn("mediaspool: fault injection is ON ({})", faults::describe());
+  }
+
   storage::status st;
   auto spool = std::shared_ptr<storage::spool>(storage::spool::open({cfg.spool_path, cfg.spool_write_buffer}, st));
   if (!spool)
@@ -119,6 +137,7 @@ int main(int argc, char** argv) {
 
   caf::actor_system sys{cfg};
   auto meters = std::make_shared<server_metrics>(std::make_shared<metrics::registry>());
+  auto writes = std::make_shared<storage_health>(meters->storage_write_failures);
   auto media_root = std::filesystem::absolute(cfg.media_root).string();
   auto node_id = cfg.node_id.empty() ? default_node_id(cfg.port) : cfg.node_id;
   auto ms = [](caf::timespan t) { return std::chrono::duration_cast<std::chrono::milliseconds>(t); };
@@ -129,7 +148,7 @@ int main(int argc, char** argv) {
                                                                     ms(cfg.db_idle_refresh)},
                                                      std::chrono::milliseconds(1000)},
                                    pairing_config{ms(cfg.orphan_timeout), cfg.max_unpaired_bytes},
-                                   supervisor_config{}.queries, supervisor_config{}.recording_builders, meters},
+                                   supervisor_config{}.queries, supervisor_config{}.recording_builders, meters, writes},
                  spool, media};
   sup.start_recovery();
   if (cfg.asr_enabled)
@@ -153,8 +172,9 @@ int main(int argc, char** argv) {
   ctx.web_root = std::filesystem::absolute(cfg.web_root).string();
   ctx.auth = auth;
   ctx.metrics = meters;
+  ctx.fault_injection = cfg.fault_injection;
   ctx.health = sys.spawn<caf::detached>(health_probe, health_config{cfg.db_url, spool, cfg.spool_path, media_root,
-                                                                    cfg.min_free_bytes});
+                                                                    cfg.min_free_bytes, writes});
   ctx.router = net::make_router(ctx);
   std::shared_ptr<net::listener> lst;
   try {

@@ -1,6 +1,9 @@
 #include "actors/file_writer.hpp"
 
 #include "actors/log.hpp"
+#include "faults/faults.hpp"
+
+#include <algorithm>
 
 namespace mediaspool {
 
@@ -23,6 +26,12 @@ void write_batch(file_writer_pointer self) {
     files.push_back({job.key.session_id, folder_of(job), job.file_name, job.payload.data(), job.payload.size()});
   auto results = st.store->write_batch(files);
   st.batches++;
+  if (st.health) {
+    auto failed = std::find_if(results.begin(), results.end(), [](auto& r) { return !r.ok(); });
+    st.health->report(storage_health::media, failed == results.end() ? storage::status::success() : *failed);
+  }
+  // A named crash point for the kill -9 tests: the files exist, their rows may not yet.
+  faults::reach("after-file-before-db");
   for (size_t i = 0; i < batch.size(); ++i) {
     auto& [job, reply_to] = batch[i];
     if (results[i].ok())
@@ -39,8 +48,10 @@ void write_batch(file_writer_pointer self) {
 } // namespace
 
 file_writer_actor::behavior_type file_writer(file_writer_pointer self,
-                                             std::shared_ptr<const storage::media_store> store) {
+                                             std::shared_ptr<const storage::media_store> store,
+                                             std::shared_ptr<storage_health> health) {
   self->state.store = std::move(store);
+  self->state.health = std::move(health);
   return {
     [=](atom::store, file_job& job, spool_writer_actor& reply_to) {
       self->state.batch.emplace_back(std::move(job), std::move(reply_to));

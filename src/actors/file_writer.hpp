@@ -4,6 +4,7 @@
 // files durable (two filesystem syncs per batch) is shared the way the spool shares its fsync.
 // Blocking (fsync): the supervisor spawns it detached.
 #include "actors/protocol.hpp"
+#include "actors/storage_health.hpp"
 #include "storage/media_store.hpp"
 
 #include <memory>
@@ -15,6 +16,7 @@ namespace mediaspool {
 struct file_writer_state {
   static inline const char* name = "file_writer";
   std::shared_ptr<const storage::media_store> store;
+  std::shared_ptr<storage_health> health; ///< may be null (unit tests)
   std::vector<std::pair<file_job, spool_writer_actor>> batch;
   bool flush_scheduled = false;
   uint64_t batches = 0;
@@ -23,6 +25,7 @@ struct file_writer_state {
 using file_writer_pointer = file_writer_actor::stateful_pointer<file_writer_state>;
 
 file_writer_actor::behavior_type file_writer(file_writer_pointer self,
-                                             std::shared_ptr<const storage::media_store> store);
+                                             std::shared_ptr<const storage::media_store> store,
+                                             std::shared_ptr<storage_health> health);
 
 } // namespace mediaspool

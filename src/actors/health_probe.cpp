@@ -23,6 +23,11 @@ readiness check_readiness(health_probe_state& st) {
   if (!r.spool)
     r.problems.push_back("spool: not open");
   r.disk = true;
+  if (st.cfg.writes)
+    for (auto& p : st.cfg.writes->problems()) {
+      r.disk = false;
+      r.problems.push_back(p);
+    }
   for (auto* path : {&st.cfg.spool_path, &st.cfg.media_root}) {
     auto free = free_bytes(*path);
     if (!free) {

@@ -4,6 +4,7 @@
 // than `min_free_bytes` free. Blocking (libpq, statvfs): the composition root spawns it detached
 // and sends it an exit at shutdown.
 #include "actors/protocol.hpp"
+#include "actors/storage_health.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -18,6 +19,7 @@ struct health_config {
   std::string spool_path;
   std::string media_root;
   uint64_t min_free_bytes = uint64_t{1} << 30;
+  std::shared_ptr<const storage_health> writes; ///< what the writers last saw; may be null
 };
 
 struct health_probe_state {

@@ -66,6 +66,10 @@ server_metrics::server_metrics(std::shared_ptr<metrics::registry> reg)
     acks[k] = &registry->add_counter("mediaspool_acks_total", "Acks sent to clients, duplicates included", l);
     duplicates[k] = &registry->add_counter("mediaspool_duplicates_total", "Acks of items already held", l);
   }
+  storage_write_failures[0] = &registry->add_counter("mediaspool_storage_write_failures_total",
+                                                     "Failed writes or syncs (I/O error, disk full)", {{"store", "spool"}});
+  storage_write_failures[1] = &registry->add_counter("mediaspool_storage_write_failures_total",
+                                                     "Failed writes or syncs (I/O error, disk full)", {{"store", "media"}});
   for (size_t c = 1; c < errors.size(); ++c)
     errors[c] = &registry->add_counter("mediaspool_errors_total", "Error messages sent to clients, by code",
                                        {{"code", to_string(static_cast<ec>(c))}});

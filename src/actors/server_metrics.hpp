@@ -39,6 +39,8 @@ struct server_metrics {
   metrics::gauge& batcher_queue;     ///< rows handed to the DB batcher and not committed
   /// steady_clock time (ns since its epoch) of the oldest row not yet committed; 0 if none.
   std::atomic<int64_t> batcher_oldest_ns{0};
+  /// Failed spool (0) and media (1) writes: each is an I/O error or a full disk, never an ack.
+  std::array<metrics::counter*, 2> storage_write_failures{};
 
   // -- transcription (asr dispatcher) ---------------------------------------------
   metrics::gauge& transcription_backlog;         ///< audio chunks not processed, as last counted

@@ -201,6 +201,10 @@ void session_state::apply(pairing::outcome&& o) {
       } else if constexpr (std::is_same_v<T, pairing::complete>) {
         storage::item_key key{sid, key_kind(x.meta.kind), x.meta.index};
         spooled[key] = in_flight{x.payload.size(), self->clock().now()};
+        // While the media disk is full, an ack would only grow the spool with items that cannot
+        // become files: refuse now. (A full spool disk fails the commit itself, just as fast.)
+        if (svc->health && svc->health->full(storage_health::media))
+          return on_spool_failed(key, ec::overloaded);
         if (svc->metrics)
           svc->metrics->on_received(x.meta.kind, x.payload.size());
         log::session().debug("session#{}: sid={} paired {}{} ({} bytes)", self->id(), sid, key.kind,
@@ -249,7 +253,7 @@ void session_state::on_durable(const storage::item_key& key) {
   maybe_finish();
 }
 
-void session_state::on_spool_failed(const storage::item_key& key) {
+void session_state::on_spool_failed(const storage::item_key& key, ec code) {
   auto it = spooled.find(key);
   if (it == spooled.end())
     return;
@@ -259,7 +263,8 @@ void session_state::on_spool_failed(const storage::item_key& key) {
   if (kind != item_kind::response && pairs)
     owed = pairs->failed(kind, key.index);
   for (uint32_t i = 0; i <= owed; ++i)
-    fail(ec::internal, "the item could not be made durable; it was not stored, send it again",
+    fail(code, code == ec::overloaded ? "the disk is full: the item was not stored; send it again later"
+                                      : "the item could not be made durable; it was not stored, send it again",
          std::make_pair(kind, key.index));
   if (end_requested && spooled.empty())
     on_end();
@@ -337,7 +342,7 @@ caf::behavior session(caf::stateful_actor<session_state>* self, outbox_ptr out,
         self->state.out->send(std::move(t));
     },
     [=](atom::durable, storage::item_key& key) { self->state.on_durable(key); },
-    [=](atom::spoolfail, storage::item_key& key) { self->state.on_spool_failed(key); },
+    [=](atom::spoolfail, storage::item_key& key, caf::error& err) { self->state.on_spool_failed(key, to_ec(err)); },
     [=](atom::expire) { self->state.on_expire(); },
     [=](atom::replaced) { self->state.leave(1008, "replaced by a newer connection for this session"); },
     [=](atom::drain) { self->state.on_drain(); },

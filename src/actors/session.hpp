@@ -7,6 +7,7 @@
 #include "actors/pairing.hpp"
 #include "actors/protocol.hpp"
 #include "actors/server_metrics.hpp"
+#include "actors/storage_health.hpp"
 
 #include <chrono>
 #include <deque>
@@ -28,6 +29,7 @@ struct session_services {
   std::chrono::milliseconds init_timeout{30000};
   std::chrono::milliseconds end_timeout{60000};
   std::shared_ptr<server_metrics> metrics; ///< null: not measured (unit tests)
+  std::shared_ptr<const storage_health> health; ///< null: never refuse for a full disk (unit tests)
 };
 
 struct session_state {
@@ -67,7 +69,7 @@ struct session_state {
   void on_response(response_item&& r);
   void on_end();
   void on_durable(const storage::item_key& key);
-  void on_spool_failed(const storage::item_key& key);
+  void on_spool_failed(const storage::item_key& key, ec code);
   void on_expire();
   void on_codec_error(const error_reply& err);
   void on_drain();

@@ -1,6 +1,7 @@
 #include "actors/spool_writer.hpp"
 
 #include "actors/log.hpp"
+#include "faults/faults.hpp"
 
 #include <chrono>
 #include <functional>
@@ -158,14 +159,20 @@ void commit(spool_writer_pointer self) {
   auto t0 = std::chrono::steady_clock::now();
   auto status = st.spool->write_durable(entries);
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+  if (st.health)
+    st.health->report(storage_health::spool, status);
   if (!status.ok()) {
     log::spool().error("spool_writer#{}: group commit of {} items failed: {}; none acked", self->id(),
                        batch.size(), status.message);
+    // A full disk is a temporary condition the client should wait out; anything else is ours.
+    auto code = status.code == storage::errc::no_space ? ec::overloaded : ec::internal;
     for (auto& it : batch)
       if (it.session)
-        caf::anon_send(it.session, atom::spoolfail::value, it.key);
+        caf::anon_send(it.session, atom::spoolfail::value, it.key, make_error(code));
     return;
   }
+  // A named crash point for the kill -9 tests: durable, not acked yet.
+  faults::reach("after-spool-sync");
   st.stats.commits++;
   st.stats.items += batch.size();
   if (st.metrics) {
@@ -191,8 +198,10 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
                                                std::shared_ptr<storage::spool> spool,
                                                std::vector<file_writer_actor> file_writers,
                                                db_batcher_actor batcher,
-                                               std::shared_ptr<server_metrics> metrics) {
+                                               std::shared_ptr<server_metrics> metrics,
+                                               std::shared_ptr<storage_health> health) {
   self->state.metrics = std::move(metrics);
+  self->state.health = std::move(health);
   self->state.spool = std::move(spool);
   self->state.file_writers = std::move(file_writers);
   self->state.batcher = std::move(batcher);

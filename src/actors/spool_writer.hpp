@@ -6,6 +6,7 @@
 // Blocking (fsync): spawn it detached.
 #include "actors/protocol.hpp"
 #include "actors/server_metrics.hpp"
+#include "actors/storage_health.hpp"
 
 #include <deque>
 
@@ -42,6 +43,7 @@ struct spool_writer_state {
   bool retry_scheduled = false;
   spool_stats stats;
   std::shared_ptr<server_metrics> metrics; ///< null: not measured
+  std::shared_ptr<storage_health> health;   ///< null: not reported (unit tests)
   /// Rows handed to the batcher in order, with the steady_clock ns they left (batcher lag).
   std::deque<std::pair<int64_t, storage::item_key>> db_order;
 };
@@ -52,6 +54,7 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
                                                std::shared_ptr<storage::spool> spool,
                                                std::vector<file_writer_actor> file_writers,
                                                db_batcher_actor batcher,
-                                               std::shared_ptr<server_metrics> metrics);
+                                               std::shared_ptr<server_metrics> metrics,
+                                               std::shared_ptr<storage_health> health);
 
 } // namespace mediaspool

@@ -19,8 +19,8 @@ supervisor::supervisor(caf::actor_system& sys, supervisor_config cfg, std::share
   : sys_(sys) {
   batcher_ = sys.spawn<caf::detached>(db_batcher, cfg.batcher);
   for (size_t i = 0; i < std::max<size_t>(1, cfg.file_writers); ++i)
-    writers_.push_back(sys.spawn<caf::detached>(file_writer, media));
-  spooler_ = sys.spawn<caf::detached>(spool_writer, spool, writers_, batcher_, cfg.metrics);
+    writers_.push_back(sys.spawn<caf::detached>(file_writer, media, cfg.health));
+  spooler_ = sys.spawn<caf::detached>(spool_writer, spool, writers_, batcher_, cfg.metrics, cfg.health);
   services_ = std::make_shared<session_services>();
   services_->spool = spooler_;
   for (size_t i = 0; i < std::max<size_t>(1, cfg.loaders); ++i)
@@ -29,6 +29,7 @@ supervisor::supervisor(caf::actor_system& sys, supervisor_config cfg, std::share
   services_->registry = sys.spawn(registry);
   services_->pairing = cfg.pairing;
   services_->metrics = cfg.metrics;
+  services_->health = cfg.health;
   for (size_t i = 0; i < std::max<size_t>(1, cfg.queries); ++i)
     queries_.push_back(sys.spawn<caf::detached>(query, cfg.db_url, media));
   for (size_t i = 0; i < std::max<size_t>(1, cfg.recording_builders); ++i)

@@ -30,6 +30,7 @@ struct supervisor_config {
   size_t queries = 2; ///< review API query actors (detached, one PostgreSQL connection each)
   size_t recording_builders = 1; ///< recording.webm assemblers (detached; CPU-bound while building)
   std::shared_ptr<server_metrics> metrics; ///< shared with sessions and the spool writer; may be null
+  std::shared_ptr<storage_health> health;   ///< written by the spool and file writers; may be null
 };
 
 class supervisor {

@@ -3,9 +3,12 @@
 //                               the spool writer, bytes held, acks, age) and the queue depths of
 //                               the spool writer, file writers, DB batcher and transcriber;
 //   GET /api/debug/log-levels   every component's level;
-//   PUT /api/debug/log-levels?component=db&level=debug   change one while the server runs.
+//   PUT /api/debug/log-levels?component=db&level=debug   change one while the server runs;
+//   GET/PUT /api/debug/faults?io=media.sync@1:persistent&crash=mid-batch@3   injected faults
+//                               (only with debug.fault-injection=true).
 // The session list is gathered by a short-lived actor asking each live session (bounded wait).
 #include "actors/log.hpp"
+#include "faults/faults.hpp"
 #include "net/api.hpp"
 #include "net/auth.hpp"
 
@@ -108,6 +111,33 @@ void log_levels(server_context& ctx, const http_request& req, const route_params
   respond(json_response(req, http::status::ok, json(log::levels()).dump()));
 }
 
+// Fault injection for drills and tests: PUT ?io=<spec>&crash=<spec> arms (an empty value disarms).
+void fault_points(server_context& ctx, const http_request& req, const route_params& p, responder respond) {
+  if (auto denied = deny_unless_admin(ctx.auth, req, p))
+    return respond(std::move(*denied));
+  if (!ctx.fault_injection)
+    return respond(error_response(req, http::status::forbidden, "forbidden",
+                                  "fault injection is off (debug.fault-injection=false)"));
+  if (req.method() == http::verb::put) {
+    std::string error;
+    if (auto io = p.query.find("io"); io != p.query.end()) {
+      auto parsed = faults::parse_io_faults(io->second, error);
+      if (!parsed)
+        return respond(error_response(req, http::status::bad_request, "bad_request", error));
+      faults::arm_io_faults(std::move(*parsed));
+    }
+    if (auto crash = p.query.find("crash"); crash != p.query.end()) {
+      std::optional<faults::crash_point> point;
+      if (!crash->second.empty() && !(point = faults::parse_crash_point(crash->second, error)))
+        return respond(error_response(req, http::status::bad_request, "bad_request", error));
+      faults::arm_crash_point(point);
+    }
+    log::net().warn("faults: armed {}", faults::describe());
+  }
+  respond(json_response(req, http::status::ok,
+                        json{{"armed", faults::describe()}, {"injected", faults::io_failures_injected()}}.dump()));
+}
+
 } // namespace
 
 void register_debug_routes(http_router& router, server_context& ctx) {
@@ -117,6 +147,10 @@ void register_debug_routes(http_router& router, server_context& ctx) {
   for (auto verb : {http::verb::get, http::verb::put})
     router.add(verb, "/api/debug/log-levels", [&ctx](const http_request& req, const route_params& p, responder respond) {
       log_levels(ctx, req, p, std::move(respond));
+    });
+  for (auto verb : {http::verb::get, http::verb::put})
+    router.add(verb, "/api/debug/faults", [&ctx](const http_request& req, const route_params& p, responder respond) {
+      fault_points(ctx, req, p, std::move(respond));
     });
 }
 

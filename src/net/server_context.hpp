@@ -51,6 +51,7 @@ struct server_context {
   std::atomic<uint64_t> next_query{0};        ///< round robin over `queries`
   std::vector<recording_actor> recordings;    ///< set by main (supervisor::recording_builders)
   std::string web_root = "web";               ///< static pages (GET /, /review/); set by main
+  bool fault_injection = false;               ///< debug.fault-injection: PUT /api/debug/faults allowed
   auth_config auth;                           ///< set by main (PROTOCOL.md section 6)
 };
 

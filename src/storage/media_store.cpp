@@ -1,5 +1,7 @@
 #include "storage/media_store.hpp"
 
+#include "faults/faults.hpp"
+
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -52,6 +54,22 @@ bool is_plain_name(std::string_view name) {
   return true;
 }
 
+// An injected failure (faults/) looks exactly like the kernel's: the call is skipped, errno set.
+bool injected(faults::io_op op) {
+  if (int e = faults::injected_io_error(faults::io_scope::media, op)) {
+    errno = e;
+    return true;
+  }
+  return false;
+}
+
+int checked_fsync(int fd) { return injected(faults::io_op::sync) ? -1 : ::fsync(fd); }
+int checked_fdatasync(int fd) { return injected(faults::io_op::sync) ? -1 : ::fdatasync(fd); }
+int checked_syncfs(int fd) { return injected(faults::io_op::sync) ? -1 : ::syncfs(fd); }
+int checked_rename(const char* from, const char* to) {
+  return injected(faults::io_op::rename) ? -1 : ::rename(from, to);
+}
+
 status errno_status(int err, std::string_view what, const fs::path& path) {
   std::string message{what};
   message.append(" ").append(path.string()).append(": ").append(std::strerror(err));
@@ -84,7 +102,7 @@ status fsync_dir(const fs::path& dir) {
   unique_fd fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
   if (fd.get() < 0)
     return errno_status(errno, "opening folder", dir);
-  if (::fsync(fd.get()) != 0)
+  if (checked_fsync(fd.get()) != 0)
     return errno_status(errno, "fsync of folder", dir);
   return status::success();
 }
@@ -109,7 +127,7 @@ status ensure_dir(const fs::path& dir, bool& created) {
 
 status write_all(int fd, const char* data, size_t size, const fs::path& path) {
   while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
+    ssize_t n = injected(faults::io_op::write) ? -1 : ::write(fd, data, size);
     if (n < 0) {
       if (errno == EINTR)
         continue;
@@ -143,7 +161,7 @@ status write_temp(const fs::path& tmp, const char* data, size_t size, bool& crea
     return errno_status(errno, "creating", tmp);
   if (auto st = write_all(fd.get(), data, size, tmp); !st.ok())
     return st;
-  if (sync && ::fdatasync(fd.get()) != 0)
+  if (sync && checked_fdatasync(fd.get()) != 0)
     return errno_status(errno, "fdatasync of", tmp);
   if (fd.close() != 0)
     return errno_status(errno, "closing", tmp);
@@ -207,7 +225,7 @@ status media_store::write_atomic(std::string_view session_id, std::string_view f
       ::unlink(tmp.c_str());
     return st;
   }
-  if (::rename(tmp.c_str(), path->c_str()) != 0) {
+  if (checked_rename(tmp.c_str(), path->c_str()) != 0) {
     auto failed = errno_status(errno, "renaming temp file to", *path);
     ::unlink(tmp.c_str());
     return failed;
@@ -260,7 +278,7 @@ std::vector<status> media_store::write_batch(const std::vector<media_write>& fil
     return out;
   unique_fd root_fd{::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
   auto sync_all = [&](const char* step) {
-    if (root_fd.get() >= 0 && ::syncfs(root_fd.get()) == 0)
+    if (root_fd.get() >= 0 && checked_syncfs(root_fd.get()) == 0)
       return status::success();
     return errno_status(errno, step, root_);
   };
@@ -278,7 +296,7 @@ std::vector<status> media_store::write_batch(const std::vector<media_write>& fil
   for (size_t i = 0; i < files.size(); ++i) {
     if (temps[i].empty())
       continue;
-    if (::rename(temps[i].c_str(), finals[i].c_str()) != 0) {
+    if (checked_rename(temps[i].c_str(), finals[i].c_str()) != 0) {
       out[i] = errno_status(errno, "renaming temp file to", finals[i]);
       ::unlink(temps[i].c_str());
       temps[i].clear();

@@ -1,6 +1,8 @@
 #include "storage/pg_store.hpp"
 
 #include "storage/pg_run.hpp"
+
+#include "faults/faults.hpp"
 #include "storage/schema_sql.hpp"
 
 #include <nlohmann/json.hpp>
@@ -297,6 +299,9 @@ status pg_store::write_batch(const std::vector<pg_session>& sessions,
       w.exec_prepared("ms_responses", payload.responses);
     for (const auto& [sid, mask] : masks)
       w.exec_prepared(refresh_name(mask), sid);
+    // A named crash point for the kill -9 tests: the rows are written, not committed.
+    if (!items.empty())
+      faults::reach("mid-batch");
     w.commit();
   });
 }

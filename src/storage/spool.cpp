@@ -1,12 +1,16 @@
 #include "storage/spool.hpp"
 
+#include "storage/fault_fs.hpp"
+
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <string_view>
 #include <unordered_set>
@@ -157,7 +161,13 @@ struct corruption_report {
 } // namespace
 
 struct spool::impl {
+  std::string path;
+  rocksdb::Options options;
+  std::unique_ptr<rocksdb::Env> env; // outlives db
+  // Null only while a reopen after a write error has not succeeded yet (e.g. the disk is full).
   std::unique_ptr<rocksdb::DB> db;
+  // Readers (held, scan) share it; a reopen swaps `db` under the exclusive lock.
+  mutable std::shared_mutex db_guard;
   // Keys of the records present, so record_count() stays exact when a write replaces a record
   // or a remove names a missing key, without a read per key before each write. Records are
   // short-lived and a key is ~50 bytes, so this set stays small.
@@ -166,10 +176,77 @@ struct spool::impl {
   // them. The server has one writer (spool_writer), so this costs no group commit.
   std::mutex mutation_mutex;
   std::atomic<uint64_t> count{0};
+
+  // After a failed write or sync RocksDB keeps a "background error" and, in this build, asserts
+  // if the same WAL writer is used again; Resume() may also retry the failed sync. So a failed
+  // write closes the DB and the next write opens it afresh: recovery reads only what is on
+  // disk, the new WAL starts clean, and the batch that failed was never acked (its client sends
+  // it again; a replayed copy of it is stored once, as any resent item is).
+  bool broken = false;
+  status last_error;
+  std::chrono::steady_clock::time_point next_reopen{};
+
+  status open_db() {
+    rocksdb::DB* raw = nullptr;
+    auto s = rocksdb::DB::Open(options, path, &raw);
+    if (!s.ok())
+      return from_rocksdb(s, "opening spool at " + path);
+    std::unique_ptr<rocksdb::DB> opened{raw};
+    std::unordered_set<std::string> found;
+    rocksdb::ReadOptions ro;
+    rocksdb::Slice upper{records_end.data(), records_end.size()};
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it{opened->NewIterator(ro)};
+    for (it->Seek(rocksdb::Slice{records_prefix.data(), records_prefix.size()}); it->Valid(); it->Next())
+      found.emplace(it->key().data(), it->key().size());
+    if (!it->status().ok())
+      return from_rocksdb(it->status(), "counting spool records at " + path);
+    it.reset();
+    std::unique_lock<std::shared_mutex> guard{db_guard};
+    db = std::move(opened);
+    keys = std::move(found);
+    count = keys.size();
+    return status::success();
+  }
+
+  // Caller holds mutation_mutex. Fast while broken: one reopen attempt per interval, the
+  // stored error in between, so a full disk costs no open per write.
+  status ensure_writable() {
+    if (!broken)
+      return status::success();
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_reopen)
+      return last_error;
+    next_reopen = now + std::chrono::milliseconds(200);
+    if (auto st = open_db(); !st.ok()) {
+      last_error = {st.code, "spool unavailable after a write error; " + st.message};
+      return last_error;
+    }
+    broken = false;
+    return status::success();
+  }
+
+  // Caller holds mutation_mutex; `s` is a failed write.
+  status fail(const rocksdb::Status& s, std::string_view what) {
+    last_error = from_rocksdb(s, what);
+    broken = true;
+    next_reopen = {};
+    std::unique_lock<std::shared_mutex> guard{db_guard};
+    if (db)
+      db->Close();
+    db.reset();
+    return last_error;
+  }
+
+  status not_open() const { return {errc::io_error, "spool not open: " + last_error.message}; }
 };
 
 std::unique_ptr<spool> spool::open(const spool_options& opts, status& st) {
-  rocksdb::Options options;
+  std::unique_ptr<spool> result{new spool};
+  result->impl_ = std::make_unique<impl>();
+  auto& self = *result->impl_;
+  self.path = opts.path;
+  auto& options = self.options;
   options.create_if_missing = true;
   // Most records are deleted while still in the memtable, and a flush drops a value whose
   // delete is in the same memtable, so a buffer that holds a few seconds of traffic keeps
@@ -184,29 +261,11 @@ std::unique_ptr<spool> spool::open(const spool_options& opts, status& st) {
   options.compression = rocksdb::kNoCompression;
   // No BlobDB: measured (STACK.md §5) at 1,980 vs 1,897 durable puts/s for 160 KB, not worth
   // the extra file type, and held() would then read every blob to learn a size.
-  rocksdb::DB* raw = nullptr;
-  auto s = rocksdb::DB::Open(options, opts.path, &raw);
-  if (!s.ok()) {
-    st = from_rocksdb(s, "opening spool at " + opts.path);
+  self.env = make_fault_injecting_env();
+  options.env = self.env.get();
+  st = self.open_db();
+  if (!st.ok())
     return nullptr;
-  }
-  std::unique_ptr<spool> result{new spool};
-  result->impl_ = std::make_unique<impl>();
-  auto& self = *result->impl_;
-  self.db.reset(raw);
-  rocksdb::ReadOptions ro;
-  rocksdb::Slice upper{records_end.data(), records_end.size()};
-  ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it{self.db->NewIterator(ro)};
-  for (it->Seek(rocksdb::Slice{records_prefix.data(), records_prefix.size()}); it->Valid();
-       it->Next())
-    self.keys.emplace(it->key().data(), it->key().size());
-  if (!it->status().ok()) {
-    st = from_rocksdb(it->status(), "counting spool records at " + opts.path);
-    return nullptr;
-  }
-  self.count = self.keys.size();
-  st = status::success();
   return result;
 }
 
@@ -237,9 +296,11 @@ status spool::write_durable(const std::vector<spool_entry>& entries) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
   std::lock_guard<std::mutex> guard{impl_->mutation_mutex};
+  if (auto r = impl_->ensure_writable(); !r.ok())
+    return r;
   auto s = impl_->db->Write(wo, &batch);
   if (!s.ok())
-    return from_rocksdb(s, "writing " + std::to_string(entries.size()) + " spool record(s)");
+    return impl_->fail(s, "writing " + std::to_string(entries.size()) + " spool record(s)");
   for (auto& k : keys)
     if (impl_->keys.insert(std::move(k)).second)
       ++impl_->count;
@@ -261,9 +322,11 @@ status spool::remove(const std::vector<item_key>& keys) {
   rocksdb::WriteOptions wo;
   wo.sync = false;
   std::lock_guard<std::mutex> guard{impl_->mutation_mutex};
+  if (auto r = impl_->ensure_writable(); !r.ok())
+    return r;
   auto s = impl_->db->Write(wo, &batch);
   if (!s.ok())
-    return from_rocksdb(s, "removing " + std::to_string(keys.size()) + " spool record(s)");
+    return impl_->fail(s, "removing " + std::to_string(keys.size()) + " spool record(s)");
   for (const auto& k : raw_keys)
     if (impl_->keys.erase(k) > 0)
       --impl_->count;
@@ -276,6 +339,9 @@ status spool::scan(const std::function<void(spool_record&&)>& fn, const item_key
   rocksdb::Slice upper{records_end.data(), records_end.size()};
   ro.iterate_upper_bound = &upper;
   ro.fill_cache = false; // a one-off pass at start-up
+  std::shared_lock<std::shared_mutex> guard{impl_->db_guard};
+  if (!impl_->db)
+    return impl_->not_open();
   std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro)};
   corruption_report bad;
   // A std::string, not `auto`: string vs string_view makes the conditional a string_view of the
@@ -313,6 +379,11 @@ std::vector<held_item> spool::held(const std::string& session_id, status& st) co
   rocksdb::ReadOptions ro;
   rocksdb::Slice upper{end};
   ro.iterate_upper_bound = &upper;
+  std::shared_lock<std::shared_mutex> guard{impl_->db_guard};
+  if (!impl_->db) {
+    st = impl_->not_open();
+    return out;
+  }
   std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro)};
   corruption_report bad;
   for (it->Seek(prefix); it->Valid(); it->Next()) {

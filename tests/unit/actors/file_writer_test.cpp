@@ -61,7 +61,7 @@ struct file_writer_fixture : test::coordinator_fixture {
   std::shared_ptr<const storage::media_store> store = std::make_shared<storage::media_store>(dir / "media");
   std::shared_ptr<done_log> log = std::make_shared<done_log>();
   spool_writer_actor spool = spawn(fake_spool, log);
-  file_writer_actor writer = spawn(file_writer, store);
+  file_writer_actor writer = spawn(file_writer, store, std::shared_ptr<storage_health>{});
   test::payload_tracker payloads;
 
   ~file_writer_fixture() override {

@@ -189,10 +189,10 @@ struct session_fixture : coordinator_fixture {
     run();
   }
 
-  void spoolfail(size_t i) {
+  void spoolfail(size_t i, ec code = ec::internal) {
     REQUIRE(i < spool_rec->appends.size());
     auto& it = spool_rec->appends[i];
-    caf::anon_send(it.session, atom::spoolfail::value, it.key);
+    caf::anon_send(it.session, atom::spoolfail::value, it.key, make_error(code));
     run();
   }
 

@@ -152,6 +152,38 @@ TEST_CASE_FIXTURE(session_fixture, "spoolfail answers error internal and no ack 
   CHECK(session_bytes() == 0);
 }
 
+TEST_CASE_FIXTURE(session_fixture, "a commit failed for a full disk answers overloaded, and no ack") {
+  auto c = ready();
+  send_pair(c, item_kind::frame, 2, 300);
+  spoolfail(0, ec::overloaded);
+  CHECK(c.out->all<item_ack>().empty());
+  auto errors = c.out->all<error_reply>();
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].code == ec::overloaded);
+  CHECK(c.out->closes.empty());
+}
+
+TEST_CASE_FIXTURE(session_fixture, "while the media disk is full a pair is refused with overloaded at once") {
+  auto health = std::make_shared<storage_health>();
+  svc->health = health;
+  auto c = ready();
+  health->report(storage_health::media, storage::status{storage::errc::no_space, "No space left on device"});
+  send_pair(c, item_kind::audio, 0, 500);
+  CHECK_MESSAGE(spool_rec->appends.empty(), "nothing goes to the spool while files cannot be written");
+  auto errors = c.out->all<error_reply>();
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].code == ec::overloaded);
+  CHECK(session_bytes() == 0);
+  // Space returns (a file write succeeds): the resend is stored.
+  health->report(storage_health::media, storage::status::success());
+  send_pair(c, item_kind::audio, 0, 500);
+  CHECK(spool_rec->appends.size() == 1);
+  // An I/O error that is not a full disk does not refuse new items (the spool still holds them).
+  health->report(storage_health::media, storage::status{storage::errc::io_error, "EIO"});
+  send_pair(c, item_kind::audio, 1, 500);
+  CHECK(spool_rec->appends.size() == 2);
+}
+
 TEST_CASE_FIXTURE(session_fixture, "input before session_init is refused with not_initialized") {
   auto c = connect();
   send_meta(c, item_kind::audio, 0);

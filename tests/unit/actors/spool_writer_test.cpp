@@ -72,7 +72,7 @@ struct session_log {
 caf::behavior fake_session(caf::event_based_actor*, std::shared_ptr<session_log> log) {
   return {
     [=](atom::durable, item_key& k) { log->durable.push_back(k); },
-    [=](atom::spoolfail, item_key& k) { log->failed.push_back(k); },
+    [=](atom::spoolfail, item_key& k, caf::error&) { log->failed.push_back(k); },
   };
 }
 
@@ -113,7 +113,8 @@ struct spool_writer_fixture : test::coordinator_fixture {
   // Two file writers, as in production, so jobs are spread by key.
   void start_writer() {
     std::vector<file_writer_actor> writers{spawn(fake_file_writer, files), spawn(fake_file_writer, files)};
-    writer = spawn(spool_writer, spool, writers, spawn(fake_batcher, db), std::shared_ptr<server_metrics>{});
+    writer = spawn(spool_writer, spool, writers, spawn(fake_batcher, db), std::shared_ptr<server_metrics>{},
+                   std::shared_ptr<storage_health>{});
     run();
   }
 
