@@ -8,6 +8,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <set>
@@ -60,17 +63,87 @@ void verify(const pg_fixture& db, const server_process& server, const crash_clie
   }
 }
 
+// Cycles per run: the suite's defaults, or more for the long drill (scripts/crash-drill.sh).
+int cycles_from_env(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::max(1, std::atoi(v)) : fallback;
+}
+
+// Ends every session after the crashes and checks each against the oracle.
+void finish_and_verify(const pg_fixture& db, server_process& server, std::vector<crash_client>& clients,
+                       ack_counter& counter) {
+  std::vector<int> done(clients.size(), 0);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < clients.size(); ++i)
+    threads.emplace_back([&, i] { done[i] = clients[i].run_connection(server.port(), counter); });
+  for (auto& t : threads)
+    t.join();
+  for (size_t i = 0; i < clients.size(); ++i)
+    REQUIRE_MESSAGE(done[i], "session " << i << " could not finish after the crashes");
+  for (auto& c : clients) {
+    for (auto& v : c.violations())
+      FAIL_CHECK(v);
+    uint64_t chunks = 0, frames = 0;
+    REQUIRE_MESSAGE(c.end_session(server.port(), chunks, frames), c.session_id() << ": no session_end_ack");
+    CHECK_MESSAGE(chunks == c.items('a'), c.session_id() << ": total_chunks " << chunks);
+    CHECK_MESSAGE(frames == c.items('f'), c.session_id() << ": total_frames " << frames);
+    verify(db, server, c);
+  }
+}
+
 } // namespace
 
 TEST_SUITE("crash.kill_restart") {
+  // The server kills itself (SIGKILL, debug.crash-at) exactly where a crash hurts most: after the
+  // spool's fsync but before the acks go out, after the files but before their rows, and inside
+  // a PostgreSQL transaction whose rows are written but not committed.
+  TEST_CASE_FIXTURE(pg_fixture, "acked items survive kill -9 at each named point exactly once") {
+    const int per_point = cycles_from_env("MEDIASPOOL_CRASH_POINT_CYCLES", 7);
+    const uint32_t scale = static_cast<uint32_t>((per_point + 6) / 7); // enough items for every cycle
+    std::mt19937 rng{20261130};
+    int cycle_no = 0;
+    for (std::string point : {"after-spool-sync", "after-file-before-db", "mid-batch"}) {
+      CAPTURE(point);
+      auto crash_args = [&] {
+        return std::vector<std::string>{"--debug.fault-injection",
+                                        "--debug.crash-at=" + point + "@" + std::to_string(2 + rng() % 4)};
+      };
+      server_process server{url, crash_args()};
+      ack_counter counter;
+      std::vector<crash_client> clients;
+      for (int i = 0; i < 3; ++i)
+        clients.emplace_back(sid_of(100 * (cycle_no + 1) + i), 30 * scale, 150 * scale, 4);
+      int crashed = 0;
+      for (int cycle = 0; cycle < per_point; ++cycle, ++cycle_no) {
+        if (cycle > 0)
+          server.restart(crash_args()); // the next passage count, drawn afresh
+        std::vector<std::thread> threads;
+        for (auto& c : clients)
+          threads.emplace_back([&, port = server.port()] { c.run_connection(port, counter); });
+        // Bounded: the point is reached within a few commits unless every item is acked already.
+        auto died = server.wait_exit(std::chrono::seconds(30));
+        if (!died)
+          server.kill9(); // all acked before the point came: end the cycle anyway
+        for (auto& t : threads)
+          t.join();
+        crashed += died && *died == SIGKILL;
+      }
+      MESSAGE(point << ": the server killed itself there in " << crashed << " of " << per_point << " cycles");
+      CHECK_MESSAGE(crashed >= per_point / 2, "the crash point was rarely reached");
+      server.restart({});
+      finish_and_verify(*this, server, clients, counter);
+    }
+  }
+
   TEST_CASE_FIXTURE(pg_fixture, "acked items survive repeated kill -9 exactly once") {
     constexpr int sessions = 4;
-    constexpr int cycles = 20;
+    const int cycles = cycles_from_env("MEDIASPOOL_CRASH_CYCLES", 20);
+    const uint32_t scale = static_cast<uint32_t>((cycles + 19) / 20); // enough items for every cycle
     server_process server{url};
     ack_counter counter;
     std::vector<crash_client> clients;
     for (int i = 0; i < sessions; ++i)
-      clients.emplace_back(sid_of(i), 20, 100, 4);
+      clients.emplace_back(sid_of(i), 20 * scale, 100 * scale, 4);
     std::mt19937 rng{20261125};
     auto run_all = [&](std::vector<int>& done) {
       std::vector<std::thread> threads;
@@ -94,22 +167,8 @@ TEST_SUITE("crash.kill_restart") {
       MESSAGE("cycle " << cycle << ": killed after " << counter.acks << " acks");
       server.restart();
     }
-    // Finish: every item acked, then end the sessions.
-    std::vector<int> done(sessions, 0);
-    auto threads = run_all(done);
-    for (auto& t : threads)
-      t.join();
-    for (int i = 0; i < sessions; ++i)
-      REQUIRE_MESSAGE(done[static_cast<size_t>(i)], "session " << i << " could not finish after the crashes");
-    for (auto& c : clients) {
-      for (auto& v : c.violations())
-        FAIL_CHECK(v);
-      uint64_t chunks = 0, frames = 0;
-      REQUIRE_MESSAGE(c.end_session(server.port(), chunks, frames), c.session_id() << ": no session_end_ack");
-      CHECK_MESSAGE(chunks == c.items('a'), c.session_id() << ": total_chunks " << chunks);
-      CHECK_MESSAGE(frames == c.items('f'), c.session_id() << ": total_frames " << frames);
-      verify(*this, server, c);
-    }
+    // Finish: every item acked, then end the sessions and check them against the oracle.
+    finish_and_verify(*this, server, clients, counter);
     CHECK_MESSAGE(scalar<int>("SELECT count(*) FROM media_sessions WHERE status = 'completed'") == sessions,
                   "every session is completed");
   }

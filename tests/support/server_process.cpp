@@ -184,6 +184,23 @@ void server_process::restart() {
   start();
 }
 
+void server_process::restart(std::vector<std::string> extra_args) {
+  if (running())
+    stop();
+  extra_args_ = std::move(extra_args);
+  start();
+}
+
+std::optional<int> server_process::wait_exit(std::chrono::milliseconds timeout) {
+  if (!running())
+    return 0;
+  auto status = reap(timeout);
+  if (!status)
+    return std::nullopt;
+  port_ = 0;
+  return WIFSIGNALED(*status) ? WTERMSIG(*status) : 0;
+}
+
 std::string server_process::log_tail(size_t lines) const {
   std::ifstream in{log_path()};
   std::deque<std::string> last;

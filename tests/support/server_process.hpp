@@ -55,6 +55,13 @@ public:
   /// stop() if running, then start again with the same folders, database and arguments.
   void restart();
 
+  /// Like restart(), with `extra_args` replacing the arguments given so far.
+  void restart(std::vector<std::string> extra_args);
+
+  /// Waits up to `timeout` for the server to exit by itself (e.g. at an armed crash point) and
+  /// reaps it. Returns the signal that ended it (0 for a normal exit), nullopt if still running.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+
   /// The last `lines` lines of the server's log.
   std::string log_tail(size_t lines = 40) const;
 
