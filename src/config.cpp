@@ -49,6 +49,8 @@ config::config() {
     .add(max_frame_bytes, "max-frame-bytes", "largest video frame payload")
     .add(handshake_timeout, "handshake-timeout", "deadline for the HTTP request and upgrade")
     .add(init_timeout, "init-timeout", "deadline for session_init after the upgrade")
+    .add(idle_timeout, "idle-timeout",
+         "a WebSocket silent for half of this is pinged, silent for all of it closed (also bounds the close handshake)")
     .add(connection_credit, "connection-credit", "payload bytes in flight per connection before reads pause")
     .add(global_inflight, "global-inflight", "payload bytes in flight in the whole process before reads pause")
     .add(max_unpaired_bytes, "max-unpaired-bytes", "blob bytes per session waiting for their metadata")

@@ -43,6 +43,7 @@ public:
   size_t max_frame_bytes = (8u << 20) - 64;
   caf::timespan handshake_timeout = std::chrono::seconds(30);
   caf::timespan init_timeout = std::chrono::seconds(10);
+  caf::timespan idle_timeout = std::chrono::seconds(60);
   size_t connection_credit = 4u << 20;
   size_t global_inflight = 1024u << 20;
   size_t max_unpaired_bytes = 16u << 20;

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <functional>
 #include <fstream>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <sstream>
 #include <thread>
@@ -77,6 +78,18 @@ std::string make_auth(const config& cfg, net::auth_config& out) {
   return {};
 }
 
+// Each connection is a descriptor: the soft limit (often 1024) would refuse connections long
+// before limits.max-connections, so take what the hard limit allows.
+void raise_descriptor_limit(size_t wanted) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+    return;
+  rl.rlim_cur = rl.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur < wanted + 64)
+    spdlog::warn("mediaspool: descriptor limit {} is below limits.max-connections={}", rl.rlim_cur, wanted);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -124,6 +137,7 @@ int main(int argc, char** argv) {
     spdlog::warn("mediaspool: fault injection is ON ({})", faults::describe());
   }
 
+  raise_descriptor_limit(cfg.max_connections);
   storage::status st;
   auto spool = std::shared_ptr<storage::spool>(storage::spool::open({cfg.spool_path, cfg.spool_write_buffer}, st));
   if (!spool)
@@ -163,7 +177,7 @@ int main(int argc, char** argv) {
   auto& ioc = *ioc_owner;
   net::server_context ctx{sys, sup.services(), net::codec_limits{cfg.max_audio_bytes, cfg.max_frame_bytes, cfg.max_text_bytes},
                           net::net_limits{cfg.read_message_max, 64u << 10,
-                                          ms(cfg.handshake_timeout), ms(cfg.init_timeout),
+                                          ms(cfg.handshake_timeout), ms(cfg.init_timeout), ms(cfg.idle_timeout),
                                           cfg.connection_credit, cfg.max_connections,
                                           cfg.max_messages_per_second, cfg.max_messages_per_second},
                           std::make_shared<net::flow_budget>(cfg.global_inflight)};

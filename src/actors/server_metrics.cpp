@@ -66,6 +66,12 @@ server_metrics::server_metrics(std::shared_ptr<metrics::registry> reg)
     acks[k] = &registry->add_counter("mediaspool_acks_total", "Acks sent to clients, duplicates included", l);
     duplicates[k] = &registry->add_counter("mediaspool_duplicates_total", "Acks of items already held", l);
   }
+  const char* limit_names[] = {"handshake_timeout", "bad_http", "max_connections", "idle_timeout"};
+  for (size_t i = 0; i < connection_limits.size(); ++i)
+    connection_limits[i] = &registry->add_counter("mediaspool_connection_limits_total",
+                                                  "Connections refused or cut by a limit (init timeouts, too_large and "
+                                                  "rate_limited are in mediaspool_errors_total)",
+                                                  {{"limit", limit_names[i]}});
   storage_write_failures[0] = &registry->add_counter("mediaspool_storage_write_failures_total",
                                                      "Failed writes or syncs (I/O error, disk full)", {{"store", "spool"}});
   storage_write_failures[1] = &registry->add_counter("mediaspool_storage_write_failures_total",

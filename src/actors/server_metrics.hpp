@@ -39,6 +39,9 @@ struct server_metrics {
   metrics::gauge& batcher_queue;     ///< rows handed to the DB batcher and not committed
   /// steady_clock time (ns since its epoch) of the oldest row not yet committed; 0 if none.
   std::atomic<int64_t> batcher_oldest_ns{0};
+  /// Connections cut by a limit, by limit (index: the enum below).
+  enum connection_limit : size_t { handshake_timeout, bad_http, max_connections, idle_timeout };
+  std::array<metrics::counter*, 4> connection_limits{};
   /// Failed spool (0) and media (1) writes: each is an I/O error or a full disk, never an ack.
   std::array<metrics::counter*, 2> storage_write_failures{};
 

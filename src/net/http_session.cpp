@@ -30,8 +30,13 @@ private:
   void on_read(beast::error_code ec, std::size_t) {
     if (ec == http::error::end_of_stream)
       return close();
-    if (ec)
+    if (ec) {
+      // A request too slow (slowloris) or malformed: counted, then the socket is dropped.
+      if (ctx_.metrics)
+        ctx_.metrics->connection_limits[ec == beast::error::timeout ? server_metrics::handshake_timeout
+                                                                    : server_metrics::bad_http]->inc();
       return;
+    }
     auto req = parser_->release();
     auto path = std::string(req.target().substr(0, req.target().find('?')));
     if (beast::websocket::is_upgrade(req)) {
@@ -44,8 +49,11 @@ private:
           ctx_.metrics->on_sent(error_reply{ec::forbidden, {}, std::nullopt});
         return write(error_response(req, http::status::forbidden, "forbidden", "this origin may not connect"));
       }
-      if (ctx_.connections.load() >= ctx_.limits.max_connections)
+      if (ctx_.connections.load() >= ctx_.limits.max_connections) {
+        if (ctx_.metrics)
+          ctx_.metrics->connection_limits[server_metrics::max_connections]->inc();
         return write(error_response(req, http::status::service_unavailable, "overloaded", "too many connections"));
+      }
       return start_ws_connection(std::move(stream_), std::move(req), ctx_);
     }
     // The handler may answer from an actor's thread: the response is posted back onto this

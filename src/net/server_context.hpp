@@ -24,6 +24,8 @@ struct net_limits {
   size_t http_body_limit = 64u << 10;
   std::chrono::milliseconds handshake_timeout{30000};
   std::chrono::milliseconds init_timeout{10000};
+  /// A WebSocket with nothing received for half of this is pinged; with nothing for all of it, closed.
+  std::chrono::milliseconds idle_timeout{60000};
   uint64_t connection_credit = 4u << 20;
   uint64_t max_connections = 20000;
   double max_messages_per_second = 5000; ///< per connection; 0: unlimited

@@ -73,7 +73,15 @@ public:
         query_token_ = std::move(t->second);
     }
     beast::get_lowest_layer(ws_).expires_never();
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    // Beast's suggested server settings, but our deadlines and with pings: a browser answers them
+    // by itself, so only a dead peer or a silent attacker reaches the idle timeout. The close
+    // handshake is bounded by the handshake deadline, so a peer that never answers our close
+    // frame cannot hold the socket for long.
+    websocket::stream_base::timeout t{};
+    t.handshake_timeout = std::min(ctx_.limits.handshake_timeout, ctx_.limits.idle_timeout);
+    t.idle_timeout = ctx_.limits.idle_timeout;
+    t.keep_alive_pings = true;
+    ws_.set_option(t);
     // Beast's own limit fails the read at the frame header and closes at once; in Boost 1.74
     // that teardown resets a client still sending, which then never sees the 1009. So Beast
     // gets a generous backstop and the real limit is enforced per part in on_read_part, where
@@ -223,6 +231,8 @@ private:
       closed_ = true;
       init_timer_.cancel();
       retry_timer_.cancel();
+      if (ec == beast::error::timeout && ctx_.metrics)
+        ctx_.metrics->connection_limits[server_metrics::idle_timeout]->inc();
       return fail(ec, "read");
     }
     limiter_.consume(rate_limiter::clock::now());

@@ -201,6 +201,16 @@ std::optional<int> server_process::wait_exit(std::chrono::milliseconds timeout) 
   return WIFSIGNALED(*status) ? WTERMSIG(*status) : 0;
 }
 
+uint64_t server_process::rss_bytes() const {
+  if (!running())
+    return 0;
+  std::ifstream in{"/proc/" + std::to_string(pid_) + "/status"};
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stoull(line.substr(6)) * 1024; // "VmRSS:   12345 kB"
+  return 0;
+}
+
 std::string server_process::log_tail(size_t lines) const {
   std::ifstream in{log_path()};
   std::deque<std::string> last;

@@ -45,6 +45,9 @@ public:
   std::filesystem::path log_path() const { return dir_ / "server.log"; }
   bool running() const noexcept { return pid_ > 0; }
 
+  /// Resident memory of the server in bytes (VmRSS of /proc/<pid>/status); 0 if not running.
+  uint64_t rss_bytes() const;
+
   /// SIGKILL to the spawned PID and reap it: a crash with no chance to clean up.
   void kill9();
 
