@@ -117,6 +117,29 @@ std::string config::apply_environment(const std::vector<std::string>& args) {
   return {};
 }
 
+void config::extract_flag_values(std::vector<std::string>& args) {
+  auto is_flag_assignment = [&](const std::string& a) {
+    if (a.rfind("--", 0) != 0 || a.find('=') == std::string::npos)
+      return false;
+    auto key = a.substr(2, a.find('=') - 2);
+    for (auto& opt : custom_options_)
+      if (opt.is_flag() && std::string(opt.full_name().data(), opt.full_name().size()) == key) {
+        flag_values_.emplace_back(key, a.substr(a.find('=') + 1));
+        return true;
+      }
+    return false;
+  };
+  args.erase(std::remove_if(args.begin(), args.end(), is_flag_assignment), args.end());
+}
+
+std::string config::apply_flag_values() {
+  for (auto& [key, value] : flag_values_)
+    for (auto& opt : custom_options_)
+      if (std::string(opt.full_name().data(), opt.full_name().size()) == key && !opt.parse(value))
+        return "--" + key + "=" + value + ": want true or false";
+  return {};
+}
+
 std::string config::dump() const {
   std::map<std::string, std::vector<std::string>> sections;
   for (auto& opt : custom_options_) {

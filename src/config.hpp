@@ -22,6 +22,15 @@ public:
   /// Returns an error text for a value that does not parse.
   std::string apply_environment(const std::vector<std::string>& args);
 
+  /// CAF 0.17 takes a boolean on the command line only as a bare flag (`--asr.enabled`), so
+  /// `--asr.enabled=false` would be a parse error. Call before parse(): moves every
+  /// `--<boolean key>=<value>` out of `args`; apply_flag_values() sets them after the environment.
+  void extract_flag_values(std::vector<std::string>& args);
+
+  /// Sets what extract_flag_values took (the command line wins over the environment). Returns an
+  /// error text for a value that is not true or false.
+  std::string apply_flag_values();
+
   /// Every mediaspool key with its effective value, as the config file would hold it; secrets
   /// are shown as "(set)".
   std::string dump() const;
@@ -95,6 +104,9 @@ public:
   std::string log_format = "text";
   std::string log_session, log_spool, log_files, log_db, log_net; ///< per component; empty: log.level
   std::string log_asr;
+
+private:
+  std::vector<std::pair<std::string, std::string>> flag_values_; ///< (full key, value)
 };
 
 } // namespace mediaspool

@@ -98,12 +98,15 @@ int main(int argc, char** argv) {
   const bool dump = std::find(args.begin(), args.end(), "--dump-config") != args.end();
   args.erase(std::remove(args.begin(), args.end(), "--dump-config"), args.end());
   config cfg;
+  cfg.extract_flag_values(args);
   if (auto err = cfg.parse(args))
     return die("bad configuration: " + caf::to_string(err));
   if (cfg.cli_helptext_printed)
     return 0;
   if (auto problem = cfg.apply_environment(args); !problem.empty())
     return die("bad environment: " + problem);
+  if (auto problem = cfg.apply_flag_values(); !problem.empty())
+    return die("bad command line: " + problem);
   if (dump) {
     std::fputs(cfg.dump().c_str(), stdout);
     return 0;

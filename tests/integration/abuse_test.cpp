@@ -137,8 +137,9 @@ TEST_SUITE("integration.abuse") {
 TEST_CASE_FIXTURE(pg_fixture, "slowloris: 1,000 trickling requests and 1,000 silent WebSockets are cut at their deadlines while a client records") {
   constexpr int per_kind = 1000;
   const auto handshake = std::chrono::seconds(3), init = std::chrono::seconds(3);
+  // Without transcription: its model (~140 MB, loaded at the first chunk) would swamp the RSS figure.
   server_process server{url, {"--limits.handshake-timeout=3s", "--limits.init-timeout=3s",
-                              "--limits.max-connections=5000"}};
+                              "--limits.max-connections=5000", "--asr.enabled=false"}};
   const auto rss_before = server.rss_bytes();
   asio::io_context ioc;
   std::vector<std::shared_ptr<attacker>> trickles, silents;
@@ -219,7 +220,7 @@ TEST_CASE_FIXTURE(pg_fixture, "slowloris: 1,000 trickling requests and 1,000 sil
   const auto rss_after = server.rss_bytes();
   MESSAGE("server RSS " << rss_before / 1024 / 1024 << " MB before the attack, " << rss_after / 1024 / 1024
                         << " MB after it");
-  CHECK_MESSAGE(rss_after < rss_before + (200u << 20), "2,000 cut connections must not leave memory behind");
+  CHECK_MESSAGE(rss_after < rss_before + (64u << 20), "2,000 cut connections must not leave memory behind");
   auto m = http_get(server.port(), "/metrics");
   CHECK(m.body.find("mediaspool_connection_limits_total{limit=\"handshake_timeout\"} 1000") != std::string::npos);
   CHECK(m.body.find("mediaspool_errors_total{code=\"not_initialized\"} 1000") != std::string::npos);

@@ -241,6 +241,17 @@ TEST_CASE("--dump-config prints every key, environment overrides below the comma
   auto [bad_rc, bad] = run("MEDIASPOOL_SERVER_PORT=not-a-port", "");
   CHECK(bad_rc != 0);
   CHECK(bad.find("MEDIASPOOL_SERVER_PORT") != std::string::npos);
+  // Booleans take =false and =true on the command line too (CAF 0.17 alone takes only bare flags).
+  auto [off_rc, off] = run("MEDIASPOOL_DEBUG_FAULT_INJECTION=true", "--asr.enabled=false --debug.fault-injection=false");
+  CHECK(off_rc == 0);
+  CHECK(off.find("\nenabled=false ") != std::string::npos);
+  CHECK(off.find("\nfault-injection=false ") != std::string::npos); // the command line beats the environment
+  auto [on_rc, on] = run("", "--debug.fault-injection");
+  CHECK(on_rc == 0);
+  CHECK(on.find("\nfault-injection=true ") != std::string::npos);
+  auto [flag_rc, flag_bad] = run("", "--asr.enabled=maybe");
+  CHECK(flag_rc != 0);
+  CHECK(flag_bad.find("want true or false") != std::string::npos);
 }
 
 } // TEST_SUITE
