@@ -43,6 +43,9 @@ while [ $# -gt 0 ]; do
   shift
 done
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
+# Figures 1-8 measure ingest: transcription would only try (and fail) to decode the loadgen's
+# random audio bytes, on the same 2 cores. It is measured on real speech in figure 10.
+INGEST_ARGS=(--asr.enabled=false)
 
 if [ "$QUICK" = 1 ]; then
   RUNS=${RUNS:-1}; DUR=5
@@ -169,7 +172,7 @@ host_line() { # files...
 F1_FLAGS=(--sessions 50 --mode max --window 4 --duration "$DUR")
 fig1() {
   log "figure 1: max pace, 50 sessions, window 4 ($RUNS x server + sink, ${DUR}s each)"
-  server_start f1; sink_start
+  server_start f1 "${INGEST_ARGS[@]}"; sink_start
   local i
   for ((i = 1; i <= RUNS; i++)); do
     lg_run "$SERVER_PID" "$RAW/f1-server-$i" --url "$(url_of "$SERVER_PORT")" "${F1_FLAGS[@]}" || true
@@ -264,7 +267,7 @@ EOF
 F2_FLAGS=(--sessions 50 --mode max --window 4 --payload-size 1024 --duration "$DUR")
 fig2() {
   log "figure 2: 1 KiB items, max pace ($RUNS x server + sink)"
-  server_start f2; sink_start
+  server_start f2 "${INGEST_ARGS[@]}"; sink_start
   local i
   for ((i = 1; i <= RUNS; i++)); do
     lg_run "$SERVER_PID" "$RAW/f2-server-$i" --url "$(url_of "$SERVER_PORT")" "${F2_FLAGS[@]}" || true
@@ -307,7 +310,7 @@ fig3() {
   for n in $F3_SESSIONS; do
     local ramp=0; [ "$n" -ge 500 ] && ramp=2
     local flags=(--sessions "$n" --mode max --window 4 --duration "$DUR" --ramp-up "$ramp")
-    server_start "f3-$n"; sink_start
+    server_start "f3-$n" "${INGEST_ARGS[@]}"; sink_start
     for ((i = 1; i <= RUNS; i++)); do
       lg_run "$SERVER_PID" "$RAW/f3-$n-server-$i" --url "$(url_of "$SERVER_PORT")" "${flags[@]}" || true
       lg_run "$SINK_PID" "$RAW/f3-$n-sink-$i" --url "$(url_of "$SINK_PORT")" "${flags[@]}" || true
@@ -370,7 +373,7 @@ fig5() {
   log "figure 5: 10 sessions x 2,000 frames ($RUNS run(s)), WAL sampled"
   local i
   for ((i = 1; i <= RUNS; i++)); do
-    server_start "f5-$i"
+    server_start "f5-$i" "${INGEST_ARGS[@]}"
     # the schema exists once the server listens; sample until loadgen is done and rows settle
     rm -f "$WORK/stop-sampler"
     wal_sampler >"$RAW/f5-wal-$i.txt" &
@@ -466,7 +469,7 @@ fig6() {
   local i n
   for ((i = 1; i <= RUNS; i++)); do
     for n in $F6_LEVELS; do
-      server_start "f6-$n"
+      server_start "f6-$n" "${INGEST_ARGS[@]}"
       echo "$n $(idle_rss "$SERVER_PID" "$SERVER_PORT" "$n" "$RAW/f6-server-$n-$i")" >>"$RAW/f6-server-$i.txt"
       server_stop; server_discard
       sink_start
@@ -542,7 +545,7 @@ fig7() {
   for c in $F7_CASES; do
     IFS=: read -r n w d <<<"$c"
     local ramp; ramp=$(( n >= 5000 ? 10 : 5 ))
-    server_start "f7-$n"
+    server_start "f7-$n" "${INGEST_ARGS[@]}"
     lg_run "$SERVER_PID" "$RAW/f7-$n" --url "$(url_of "$SERVER_PORT")" --sessions "$n" --threads 2 --mode realtime \
       --ramp-up "$ramp" --warmup "$w" --warmup-window 4 --duration "$d" --drain-timeout 30 || true
     server_stop; server_discard
@@ -571,7 +574,7 @@ fig8() {
   log "figure 8: recovery, 10,000 items spooled while PostgreSQL is down, kill -9 ($RUNS run(s))"
   local i k
   for ((i = 1; i <= RUNS; i++)); do
-    server_start "f8"
+    server_start "f8" "${INGEST_ARGS[@]}"
     "$BUILD/bench/loadgen" --progress off --url "$(url_of "$SERVER_PORT")" "${F8_FLAGS[@]}" --json "$RAW/f8-load-$i.json" >"$RAW/f8-load-$i.txt" 2>&1 &
     LG_PID=$!
     printf 'loadgen --url ws://127.0.0.1:PORT/ws/media-stream %s\n' "${F8_FLAGS[*]}" >"$RAW/f8-load-$i.cmd"
@@ -585,7 +588,7 @@ fig8() {
     local spool_mb; spool_mb=$(du -sm "$SERVER_SPOOL" | cut -f1)
     pg_start
     local t0; t0=$(date +%s.%N)
-    server_launch
+    server_launch "${INGEST_ARGS[@]}"
     local ready=$SERVER_READY_S drained=nan
     for ((k = 0; k < 1200; k++)); do
       if [ "$(pg_rows)" -ge "$acked" ]; then drained=$(echo "$(date +%s.%N) - $t0" | bc -l); break; fi

@@ -1,6 +1,7 @@
 #include "storage/spool.hpp"
 
 #include "storage/fault_fs.hpp"
+#include "storage/payload_log.hpp"
 
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
@@ -13,15 +14,19 @@
 #include <shared_mutex>
 #include <optional>
 #include <string_view>
-#include <unordered_set>
+#include <unordered_map>
 
 namespace mediaspool::storage {
 
 namespace {
 
 // Record layout (see encode_value). Bump the version when the header changes; a record with an
-// unknown version is reported as corruption rather than guessed at.
-constexpr uint8_t record_version = 1;
+// unknown version is reported as corruption rather than guessed at. Version 1 held the payload
+// inline (still read, so a spool written by an older server recovers); version 2 holds a
+// locator into the payload log.
+constexpr uint8_t record_version_inline = 1;
+constexpr uint8_t record_version = 2;
+constexpr size_t locator_bytes = 4 * 8;
 constexpr size_t fixed_header_bytes = 1 + 8 + 2 + 4;
 constexpr size_t key_suffix_bytes = 1 + 1 + 4; // kind, '/', big-endian index
 constexpr std::string_view records_prefix = "i/";
@@ -75,29 +80,39 @@ T get_le(const char* in) {
   return value;
 }
 
-void encode_value(const spool_entry& e, std::string& out) {
+void encode_value(const spool_entry& e, const payload_locator& loc, std::string& out) {
   out.clear();
-  out.reserve(fixed_header_bytes + e.file_name.size() + e.element.size() + e.payload_size);
+  out.reserve(fixed_header_bytes + e.file_name.size() + e.element.size() + locator_bytes);
   out.push_back(static_cast<char>(record_version));
   put_le<uint64_t>(out, e.hash);
   put_le<uint16_t>(out, static_cast<uint16_t>(e.file_name.size()));
   out.append(e.file_name);
   put_le<uint32_t>(out, static_cast<uint32_t>(e.element.size()));
   out.append(e.element);
-  if (e.payload_size > 0)
-    out.append(e.payload, e.payload_size);
+  put_le<uint64_t>(out, loc.segment);
+  put_le<uint64_t>(out, loc.offset);
+  put_le<uint64_t>(out, loc.length);
+  put_le<uint64_t>(out, loc.checksum);
 }
 
-/// The header of a record; the views point into the value they were decoded from.
+/// The header of a record; the views point into the value they were decoded from. A version-1
+/// record has its payload inline; a version-2 record a locator into the payload log.
 struct header_view {
   uint64_t hash = 0;
   std::string_view file_name;
   std::string_view element;
-  std::string_view payload;
+  std::string_view payload;        ///< version 1 only
+  payload_locator loc;             ///< version 2 only
+  bool inline_payload = false;
+
+  uint64_t payload_size() const { return inline_payload ? payload.size() : loc.length; }
 };
 
 std::optional<header_view> decode_value(std::string_view raw) {
-  if (raw.size() < fixed_header_bytes || static_cast<uint8_t>(raw[0]) != record_version)
+  if (raw.size() < fixed_header_bytes)
+    return std::nullopt;
+  const auto version = static_cast<uint8_t>(raw[0]);
+  if (version != record_version && version != record_version_inline)
     return std::nullopt;
   header_view h;
   size_t pos = 1;
@@ -115,7 +130,17 @@ std::optional<header_view> decode_value(std::string_view raw) {
     return std::nullopt;
   h.element = raw.substr(pos, element_len);
   pos += element_len;
-  h.payload = raw.substr(pos);
+  if (version == record_version_inline) {
+    h.inline_payload = true;
+    h.payload = raw.substr(pos);
+    return h;
+  }
+  if (raw.size() - pos != locator_bytes)
+    return std::nullopt;
+  h.loc.segment = get_le<uint64_t>(raw.data() + pos);
+  h.loc.offset = get_le<uint64_t>(raw.data() + pos + 8);
+  h.loc.length = get_le<uint64_t>(raw.data() + pos + 16);
+  h.loc.checksum = get_le<uint64_t>(raw.data() + pos + 24);
   return h;
 }
 
@@ -168,10 +193,11 @@ struct spool::impl {
   std::unique_ptr<rocksdb::DB> db;
   // Readers (held, scan) share it; a reopen swaps `db` under the exclusive lock.
   mutable std::shared_mutex db_guard;
-  // Keys of the records present, so record_count() stays exact when a write replaces a record
-  // or a remove names a missing key, without a read per key before each write. Records are
-  // short-lived and a key is ~50 bytes, so this set stays small.
-  std::unordered_set<std::string> keys;
+  // Keys of the records present with where their payloads are, so record_count() stays exact
+  // and a replaced or removed record releases its payload, without a read per key. Records are
+  // short-lived and an entry is ~100 bytes, so this map stays small.
+  std::unordered_map<std::string, payload_locator> keys;
+  std::unique_ptr<payload_log> payloads;
   // Serialises mutations so the order of updates to `keys` matches the order RocksDB applied
   // them. The server has one writer (spool_writer), so this costs no group commit.
   std::mutex mutation_mutex;
@@ -192,16 +218,23 @@ struct spool::impl {
     if (!s.ok())
       return from_rocksdb(s, "opening spool at " + path);
     std::unique_ptr<rocksdb::DB> opened{raw};
-    std::unordered_set<std::string> found;
+    std::unordered_map<std::string, payload_locator> found;
+    std::vector<payload_locator> locs;
     rocksdb::ReadOptions ro;
     rocksdb::Slice upper{records_end.data(), records_end.size()};
     ro.iterate_upper_bound = &upper;
     std::unique_ptr<rocksdb::Iterator> it{opened->NewIterator(ro)};
-    for (it->Seek(rocksdb::Slice{records_prefix.data(), records_prefix.size()}); it->Valid(); it->Next())
-      found.emplace(it->key().data(), it->key().size());
+    for (it->Seek(rocksdb::Slice{records_prefix.data(), records_prefix.size()}); it->Valid(); it->Next()) {
+      auto h = decode_value(view(it->value()));
+      auto loc = h && !h->inline_payload ? h->loc : payload_locator{};
+      found.emplace(std::string{it->key().data(), it->key().size()}, loc);
+      locs.push_back(loc);
+    }
     if (!it->status().ok())
       return from_rocksdb(it->status(), "counting spool records at " + path);
     it.reset();
+    // Segments no record points to (removed records, a failed append) are deleted now.
+    payloads->recount(locs);
     std::unique_lock<std::shared_mutex> guard{db_guard};
     db = std::move(opened);
     keys = std::move(found);
@@ -263,6 +296,8 @@ std::unique_ptr<spool> spool::open(const spool_options& opts, status& st) {
   // the extra file type, and held() would then read every blob to learn a size.
   self.env = make_fault_injecting_env();
   options.env = self.env.get();
+  // RocksDB ignores files it does not name itself, so the payload segments can live in its folder.
+  self.payloads = std::make_unique<payload_log>(std::filesystem::path{opts.path} / "payloads", opts.payload_segment_bytes);
   st = self.open_db();
   if (!st.ok())
     return nullptr;
@@ -277,33 +312,54 @@ spool::~spool() {
 status spool::write_durable(const std::vector<spool_entry>& entries) {
   if (entries.empty())
     return status::success();
-  rocksdb::WriteBatch batch;
-  std::vector<std::string> keys;
-  keys.reserve(entries.size());
-  std::string value;
+  std::vector<std::pair<const char*, size_t>> bytes;
+  bytes.reserve(entries.size());
   for (const auto& e : entries) {
     if (e.file_name.size() > UINT16_MAX || e.element.size() > UINT32_MAX
         || (e.payload == nullptr && e.payload_size > 0))
       return {errc::invalid_argument, "spool entry " + e.key.session_id + "/" + e.key.kind + "/"
                                         + std::to_string(e.key.index)
                                         + ": file name, element or payload not storable"};
-    keys.push_back(encode_key(e.key));
-    encode_value(e, value);
+    bytes.emplace_back(e.payload, e.payload_size);
+  }
+  std::lock_guard<std::mutex> guard{impl_->mutation_mutex};
+  if (auto r = impl_->ensure_writable(); !r.ok())
+    return r;
+  // The payloads first, synced; then the records that point at them, synced: a record that
+  // survives a crash always finds its bytes.
+  std::vector<payload_locator> locs;
+  if (auto st = impl_->payloads->append(bytes, locs); !st.ok())
+    return st;
+  rocksdb::WriteBatch batch;
+  std::vector<std::string> keys;
+  keys.reserve(entries.size());
+  std::string value;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    keys.push_back(encode_key(entries[i].key));
+    encode_value(entries[i], locs[i], value);
     auto s = batch.Put(keys.back(), value);
     if (!s.ok())
       return from_rocksdb(s, "building spool batch");
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  std::lock_guard<std::mutex> guard{impl_->mutation_mutex};
-  if (auto r = impl_->ensure_writable(); !r.ok())
-    return r;
   auto s = impl_->db->Write(wo, &batch);
   if (!s.ok())
     return impl_->fail(s, "writing " + std::to_string(entries.size()) + " spool record(s)");
-  for (auto& k : keys)
-    if (impl_->keys.insert(std::move(k)).second)
+  impl_->payloads->add_refs(locs);
+  std::vector<payload_locator> replaced;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto [it, inserted] = impl_->keys.try_emplace(std::move(keys[i]), locs[i]);
+    if (inserted) {
       ++impl_->count;
+    } else {
+      replaced.push_back(it->second);
+      it->second = locs[i];
+    }
+  }
+  // The replacing records are synced, so segments only they referred to can go at once.
+  if (!replaced.empty())
+    impl_->payloads->delete_segments(impl_->payloads->release(replaced));
   return status::success();
 }
 
@@ -327,9 +383,21 @@ status spool::remove(const std::vector<item_key>& keys) {
   auto s = impl_->db->Write(wo, &batch);
   if (!s.ok())
     return impl_->fail(s, "removing " + std::to_string(keys.size()) + " spool record(s)");
+  std::vector<payload_locator> released;
   for (const auto& k : raw_keys)
-    if (impl_->keys.erase(k) > 0)
+    if (auto it = impl_->keys.find(k); it != impl_->keys.end()) {
+      released.push_back(it->second);
+      impl_->keys.erase(it);
       --impl_->count;
+    }
+  auto unreferenced = impl_->payloads->release(released);
+  if (!unreferenced.empty()) {
+    // The deletes were not synced: make them durable before their payloads go, or a crash could
+    // bring back records whose bytes are gone. Once per segment (tens of MB), so cheap.
+    if (auto synced = impl_->db->SyncWAL(); !synced.ok())
+      return impl_->fail(synced, "syncing spool deletes");
+    impl_->payloads->delete_segments(unreferenced);
+  }
   return status::success();
 }
 
@@ -358,11 +426,16 @@ status spool::scan(const std::function<void(spool_record&&)>& fn, const item_key
       continue;
     }
     spool_record rec;
+    if (header->inline_payload) {
+      rec.payload = std::string{header->payload};
+    } else if (auto st = impl_->payloads->read(header->loc, rec.payload); !st.ok()) {
+      bad.add(view(it->key()));
+      continue;
+    }
     rec.key = std::move(*key);
     rec.hash = header->hash;
     rec.file_name = std::string{header->file_name};
     rec.element = std::string{header->element};
-    rec.payload = std::string{header->payload};
     ++delivered;
     fn(std::move(rec));
   }
@@ -397,7 +470,7 @@ std::vector<held_item> spool::held(const std::string& session_id, status& st) co
       bad.add(raw_key);
       continue;
     }
-    out.push_back(held_item{key->kind, key->index, header->hash, header->payload.size()});
+    out.push_back(held_item{key->kind, key->index, header->hash, header->payload_size()});
   }
   st = it->status().ok() ? bad.result("reading held items of " + session_id)
                          : from_rocksdb(it->status(), "reading held items of " + session_id);

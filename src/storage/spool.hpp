@@ -65,6 +65,8 @@ struct spool_options {
   std::string path;
   /// RocksDB write buffer; large payloads pass through the memtable before they are deleted.
   size_t write_buffer_bytes = 64u << 20;
+  /// Payload bytes per segment file of the payload log before a new one starts.
+  uint64_t payload_segment_bytes = 64u << 20;
 };
 
 class spool {

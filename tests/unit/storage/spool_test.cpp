@@ -9,6 +9,8 @@
 #include <rocksdb/db.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -90,6 +92,13 @@ void check_same(const spool_record& rec, const item& expected) {
   CHECK(rec.element == expected.element);
   CHECK_MESSAGE(rec.payload == expected.payload, "payload of index " << expected.key.index
                                                                      << " differs");
+}
+
+size_t segment_files(const temp_dir& dir) {
+  size_t n = 0;
+  for (auto& e : std::filesystem::directory_iterator{dir / "spool" / "payloads"})
+    n += e.path().extension() == ".dat";
+  return n;
 }
 
 } // namespace
@@ -328,5 +337,115 @@ TEST_SUITE("storage.spool") {
     auto held = sp->held(sid_a, st);
     CHECK(st.code == errc::corruption);
     CHECK(held.size() == 2);
+  }
+
+  // -- the payload log ----------------------------------------------------------------------
+
+  TEST_CASE("payload segments rotate and are deleted once no record points into them") {
+    temp_dir dir;
+    status st;
+    spool_options opts{(dir / "spool").string(), 4u << 20, 8u << 10}; // 8 KiB segments
+    auto sp = spool::open(opts, st);
+    REQUIRE_MESSAGE(st.ok(), st.message);
+    std::vector<item> items;
+    for (uint32_t i = 0; i < 24; ++i)
+      items.push_back(make_item(sid_a, 'a', i, 3000));
+    for (auto& it : items) // one commit each: a new segment every few commits
+      REQUIRE(write(*sp, {it}).ok());
+    CHECK_MESSAGE(segment_files(dir) >= 6, "24 x 3000 bytes in 8 KiB segments");
+    std::vector<item_key> first_half;
+    for (uint32_t i = 0; i < 12; ++i)
+      first_half.push_back(items[i].key);
+    REQUIRE(sp->remove(first_half).ok());
+    const auto after_half = segment_files(dir);
+    CHECK(after_half < 6 + 4);
+    auto recs = scan_ok(*sp);
+    REQUIRE(recs.size() == 12);
+    for (size_t i = 0; i < recs.size(); ++i)
+      check_same(recs[i], items[12 + i]);
+    std::vector<item_key> rest;
+    for (uint32_t i = 12; i < 24; ++i)
+      rest.push_back(items[i].key);
+    REQUIRE(sp->remove(rest).ok());
+    CHECK_MESSAGE(segment_files(dir) <= 1, "only the segment being appended to may stay");
+  }
+
+  TEST_CASE("a replaced record releases its payload, and a reopen deletes what nothing points to") {
+    temp_dir dir;
+    status st;
+    spool_options opts{(dir / "spool").string(), 4u << 20, 4u << 10};
+    {
+      auto sp = spool::open(opts, st);
+      REQUIRE(st.ok());
+      for (int round = 0; round < 10; ++round) // the same key again and again (a resent item)
+        REQUIRE(write(*sp, {make_item(sid_a, 'f', 1, 5000)}).ok());
+      CHECK(sp->record_count() == 1);
+      CHECK_MESSAGE(segment_files(dir) <= 2, "replaced payloads do not pile up");
+    }
+    auto sp = spool::open(opts, st);
+    REQUIRE(st.ok());
+    auto recs = scan_ok(*sp);
+    REQUIRE(recs.size() == 1);
+    check_same(recs[0], make_item(sid_a, 'f', 1, 5000));
+    CHECK(segment_files(dir) <= 1);
+  }
+
+  TEST_CASE("a payload damaged on disk is reported as corruption and the others are delivered") {
+    temp_dir dir;
+    std::vector<item> items{make_item(sid_a, 'a', 0, 2000), make_item(sid_a, 'a', 1, 2000), make_item(sid_a, 'a', 2, 2000)};
+    {
+      auto sp = open_ok(dir);
+      REQUIRE(write(*sp, items).ok());
+    }
+    // Flip one byte of the middle payload (the three are written back to back).
+    std::filesystem::path seg;
+    for (auto& e : std::filesystem::directory_iterator{dir / "spool" / "payloads"})
+      seg = e.path();
+    {
+      std::fstream f{seg, std::ios::in | std::ios::out | std::ios::binary};
+      f.seekp(2000 + 17);
+      f.put('\x5a' ^ items[1].payload[17]);
+    }
+    auto sp = open_ok(dir);
+    status st;
+    auto recs = scan_all(*sp, st);
+    CHECK(st.code == errc::corruption);
+    REQUIRE(recs.size() == 2);
+    check_same(recs[0], items[0]);
+    check_same(recs[1], items[2]);
+  }
+
+  TEST_CASE("a record with its payload inline (written by an older server) is still recovered") {
+    temp_dir dir;
+    { auto sp = open_ok(dir); }
+    auto it = make_item(sid_b, 'f', 7, 999);
+    {
+      rocksdb::DB* raw = nullptr;
+      rocksdb::Options options;
+      REQUIRE(rocksdb::DB::Open(options, (dir / "spool").string(), &raw).ok());
+      std::unique_ptr<rocksdb::DB> db{raw};
+      std::string key = "i/" + sid_b + "/f/";
+      key.append(std::string{'\0', '\0', '\0', '\7'});
+      std::string v(1, '\1'); // version 1: hash, name, element, then the payload itself
+      for (int i = 0; i < 8; ++i)
+        v.push_back(static_cast<char>((it.hash >> (8 * i)) & 0xff));
+      v.push_back(static_cast<char>(it.file_name.size() & 0xff));
+      v.push_back(static_cast<char>(it.file_name.size() >> 8));
+      v += it.file_name;
+      for (int i = 0; i < 4; ++i)
+        v.push_back(static_cast<char>((it.element.size() >> (8 * i)) & 0xff));
+      v += it.element;
+      v += it.payload;
+      REQUIRE(db->Put(rocksdb::WriteOptions{}, key, v).ok());
+      REQUIRE(db->Close().ok());
+    }
+    auto sp = open_ok(dir);
+    auto recs = scan_ok(*sp);
+    REQUIRE(recs.size() == 1);
+    check_same(recs[0], it);
+    status st;
+    auto held = sp->held(sid_b, st);
+    REQUIRE(held.size() == 1);
+    CHECK(held[0].size == 999);
   }
 }

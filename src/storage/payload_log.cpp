@@ -1,0 +1,260 @@
+#include "storage/payload_log.hpp"
+
+#include "faults/faults.hpp"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include <fcntl.h>
+#include <climits>
+#include <sys/uio.h>
+#include <unistd.h>
+
+namespace mediaspool::storage {
+
+namespace fs = std::filesystem;
+
+struct payload_log::segment_file {
+  int fd = -1;
+  ~segment_file() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+};
+
+namespace {
+
+status errno_status(int err, const std::string& what) {
+  return {err == ENOSPC ? errc::no_space : errc::io_error, what + ": " + std::strerror(err)};
+}
+
+// Injected failures (faults/) look like the kernel's: the call is skipped and errno set.
+bool injected(faults::io_op op) {
+  if (int e = faults::injected_io_error(faults::io_scope::spool, op)) {
+    errno = e;
+    return true;
+  }
+  return false;
+}
+
+std::optional<uint64_t> segment_id(const std::string& name) {
+  unsigned long long id = 0;
+  char tail[8] = {};
+  if (name.size() != 24 || std::sscanf(name.c_str(), "seg-%16llx.%3s", &id, tail) != 2 || std::strcmp(tail, "dat") != 0)
+    return std::nullopt;
+  return static_cast<uint64_t>(id);
+}
+
+status sync_dir(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return errno_status(errno, "opening " + dir.string());
+  int rc = injected(faults::io_op::sync) ? -1 : ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  return rc == 0 ? status::success() : errno_status(err, "fsync of " + dir.string());
+}
+
+} // namespace
+
+payload_log::payload_log(fs::path dir, uint64_t segment_bytes) : dir_(std::move(dir)), segment_bytes_(segment_bytes) {
+  std::error_code ec;
+  fs::create_directories(dir_, ec); // a failure surfaces from the first append
+  for (auto& e : fs::directory_iterator{dir_, ec})
+    if (auto id = segment_id(e.path().filename().string())) {
+      refs_.emplace(*id, 0);
+      next_id_ = std::max(next_id_, *id + 1);
+    }
+}
+
+payload_log::~payload_log() = default;
+
+fs::path payload_log::path_of(uint64_t id) const {
+  char name[32];
+  std::snprintf(name, sizeof name, "seg-%016" PRIx64 ".dat", id);
+  return dir_ / name;
+}
+
+std::shared_ptr<payload_log::segment_file> payload_log::open_segment(uint64_t id) const {
+  if (auto it = open_.find(id); it != open_.end())
+    return it->second;
+  auto f = std::make_shared<segment_file>();
+  f->fd = ::open(path_of(id).c_str(), O_RDONLY | O_CLOEXEC);
+  if (f->fd < 0)
+    return nullptr;
+  open_.emplace(id, f);
+  return f;
+}
+
+status payload_log::start_segment() {
+  const uint64_t id = next_id_++;
+  auto path = path_of(id);
+  auto f = std::make_shared<segment_file>();
+  f->fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (f->fd < 0)
+    return errno_status(errno, "creating " + path.string());
+  // The new name must survive a power loss before any record points into it.
+  if (auto st = sync_dir(dir_); !st.ok()) {
+    ::unlink(path.c_str());
+    return st;
+  }
+  refs_.emplace(id, 0);
+  open_[id] = f;
+  active_ = f;
+  active_id_ = id;
+  active_size_ = 0;
+  return status::success();
+}
+
+status payload_log::append(const std::vector<std::pair<const char*, size_t>>& payloads,
+                           std::vector<payload_locator>& out) {
+  out.assign(payloads.size(), payload_locator{});
+  uint64_t total = 0;
+  for (auto& p : payloads)
+    total += p.second;
+  if (total == 0)
+    return status::success();
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (!active_ || active_size_ >= segment_bytes_)
+    if (auto st = start_segment(); !st.ok())
+      return st;
+  std::vector<iovec> iov;
+  iov.reserve(payloads.size());
+  uint64_t offset = active_size_;
+  for (size_t i = 0; i < payloads.size(); ++i) {
+    auto [data, size] = payloads[i];
+    if (size == 0)
+      continue;
+    out[i] = payload_locator{active_id_, offset, size, XXH3_64bits(data, size)};
+    offset += size;
+    iov.push_back(iovec{const_cast<char*>(data), size});
+  }
+  // pwritev may write less than asked (a signal, a nearly full disk): continue where it stopped.
+  uint64_t at = active_size_;
+  size_t first = 0;
+  while (first < iov.size()) {
+    const int count = static_cast<int>(std::min<size_t>(iov.size() - first, IOV_MAX));
+    ssize_t n = injected(faults::io_op::write) ? -1 : ::pwritev(active_->fd, iov.data() + first, count, static_cast<off_t>(at));
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      auto st = errno_status(errno, "writing payloads to " + path_of(active_id_).string());
+      active_.reset(); // never append after a failed write: its tail is unknown
+      return st;
+    }
+    at += static_cast<uint64_t>(n);
+    for (auto left = static_cast<size_t>(n); left > 0 && first < iov.size();) {
+      if (left >= iov[first].iov_len) {
+        left -= iov[first].iov_len;
+        ++first;
+      } else {
+        iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+        iov[first].iov_len -= left;
+        left = 0;
+      }
+    }
+  }
+  if (injected(faults::io_op::sync) || ::fdatasync(active_->fd) != 0) {
+    auto st = errno_status(errno, "fdatasync of " + path_of(active_id_).string());
+    active_.reset(); // a failed sync is never retried and trusted: the next append starts a new segment
+    return st;
+  }
+  active_size_ = at;
+  return status::success();
+}
+
+status payload_log::read(const payload_locator& loc, std::string& out) const {
+  out.clear();
+  if (loc.length == 0)
+    return status::success();
+  std::shared_ptr<segment_file> f;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    f = open_segment(loc.segment);
+  }
+  if (!f)
+    return {errc::corruption, "payload segment " + path_of(loc.segment).string() + " is missing"};
+  out.resize(loc.length);
+  uint64_t done = 0;
+  while (done < loc.length) {
+    ssize_t n = ::pread(f->fd, out.data() + done, loc.length - done, static_cast<off_t>(loc.offset + done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return errno_status(errno, "reading " + path_of(loc.segment).string());
+    if (n == 0)
+      return {errc::corruption, "payload at " + std::to_string(loc.offset) + " of " + path_of(loc.segment).string()
+                                  + " is cut short"};
+    done += static_cast<uint64_t>(n);
+  }
+  if (XXH3_64bits(out.data(), out.size()) != loc.checksum)
+    return {errc::corruption, "payload at " + std::to_string(loc.offset) + " of " + path_of(loc.segment).string()
+                                + " fails its checksum"};
+  return status::success();
+}
+
+void payload_log::add_refs(const std::vector<payload_locator>& locs) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  for (auto& l : locs)
+    if (l.length > 0)
+      ++refs_[l.segment];
+}
+
+std::vector<uint64_t> payload_log::release(const std::vector<payload_locator>& locs) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  for (auto& l : locs)
+    if (l.length > 0)
+      if (auto it = refs_.find(l.segment); it != refs_.end() && it->second > 0)
+        --it->second;
+  std::vector<uint64_t> out;
+  for (auto it = refs_.begin(); it != refs_.end();) {
+    if (it->second == 0 && !(active_ && it->first == active_id_)) {
+      out.push_back(it->first);
+      open_.erase(it->first);
+      it = refs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
+void payload_log::delete_segments(const std::vector<uint64_t>& segments) {
+  for (auto id : segments)
+    ::unlink(path_of(id).c_str());
+}
+
+size_t payload_log::recount(const std::vector<payload_locator>& locs) {
+  std::vector<uint64_t> ids;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    for (auto& [id, n] : refs_)
+      n = 0;
+    for (auto& l : locs)
+      if (l.length > 0)
+        ++refs_[l.segment];
+    for (auto it = refs_.begin(); it != refs_.end();) {
+      if (it->second == 0 && !(active_ && it->first == active_id_)) {
+        ids.push_back(it->first);
+        open_.erase(it->first);
+        it = refs_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  delete_segments(ids);
+  return ids.size();
+}
+
+size_t payload_log::segment_count() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return refs_.size();
+}
+
+} // namespace mediaspool::storage
