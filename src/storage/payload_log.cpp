@@ -211,6 +211,10 @@ std::vector<uint64_t> payload_log::release(const std::vector<payload_locator>& l
     if (l.length > 0)
       if (auto it = refs_.find(l.segment); it != refs_.end() && it->second > 0)
         --it->second;
+  return take_unreferenced();
+}
+
+std::vector<uint64_t> payload_log::take_unreferenced() {
   std::vector<uint64_t> out;
   for (auto it = refs_.begin(); it != refs_.end();) {
     if (it->second == 0 && !(active_ && it->first == active_id_)) {
@@ -238,15 +242,7 @@ size_t payload_log::recount(const std::vector<payload_locator>& locs) {
     for (auto& l : locs)
       if (l.length > 0)
         ++refs_[l.segment];
-    for (auto it = refs_.begin(); it != refs_.end();) {
-      if (it->second == 0 && !(active_ && it->first == active_id_)) {
-        ids.push_back(it->first);
-        open_.erase(it->first);
-        it = refs_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    ids = take_unreferenced();
   }
   delete_segments(ids);
   return ids.size();

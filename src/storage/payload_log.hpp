@@ -68,6 +68,7 @@ private:
   struct segment_file;
   std::shared_ptr<segment_file> open_segment(uint64_t id) const; // caller holds mutex_
   status start_segment();                                       // caller holds mutex_
+  std::vector<uint64_t> take_unreferenced();                    // caller holds mutex_: forgets and returns them
   std::filesystem::path path_of(uint64_t id) const;
 
   std::filesystem::path dir_;
