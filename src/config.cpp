@@ -59,7 +59,7 @@ config::config() {
     .add(max_messages_per_second, "max-messages-per-second",
          "WebSocket messages per second per connection (bursts up to the same number); 0: unlimited");
   opt_group{custom_options_, "spool"}
-    .add(spool_path, "path", "RocksDB folder of the write-ahead spool")
+    .add(spool_path, "path", "folder of the write-ahead spool: RocksDB records and payloads/ segments")
     .add(spool_write_buffer, "write-buffer", "RocksDB memtable bytes");
   opt_group{custom_options_, "media"}
     .add(media_root, "root", "root folder of the media files")
