@@ -142,7 +142,9 @@ int main(int argc, char** argv) {
 
   raise_descriptor_limit(cfg.max_connections);
   storage::status st;
-  auto spool = std::shared_ptr<storage::spool>(storage::spool::open({cfg.spool_path, cfg.spool_write_buffer}, st));
+  auto spool = std::shared_ptr<storage::spool>(storage::spool::open({cfg.spool_path, cfg.spool_write_buffer, storage::spool_options{}.payload_segment_bytes,
+                                                              cfg.spool_max_bytes},
+                                                             st));
   if (!spool)
     return die("cannot open the spool at " + cfg.spool_path + ": " + st.message);
   auto media = std::make_shared<const storage::media_store>(cfg.media_root);

@@ -46,6 +46,8 @@ server_metrics::server_metrics(std::shared_ptr<metrics::registry> reg)
     spool_commit_items(registry->add_histogram("mediaspool_spool_commit_items", "Items per spool group commit",
                                                metrics::exponential_buckets(1, 2, 12))),
     spool_records(registry->add_gauge("mediaspool_spool_records", "Records in the spool (durable, not yet settled)")),
+    spool_payload_bytes(registry->add_gauge("mediaspool_spool_payload_bytes",
+                                            "Payload bytes of those records (bounded by spool.max-bytes)")),
     items_pending(registry->add_gauge("mediaspool_items_pending", "Durable items not yet both a file and a row")),
     file_queue(registry->add_gauge("mediaspool_file_writer_queue", "File jobs handed to file writers and not done")),
     batcher_queue(registry->add_gauge("mediaspool_batcher_queue", "Rows handed to the DB batcher and not committed")),

@@ -34,6 +34,7 @@ struct server_metrics {
   metrics::histogram& spool_commit_seconds;
   metrics::histogram& spool_commit_items;
   metrics::gauge& spool_records;     ///< records in the spool
+  metrics::gauge& spool_payload_bytes; ///< their payload bytes (bounded by spool.max-bytes)
   metrics::gauge& items_pending;     ///< durable, not yet both file and row
   metrics::gauge& file_queue;        ///< file jobs handed to file writers and not done
   metrics::gauge& batcher_queue;     ///< rows handed to the DB batcher and not committed

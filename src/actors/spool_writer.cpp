@@ -22,6 +22,7 @@ void publish(spool_writer_state& st) {
     return;
   m->items_pending.set(static_cast<int64_t>(st.pending.size()));
   m->spool_records.set(static_cast<int64_t>(st.spool->record_count()));
+  m->spool_payload_bytes.set(static_cast<int64_t>(st.spool->payload_bytes()));
   while (!st.db_order.empty()) {
     auto it = st.pending.find(st.db_order.front().second);
     if (it != st.pending.end() && !it->second.db_done)
@@ -165,7 +166,8 @@ void commit(spool_writer_pointer self) {
     log::spool().error("spool_writer#{}: group commit of {} items failed: {}; none acked", self->id(),
                        batch.size(), status.message);
     // A full disk is a temporary condition the client should wait out; anything else is ours.
-    auto code = status.code == storage::errc::no_space ? ec::overloaded : ec::internal;
+    auto code = status.code == storage::errc::no_space || status.code == storage::errc::over_budget ? ec::overloaded
+                                                                                                    : ec::internal;
     for (auto& it : batch)
       if (it.session)
         caf::anon_send(it.session, atom::spoolfail::value, it.key, make_error(code));

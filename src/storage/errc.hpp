@@ -12,6 +12,8 @@ enum class errc : uint8_t {
   io_error,
   /// No space left on the device.
   no_space,
+  /// A configured budget is spent (the spool holds spool.max-bytes); retry once it drains.
+  over_budget,
   /// Stored data failed validation (RocksDB Corruption, a record that does not decode).
   corruption,
   /// A name or argument that is not allowed (e.g. a path that could leave the session folder).

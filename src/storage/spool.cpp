@@ -202,6 +202,8 @@ struct spool::impl {
   // them. The server has one writer (spool_writer), so this costs no group commit.
   std::mutex mutation_mutex;
   std::atomic<uint64_t> count{0};
+  std::atomic<uint64_t> live_bytes{0}; ///< payload bytes of the records in `keys`
+  uint64_t max_bytes = 0;
 
   // After a failed write or sync RocksDB keeps a "background error" and, in this build, asserts
   // if the same WAL writer is used again; Resume() may also retry the failed sync. So a failed
@@ -235,10 +237,14 @@ struct spool::impl {
     it.reset();
     // Segments no record points to (removed records, a failed append) are deleted now.
     payloads->recount(locs);
+    uint64_t bytes = 0;
+    for (auto& l : locs)
+      bytes += l.length;
     std::unique_lock<std::shared_mutex> guard{db_guard};
     db = std::move(opened);
     keys = std::move(found);
     count = keys.size();
+    live_bytes = bytes;
     return status::success();
   }
 
@@ -279,6 +285,7 @@ std::unique_ptr<spool> spool::open(const spool_options& opts, status& st) {
   result->impl_ = std::make_unique<impl>();
   auto& self = *result->impl_;
   self.path = opts.path;
+  self.max_bytes = opts.max_payload_bytes;
   auto& options = self.options;
   options.create_if_missing = true;
   // Most records are deleted while still in the memtable, and a flush drops a value whose
@@ -314,6 +321,7 @@ status spool::write_durable(const std::vector<spool_entry>& entries) {
     return status::success();
   std::vector<std::pair<const char*, size_t>> bytes;
   bytes.reserve(entries.size());
+  uint64_t incoming = 0;
   for (const auto& e : entries) {
     if (e.file_name.size() > UINT16_MAX || e.element.size() > UINT32_MAX
         || (e.payload == nullptr && e.payload_size > 0))
@@ -321,10 +329,14 @@ status spool::write_durable(const std::vector<spool_entry>& entries) {
                                         + std::to_string(e.key.index)
                                         + ": file name, element or payload not storable"};
     bytes.emplace_back(e.payload, e.payload_size);
+    incoming += e.payload_size;
   }
   std::lock_guard<std::mutex> guard{impl_->mutation_mutex};
   if (auto r = impl_->ensure_writable(); !r.ok())
     return r;
+  if (const auto held = impl_->live_bytes.load(); impl_->max_bytes > 0 && held + incoming > impl_->max_bytes)
+    return {errc::over_budget, "the spool holds " + std::to_string(held) + " payload bytes not yet stored as files and rows; "
+                                 "spool.max-bytes is " + std::to_string(impl_->max_bytes)};
   // The payloads first, synced; then the records that point at them, synced: a record that
   // survives a crash always finds its bytes.
   std::vector<payload_locator> locs;
@@ -354,8 +366,10 @@ status spool::write_durable(const std::vector<spool_entry>& entries) {
       ++impl_->count;
     } else {
       replaced.push_back(it->second);
+      impl_->live_bytes -= it->second.length;
       it->second = locs[i];
     }
+    impl_->live_bytes += locs[i].length;
   }
   // The replacing records are synced, so segments only they referred to can go at once.
   if (!replaced.empty())
@@ -387,6 +401,7 @@ status spool::remove(const std::vector<item_key>& keys) {
   for (const auto& k : raw_keys)
     if (auto it = impl_->keys.find(k); it != impl_->keys.end()) {
       released.push_back(it->second);
+      impl_->live_bytes -= it->second.length;
       impl_->keys.erase(it);
       --impl_->count;
     }
@@ -475,6 +490,10 @@ std::vector<held_item> spool::held(const std::string& session_id, status& st) co
   st = it->status().ok() ? bad.result("reading held items of " + session_id)
                          : from_rocksdb(it->status(), "reading held items of " + session_id);
   return out;
+}
+
+uint64_t spool::payload_bytes() const noexcept {
+  return impl_->live_bytes.load(std::memory_order_relaxed);
 }
 
 uint64_t spool::record_count() const noexcept {

@@ -67,6 +67,9 @@ struct spool_options {
   size_t write_buffer_bytes = 64u << 20;
   /// Payload bytes per segment file of the payload log before a new one starts.
   uint64_t payload_segment_bytes = 64u << 20;
+  /// Payload bytes the spool may hold (items durable but not yet both file and row, e.g. while
+  /// PostgreSQL is down); a write beyond it fails with over_budget. 0: no budget but the disk.
+  uint64_t max_payload_bytes = 0;
 };
 
 class spool {
@@ -97,6 +100,9 @@ public:
 
   /// Number of records (exact count kept in memory since open, plus what open found).
   uint64_t record_count() const noexcept;
+
+  /// Payload bytes of the records held (what spool_options::max_payload_bytes bounds).
+  uint64_t payload_bytes() const noexcept;
 
 private:
   spool() = default;

@@ -288,4 +288,72 @@ TEST_CASE("PostgreSQL crashing mid-recording: acks continue from the spool, rows
   CHECK(r[0][5].as<int>() == 12);
 }
 
+TEST_CASE("a long PostgreSQL outage fills the spool budget: overloaded, not lost; the backlog drains and recording resumes") {
+  private_cluster pg;
+  REQUIRE_MESSAGE(pg.start(), "scripts/pg.sh could not start a private cluster");
+  // 600 KB of payloads may wait for their rows: about a third of this mix (20-160 KB items).
+  server_process server{pg.url(), {"--spool.max-bytes=600000"}};
+  const auto sid = test_sid(951);
+  auto items = make_mix(951, 10, 30);
+  ws_test_client c{server.port()};
+  CHECK_NO_FAILURES(init_and_check(c, sid, false));
+  pg.stop("immediate");
+  // Without PostgreSQL no record can be settled: acks continue until the budget, then overloaded.
+  std::set<item_key> acked;
+  size_t overloaded = 0;
+  for (auto& it : items) {
+    send_item(c, sid, it);
+    auto m = c.wait_for([&](const json& m) {
+      auto t = m.value("type", "");
+      return t == "audio_ack" || t == "frame_ack" || t == "error";
+    }, 10s);
+    REQUIRE_MESSAGE(m, "no answer for " << it.kind << it.index);
+    if ((*m)["type"] == "error") {
+      CHECK((*m)["code"] == "overloaded");
+      ++overloaded;
+    } else {
+      acked.insert({it.kind, it.index});
+    }
+  }
+  MESSAGE(acked.size() << " acked, " << overloaded << " refused with overloaded while PostgreSQL was down");
+  CHECK(overloaded > 0);
+  CHECK(acked.size() > 0);
+  auto m = http_get(server.port(), "/metrics");
+  auto bytes = metric(m.body, "mediaspool_spool_payload_bytes");
+  REQUIRE(bytes);
+  CHECK(*bytes <= 600000);
+  REQUIRE(pg.start());
+  // The backlog drains once PostgreSQL is back; the refused items are then accepted (bounded).
+  std::vector<test_item> rest;
+  for (auto& it : items)
+    if (!acked.count({it.kind, it.index}))
+      rest.push_back(it);
+  std::vector<std::string> failures;
+  for (auto deadline = std::chrono::steady_clock::now() + 60s; !rest.empty() && std::chrono::steady_clock::now() < deadline;) {
+    std::vector<test_item> still;
+    for (auto& it : rest) {
+      send_item(c, sid, it);
+      auto a = c.wait_for([&](const json& m) {
+        auto t = m.value("type", "");
+        return t == "audio_ack" || t == "frame_ack" || t == "error";
+      }, 10s);
+      if (!a || (*a)["type"] == "error")
+        still.push_back(it);
+    }
+    rest = std::move(still);
+    if (!rest.empty())
+      std::this_thread::sleep_for(200ms); // between rounds, bounded by the deadline
+  }
+  CHECK_MESSAGE(rest.empty(), rest.size() << " items never accepted after PostgreSQL returned");
+  CHECK_NO_FAILURES(end_and_check(c, sid, 10, 30, 60s));
+  pqxx::connection conn{pg.url()};
+  pqxx::nontransaction n{conn};
+  auto r = n.exec_params("SELECT jsonb_array_length(audio_chunks), jsonb_array_length(video_frames) FROM media_sessions "
+                         "WHERE session_id = $1", sid);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0][0].as<int>() == 10);
+  CHECK(r[0][1].as<int>() == 30);
+  CHECK_NO_FAILURES(check_files(server.media_root(), sid, items));
+}
+
 } // TEST_SUITE

@@ -448,4 +448,30 @@ TEST_SUITE("storage.spool") {
     REQUIRE(held.size() == 1);
     CHECK(held[0].size == 999);
   }
+
+  TEST_CASE("payload bytes are counted exactly and a write beyond spool.max-bytes fails with over_budget") {
+    temp_dir dir;
+    status st;
+    spool_options opts{(dir / "spool").string(), 4u << 20, 64u << 10, 12000};
+    {
+      auto sp = spool::open(opts, st);
+      REQUIRE(st.ok());
+      REQUIRE(write(*sp, {make_item(sid_a, 'a', 0, 4000), make_item(sid_a, 'a', 1, 4000)}).ok());
+      CHECK(sp->payload_bytes() == 8000);
+      // A replacement is checked with its new bytes before the old ones are released (8000 + 3000).
+      REQUIRE(write(*sp, {make_item(sid_a, 'a', 1, 3000)}).ok()); // replaces: 4000 -> 3000
+      CHECK(sp->payload_bytes() == 7000);
+      auto over = write(*sp, {make_item(sid_a, 'a', 2, 5001)});
+      CHECK(over.code == errc::over_budget);
+      CHECK_FALSE(over.message.empty());
+      CHECK(sp->record_count() == 2);
+      REQUIRE(sp->remove({make_item(sid_a, 'a', 0).key}).ok());
+      CHECK(sp->payload_bytes() == 3000);
+      REQUIRE(write(*sp, {make_item(sid_a, 'a', 2, 5001)}).ok()); // room again
+      CHECK(sp->payload_bytes() == 8001);
+    }
+    auto sp = spool::open(opts, st);
+    REQUIRE(st.ok());
+    CHECK_MESSAGE(sp->payload_bytes() == 8001, "recounted at open");
+  }
 }
