@@ -166,6 +166,14 @@ int injected_io_error(io_scope scope, io_op op) noexcept {
   return error;
 }
 
+bool fail_call(io_scope scope, io_op op) noexcept {
+  if (int e = injected_io_error(scope, op)) {
+    errno = e;
+    return true;
+  }
+  return false;
+}
+
 std::optional<crash_point> parse_crash_point(std::string_view spec, std::string& error) {
   crash_point p;
   auto head = trim(spec);

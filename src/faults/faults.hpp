@@ -41,6 +41,10 @@ void arm_io_faults(std::vector<io_fault> faults);
 /// call against every armed rule that matches it.
 int injected_io_error(io_scope scope, io_op op) noexcept;
 
+/// For POSIX call sites: true, with errno set as the kernel would, if an armed fault fails this
+/// call (the caller then skips the real call and takes its error path).
+bool fail_call(io_scope scope, io_op op) noexcept;
+
 /// A named place in the data path where the process can be killed (SIGKILL, no clean-up).
 struct crash_point {
   std::string name; ///< after-spool-sync, after-file-before-db, mid-batch

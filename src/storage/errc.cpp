@@ -1,5 +1,8 @@
 #include "storage/errc.hpp"
 
+#include <cerrno>
+#include <cstring>
+
 namespace mediaspool::storage {
 
 const char* to_string(errc code) noexcept {
@@ -14,6 +17,10 @@ const char* to_string(errc code) noexcept {
     case errc::db_error: return "db_error";
   }
   return "io_error";
+}
+
+status errno_status(int err, const std::string& what) {
+  return {err == ENOSPC ? errc::no_space : errc::io_error, what + ": " + std::strerror(err)};
 }
 
 } // namespace mediaspool::storage

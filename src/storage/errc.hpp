@@ -35,4 +35,7 @@ struct status {
   static status success() { return {}; }
 };
 
+/// A failed system call: no_space for ENOSPC, io_error otherwise; "<what>: <strerror>".
+status errno_status(int err, const std::string& what);
+
 } // namespace mediaspool::storage

@@ -55,13 +55,7 @@ bool is_plain_name(std::string_view name) {
 }
 
 // An injected failure (faults/) looks exactly like the kernel's: the call is skipped, errno set.
-bool injected(faults::io_op op) {
-  if (int e = faults::injected_io_error(faults::io_scope::media, op)) {
-    errno = e;
-    return true;
-  }
-  return false;
-}
+bool injected(faults::io_op op) { return faults::fail_call(faults::io_scope::media, op); }
 
 int checked_fsync(int fd) { return injected(faults::io_op::sync) ? -1 : ::fsync(fd); }
 int checked_fdatasync(int fd) { return injected(faults::io_op::sync) ? -1 : ::fdatasync(fd); }
@@ -71,9 +65,7 @@ int checked_rename(const char* from, const char* to) {
 }
 
 status errno_status(int err, std::string_view what, const fs::path& path) {
-  std::string message{what};
-  message.append(" ").append(path.string()).append(": ").append(std::strerror(err));
-  return {err == ENOSPC ? errc::no_space : errc::io_error, std::move(message)};
+  return storage::errno_status(err, std::string{what} + " " + path.string());
 }
 
 /// Closes the descriptor on every path out of a function.

@@ -29,18 +29,8 @@ struct payload_log::segment_file {
 
 namespace {
 
-status errno_status(int err, const std::string& what) {
-  return {err == ENOSPC ? errc::no_space : errc::io_error, what + ": " + std::strerror(err)};
-}
-
 // Injected failures (faults/) look like the kernel's: the call is skipped and errno set.
-bool injected(faults::io_op op) {
-  if (int e = faults::injected_io_error(faults::io_scope::spool, op)) {
-    errno = e;
-    return true;
-  }
-  return false;
-}
+bool injected(faults::io_op op) { return faults::fail_call(faults::io_scope::spool, op); }
 
 std::optional<uint64_t> segment_id(const std::string& name) {
   unsigned long long id = 0;

@@ -32,19 +32,6 @@ std::optional<double> metric(const std::string& text, const std::string& series)
   return std::nullopt;
 }
 
-// Polls GET /readyz until its status is `want` or the deadline passes; returns the last answer.
-http_result readyz_until(uint16_t port, unsigned want, std::chrono::seconds deadline = 20s) {
-  auto until = std::chrono::steady_clock::now() + deadline;
-  http_result r;
-  do {
-    r = http_get(port, "/readyz");
-    if (r.status == want)
-      return r;
-    std::this_thread::sleep_for(100ms); // poll interval, bounded by the deadline
-  } while (std::chrono::steady_clock::now() < until);
-  return r;
-}
-
 // A PostgreSQL cluster of this test alone (scripts/pg.sh), stopped by the destructor if still up.
 struct private_cluster {
   temp_dir dir;
@@ -142,17 +129,17 @@ TEST_CASE("readyz turns 503 naming the database when its PostgreSQL stops and 20
   private_cluster pg;
   REQUIRE_MESSAGE(pg.start(), "scripts/pg.sh could not start a private cluster");
   server_process server{pg.url()};
-  auto up = readyz_until(server.port(), 200);
+  auto up = http_get_until(server.port(), "/readyz", 200);
   REQUIRE_MESSAGE(up.status == 200, up.status << " " << up.body);
   pg.stop();
-  auto down = readyz_until(server.port(), 503);
+  auto down = http_get_until(server.port(), "/readyz", 503);
   REQUIRE_MESSAGE(down.status == 503, down.status << " " << down.body);
   auto j = nlohmann::json::parse(down.body);
   CHECK(j["db"] == false);
   CHECK(j["spool"] == true);
   CHECK(j["problems"][0].get<std::string>().rfind("db:", 0) == 0);
   REQUIRE(pg.start());
-  auto again = readyz_until(server.port(), 200);
+  auto again = http_get_until(server.port(), "/readyz", 200);
   CHECK_MESSAGE(again.status == 200, again.status << " " << again.body);
 }
 
@@ -299,22 +286,10 @@ TEST_CASE("a long PostgreSQL outage fills the spool budget: overloaded, not lost
   CHECK_NO_FAILURES(init_and_check(c, sid, false));
   pg.stop("immediate");
   // Without PostgreSQL no record can be settled: acks continue until the budget, then overloaded.
-  std::set<item_key> acked;
-  size_t overloaded = 0;
-  for (auto& it : items) {
-    send_item(c, sid, it);
-    auto m = c.wait_for([&](const json& m) {
-      auto t = m.value("type", "");
-      return t == "audio_ack" || t == "frame_ack" || t == "error";
-    }, 10s);
-    REQUIRE_MESSAGE(m, "no answer for " << it.kind << it.index);
-    if ((*m)["type"] == "error") {
-      CHECK((*m)["code"] == "overloaded");
-      ++overloaded;
-    } else {
-      acked.insert({it.kind, it.index});
-    }
-  }
+  auto result = send_each(c, sid, items);
+  auto acked = acked_of(result);
+  const size_t overloaded = count_of(result, "error:overloaded");
+  CHECK_MESSAGE(acked.size() + overloaded == items.size(), "every item is answered with an ack or overloaded");
   MESSAGE(acked.size() << " acked, " << overloaded << " refused with overloaded while PostgreSQL was down");
   CHECK(overloaded > 0);
   CHECK(acked.size() > 0);
@@ -324,26 +299,7 @@ TEST_CASE("a long PostgreSQL outage fills the spool budget: overloaded, not lost
   CHECK(*bytes <= 600000);
   REQUIRE(pg.start());
   // The backlog drains once PostgreSQL is back; the refused items are then accepted (bounded).
-  std::vector<test_item> rest;
-  for (auto& it : items)
-    if (!acked.count({it.kind, it.index}))
-      rest.push_back(it);
-  std::vector<std::string> failures;
-  for (auto deadline = std::chrono::steady_clock::now() + 60s; !rest.empty() && std::chrono::steady_clock::now() < deadline;) {
-    std::vector<test_item> still;
-    for (auto& it : rest) {
-      send_item(c, sid, it);
-      auto a = c.wait_for([&](const json& m) {
-        auto t = m.value("type", "");
-        return t == "audio_ack" || t == "frame_ack" || t == "error";
-      }, 10s);
-      if (!a || (*a)["type"] == "error")
-        still.push_back(it);
-    }
-    rest = std::move(still);
-    if (!rest.empty())
-      std::this_thread::sleep_for(200ms); // between rounds, bounded by the deadline
-  }
+  auto rest = resend_until_acked(c, sid, items, acked, 60s);
   CHECK_MESSAGE(rest.empty(), rest.size() << " items never accepted after PostgreSQL returned");
   CHECK_NO_FAILURES(end_and_check(c, sid, 10, 30, 60s));
   pqxx::connection conn{pg.url()};

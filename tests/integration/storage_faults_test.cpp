@@ -26,81 +26,17 @@ using namespace mediaspool::test;
 
 namespace {
 
-/// What the server answered for one item: "ack", "error:<code>" or "" (nothing in time).
-using outcomes = std::map<item_key, std::string>;
-
-std::optional<item_key> ref_of(const json& m) {
-  auto type = m.value("type", "");
-  if (type == "audio_ack")
-    return item_key{'a', m["chunk_index"].get<uint32_t>()};
-  if (type == "frame_ack")
-    return item_key{'f', m["frame_index"].get<uint32_t>()};
-  if (type == "error" && m.contains("ref"))
-    return item_key{m["ref"]["kind"].get<std::string>()[0], m["ref"]["index"].get<uint32_t>()};
-  return std::nullopt;
-}
-
-/// Sends each item and waits for its ack or error before the next (so an earlier item's failure
-/// is seen by the server before the next arrives). Returns each item's outcome.
-outcomes send_each(ws_test_client& c, const std::string& sid, const std::vector<test_item>& items,
-                   std::chrono::milliseconds each = 10s) {
-  outcomes out;
-  for (auto& it : items) {
-    send_item(c, sid, it);
-    auto m = c.wait_for([&](const json& m) { return ref_of(m) == item_key{it.kind, it.index}; }, each);
-    out[{it.kind, it.index}] = !m ? "" : (*m)["type"] == "error" ? "error:" + (*m)["code"].get<std::string>() : "ack";
-  }
+// The longest time from a send to an answer of this kind (a measurement, reported, not asserted).
+std::chrono::microseconds slowest(const outcomes& o, const std::string& result) {
+  std::chrono::microseconds out{0};
+  for (auto& [key, r] : o)
+    if (r.result == result)
+      out = std::max(out, r.after);
   return out;
-}
-
-/// Resends every item not acked yet until all are acked or the deadline passes (the server
-/// retries a failed store every 200 ms to 1 s). Returns the keys still not acked.
-std::set<item_key> resend_until_acked(ws_test_client& c, const std::string& sid, const std::vector<test_item>& items,
-                                      std::set<item_key> acked, std::chrono::seconds deadline = 30s) {
-  std::set<item_key> missing;
-  for (auto until = std::chrono::steady_clock::now() + deadline;;) {
-    std::vector<test_item> todo;
-    for (auto& it : items)
-      if (!acked.count({it.kind, it.index}))
-        todo.push_back(it);
-    missing = keys_of(todo);
-    if (todo.empty() || std::chrono::steady_clock::now() >= until)
-      return missing;
-    for (auto& [key, result] : send_each(c, sid, todo))
-      if (result == "ack")
-        acked.insert(key);
-    std::this_thread::sleep_for(100ms); // between rounds, bounded by the deadline
-  }
-}
-
-std::set<item_key> acked_of(const outcomes& o) {
-  std::set<item_key> out;
-  for (auto& [k, r] : o)
-    if (r == "ack")
-      out.insert(k);
-  return out;
-}
-
-size_t count_of(const outcomes& o, const std::string& result) {
-  size_t n = 0;
-  for (auto& [k, r] : o)
-    n += r == result;
-  return n;
 }
 
 http_result arm(uint16_t port, const std::string& query) {
   return http_get(port, "/api/debug/faults?" + query, {}, 5s, "PUT");
-}
-
-// Polls GET /readyz until its status is `want`; returns the last answer.
-http_result readyz_until(uint16_t port, unsigned want, std::chrono::seconds deadline = 20s) {
-  http_result r;
-  for (auto until = std::chrono::steady_clock::now() + deadline;;) {
-    r = http_get(port, "/readyz");
-    if (r.status == want || std::chrono::steady_clock::now() >= until)
-      return r;
-    std::this_thread::sleep_for(100ms); // poll interval, bounded by the deadline
-  }
 }
 
 // Files are written after the ack: polls check_files until it passes or the deadline passes.
@@ -186,13 +122,11 @@ TEST_CASE_FIXTURE(pg_fixture, "spool sync failing for lack of space: overloaded 
 
   auto a = arm(server.port(), "io=spool.sync@1:persistent:ENOSPC");
   REQUIRE_MESSAGE(a.status == 200, a.status << " " << a.body);
-  auto t0 = std::chrono::steady_clock::now();
   auto result = send_each(c, sid, during);
-  auto first_answer_ms =
-    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-  MESSAGE("answered " << during.size() << " items while the spool could not sync in " << first_answer_ms << " ms");
+  MESSAGE("while the spool could not sync: overloaded after at most " << slowest(result, "error:overloaded").count()
+                                                                     << " µs (target: within 1 s)");
   CHECK_MESSAGE(count_of(result, "error:overloaded") == during.size(), "every item is refused, none acked");
-  auto r = readyz_until(server.port(), 503);
+  auto r = http_get_until(server.port(), "/readyz", 503);
   CHECK_MESSAGE(r.status == 503, r.status << " " << r.body);
   CHECK_MESSAGE(problems_of(r).find("spool: writes failing") != std::string::npos, problems_of(r));
   auto m = http_get(server.port(), "/metrics");
@@ -202,7 +136,7 @@ TEST_CASE_FIXTURE(pg_fixture, "spool sync failing for lack of space: overloaded 
   REQUIRE(arm(server.port(), "io=").status == 200);
   auto missing = resend_until_acked(c, sid, during, {});
   CHECK_MESSAGE(missing.empty(), "never acked after the fault cleared");
-  CHECK(readyz_until(server.port(), 200).status == 200);
+  CHECK(http_get_until(server.port(), "/readyz", 200).status == 200);
   CHECK_NO_FAILURES(end_and_check(c, sid, 4, 8));
   CHECK_NO_FAILURES(check_stored(server.media_root(), *this, sid, items));
 }
@@ -216,7 +150,7 @@ TEST_CASE_FIXTURE(pg_fixture, "media fsync failing: items acked from the spool, 
   CHECK_NO_FAILURES(init_and_check(c, sid, false));
   // Durability is the spool's: an I/O error (not a full disk) on the media side costs no ack.
   CHECK_NO_FAILURES(send_and_check_acks(c, sid, items, 4));
-  auto r = readyz_until(server.port(), 503);
+  auto r = http_get_until(server.port(), "/readyz", 503);
   CHECK_MESSAGE(problems_of(r).find("media: writes failing") != std::string::npos, problems_of(r));
   for (auto& it : items)
     CHECK_MESSAGE(!std::filesystem::exists(item_file(server.media_root(), sid, it)),
@@ -226,7 +160,7 @@ TEST_CASE_FIXTURE(pg_fixture, "media fsync failing: items acked from the spool, 
   REQUIRE(arm(server.port(), "io=").status == 200);
   // The failed sync is not retried and trusted: each file is written again from the held bytes.
   CHECK_NO_FAILURES(files_eventually(server.media_root(), sid, items));
-  CHECK(readyz_until(server.port(), 200).status == 200);
+  CHECK(http_get_until(server.port(), "/readyz", 200).status == 200);
   CHECK_NO_FAILURES(end_and_check(c, sid, 3, 6));
   CHECK_NO_FAILURES(check_stored(server.media_root(), *this, sid, items));
 }
@@ -258,10 +192,11 @@ TEST_CASE_FIXTURE(pg_fixture, "a really full disk (tmpfs): no false ack, overloa
   auto result = send_each(c, sid, during);
   auto acked = acked_of(result);
   MESSAGE(acked.size() << " of " << during.size() << " items acked on the full disk (WAL space already reserved), "
-                       << count_of(result, "error:overloaded") << " refused with overloaded");
+                       << count_of(result, "error:overloaded") << " refused with overloaded, each after at most "
+                       << slowest(result, "error:overloaded").count() << " µs (target: within 1 s)");
   CHECK_MESSAGE(count_of(result, "error:overloaded") > 0, "a full disk must be reported as overloaded");
   CHECK_MESSAGE(count_of(result, "") == 0, "every item is answered");
-  auto r = readyz_until(server.port(), 503);
+  auto r = http_get_until(server.port(), "/readyz", 503);
   CHECK_MESSAGE(r.status == 503, r.body);
 
   if (disk.mounted)
@@ -270,7 +205,7 @@ TEST_CASE_FIXTURE(pg_fixture, "a really full disk (tmpfs): no false ack, overloa
     REQUIRE(arm(server.port(), "io=").status == 200);
   auto missing = resend_until_acked(c, sid, during, acked);
   CHECK_MESSAGE(missing.empty(), "items never acked after space returned");
-  CHECK(readyz_until(server.port(), 200).status == 200);
+  CHECK(http_get_until(server.port(), "/readyz", 200).status == 200);
   CHECK_NO_FAILURES(end_and_check(c, sid, 12, 48, 60s));
   CHECK_NO_FAILURES(check_stored(media_root, *this, sid, items));
 }

@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 
 #include <algorithm>
+#include <thread>
 #include <cctype>
 
 namespace mediaspool::test {
@@ -63,6 +64,17 @@ http_result http_get(uint16_t port, const std::string& target,
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   return out;
+}
+
+http_result http_get_until(uint16_t port, const std::string& target, unsigned want,
+                           std::chrono::milliseconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    auto r = http_get(port, target);
+    if (r.status == want || std::chrono::steady_clock::now() >= until)
+      return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100)); // poll interval, bounded by the deadline
+  }
 }
 
 } // namespace mediaspool::test

@@ -29,4 +29,9 @@ http_result http_get(uint16_t port, const std::string& target,
                      const std::vector<std::pair<std::string, std::string>>& headers = {},
                      std::chrono::milliseconds timeout = 10s, const std::string& method = "GET");
 
+/// Polls GET `target` (every 100 ms) until its status is `want` or `deadline` passes; returns the
+/// last answer.
+http_result http_get_until(uint16_t port, const std::string& target, unsigned want,
+                           std::chrono::milliseconds deadline = 20s);
+
 } // namespace mediaspool::test

@@ -9,6 +9,7 @@
 #include <map>
 #include <random>
 #include <sstream>
+#include <thread>
 
 namespace mediaspool::test {
 
@@ -393,6 +394,63 @@ std::string join(const std::vector<std::string>& failures) {
 void append(std::vector<std::string>& failures, const std::string& where, std::vector<std::string> more) {
   for (auto& m : more)
     failures.push_back(where + ": " + std::move(m));
+}
+
+std::optional<item_key> ref_of(const json& msg) {
+  auto type = msg.value("type", "");
+  if (type == "audio_ack")
+    return item_key{'a', msg["chunk_index"].get<uint32_t>()};
+  if (type == "frame_ack")
+    return item_key{'f', msg["frame_index"].get<uint32_t>()};
+  if (type == "error" && msg.contains("ref"))
+    return item_key{msg["ref"]["kind"].get<std::string>()[0], msg["ref"]["index"].get<uint32_t>()};
+  return std::nullopt;
+}
+
+outcomes send_each(ws_test_client& c, const std::string& sid, const std::vector<test_item>& items,
+                   std::chrono::milliseconds each) {
+  outcomes out;
+  for (auto& it : items) {
+    const auto t0 = std::chrono::steady_clock::now();
+    send_item(c, sid, it);
+    auto m = c.wait_for([&](const json& msg) { return ref_of(msg) == item_key{it.kind, it.index}; }, each);
+    auto after = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+    out[{it.kind, it.index}] = {!m                        ? ""
+                                : (*m)["type"] == "error" ? "error:" + (*m)["code"].get<std::string>()
+                                                          : "ack",
+                                after};
+  }
+  return out;
+}
+
+std::set<item_key> resend_until_acked(ws_test_client& c, const std::string& sid, const std::vector<test_item>& items,
+                                      std::set<item_key> acked, std::chrono::milliseconds deadline) {
+  for (auto until = std::chrono::steady_clock::now() + deadline;;) {
+    std::vector<test_item> todo;
+    for (auto& it : items)
+      if (!acked.count({it.kind, it.index}))
+        todo.push_back(it);
+    if (todo.empty() || std::chrono::steady_clock::now() >= until)
+      return keys_of(todo);
+    for (auto& key : acked_of(send_each(c, sid, todo)))
+      acked.insert(key);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100)); // between rounds, bounded by the deadline
+  }
+}
+
+std::set<item_key> acked_of(const outcomes& o) {
+  std::set<item_key> out;
+  for (auto& [k, r] : o)
+    if (r.result == "ack")
+      out.insert(k);
+  return out;
+}
+
+size_t count_of(const outcomes& o, const std::string& result) {
+  size_t n = 0;
+  for (auto& [k, r] : o)
+    n += r.result == result;
+  return n;
 }
 
 } // namespace mediaspool::test

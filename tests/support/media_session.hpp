@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -76,6 +78,33 @@ std::vector<std::string> init_and_check(ws_test_client& c, const std::string& si
 /// Sends session_end and checks session_end_ack's totals. Returns the failures.
 std::vector<std::string> end_and_check(ws_test_client& c, const std::string& sid, size_t chunks,
                                        size_t frames, std::chrono::milliseconds timeout = 20s);
+
+/// What the server answered for one item sent alone: "ack", "error:<code>" or "" (nothing in
+/// time), and how long after the send.
+struct outcome {
+  std::string result;
+  std::chrono::microseconds after{0};
+};
+using outcomes = std::map<item_key, outcome>;
+
+/// The item an ack or an error with a ref names, if any.
+std::optional<item_key> ref_of(const json& msg);
+
+/// Sends each item and waits for its ack or error before the next (so the server sees an earlier
+/// item's failure before the next arrives). Returns each item's outcome.
+outcomes send_each(ws_test_client& c, const std::string& sid, const std::vector<test_item>& items,
+                   std::chrono::milliseconds each = 10s);
+
+/// Resends every item not in `acked` until all are acked or `deadline` passes (a server past a
+/// fault retries within a second). Returns the keys still not acked.
+std::set<item_key> resend_until_acked(ws_test_client& c, const std::string& sid, const std::vector<test_item>& items,
+                                      std::set<item_key> acked, std::chrono::milliseconds deadline = 30s);
+
+/// The keys whose outcome is "ack".
+std::set<item_key> acked_of(const outcomes& o);
+
+/// How many outcomes are `result`.
+size_t count_of(const outcomes& o, const std::string& result);
 
 /// The file an item is stored as, under `media_root`.
 std::filesystem::path item_file(const std::filesystem::path& media_root, const std::string& sid,
