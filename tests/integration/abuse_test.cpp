@@ -266,4 +266,34 @@ TEST_CASE_FIXTURE(pg_fixture, "idle timeout: a peer that answers nothing is clos
   CHECK(m.body.find("mediaspool_connection_limits_total{limit=\"idle_timeout\"} 20") != std::string::npos);
 }
 
+TEST_CASE_FIXTURE(pg_fixture, "max connections: the WebSocket beyond the limit gets HTTP 503, is counted, and a freed slot is usable") {
+  server_process server{url, {"--limits.max-connections=3"}};
+  const std::vector<std::pair<std::string, std::string>> upgrade{{"Upgrade", "websocket"},
+                                                                 {"Connection", "Upgrade"},
+                                                                 {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+                                                                 {"Sec-WebSocket-Version", "13"}};
+  std::vector<std::unique_ptr<ws_test_client>> clients;
+  for (uint32_t i = 0; i < 3; ++i) {
+    clients.push_back(std::make_unique<ws_test_client>(server.port()));
+    CHECK_NO_FAILURES(init_and_check(*clients.back(), test_sid(995 + i), false));
+  }
+  auto refused = http_get(server.port(), "/ws/media-stream", upgrade);
+  CHECK_MESSAGE(refused.status == 503, refused.status << " " << refused.body);
+  CHECK(refused.body.find("overloaded") != std::string::npos);
+  auto m = http_get(server.port(), "/metrics");
+  CHECK(m.body.find("mediaspool_connection_limits_total{limit=\"max_connections\"} 1") != std::string::npos);
+  // One client leaves: its slot is free again (bounded poll while the server notices).
+  clients.back()->close();
+  clients.pop_back();
+  http_result again;
+  for (auto until = clock_type::now() + 10s; clock_type::now() < until;) {
+    again = http_get(server.port(), "/ws/media-stream", upgrade, 2s);
+    if (again.status == 101)
+      break;
+    std::this_thread::sleep_for(100ms); // poll interval, bounded by the deadline
+  }
+  CHECK_MESSAGE(again.status == 101, again.status << " " << again.body);
+  CHECK(http_get(server.port(), "/readyz").status == 200);
+}
+
 } // TEST_SUITE
