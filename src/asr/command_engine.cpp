@@ -3,11 +3,15 @@
 #include "audio/audio_decoder.hpp"
 #include "asr/wav.hpp"
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 
 namespace mediaspool::asr {
@@ -31,6 +35,48 @@ std::string shell_quote(const std::string& s) {
   for (char c : s)
     out += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
   return out + "'";
+}
+
+// Runs `cmd` with /bin/sh and collects its stdout; returns an error text or "". Unlike popen,
+// the child gets only stdin (/dev/null), stdout (the pipe) and stderr: the server's sockets and
+// files are not close-on-exec (Asio opens sockets without it), and a command holding them would
+// keep closed client connections and the listening port alive for as long as it runs.
+std::string run_capturing(const std::string& cmd, std::string& out) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
+    return std::string{"cannot create a pipe for the asr command: "} + std::strerror(errno);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  const char* argv[] = {"sh", "-c", cmd.c_str(), nullptr};
+  pid_t pid = -1;
+  int spawn_err = ::posix_spawn(&pid, "/bin/sh", &actions, nullptr, const_cast<char* const*>(argv), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(pipe_fds[1]);
+  if (spawn_err != 0) {
+    ::close(pipe_fds[0]);
+    return std::string{"cannot run the asr command: "} + std::strerror(spawn_err);
+  }
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(pipe_fds[0], buf, sizeof buf);
+    if (n > 0)
+      out.append(buf, static_cast<size_t>(n));
+    else if (n == 0 || errno != EINTR)
+      break;
+  }
+  ::close(pipe_fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR)
+      return std::string{"cannot wait for the asr command: "} + std::strerror(errno);
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return "asr command failed (" + (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
+                                                       : "signal " + std::to_string(WTERMSIG(status))) + ")";
+  return {};
 }
 
 } // namespace
@@ -64,17 +110,8 @@ recognition command_engine::recognize(const std::vector<int16_t>& pcm) {
   else
     cmd += " " + shell_quote(path);
   std::string out;
-  if (FILE* f = ::popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
-      out.append(buf, n);
-    int status = ::pclose(f);
-    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-      r.error = "asr command failed (status " + std::to_string(status) + ")";
-  } else {
-    r.error = "cannot run the asr command";
-  }
+  if (auto err = run_capturing(cmd, out); !err.empty())
+    r.error = err;
   ::unlink(path.c_str());
   if (r.ok())
     r.text = collapse_whitespace(out);

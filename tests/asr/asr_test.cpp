@@ -9,6 +9,9 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <ctime>
 
 using namespace mediaspool;
@@ -154,6 +157,27 @@ TEST_CASE("the command engine reads the text from the command's stdout") {
   cfg.command = "false";
   auto failing = asr::make_engine(cfg, err);
   CHECK_FALSE(failing->recognize(std::vector<int16_t>(160, 0)).ok());
+}
+
+TEST_CASE("the command engine runs its command without the server's descriptors") {
+  // A command that inherited the server's sockets would keep closed client connections and the
+  // listening port open for as long as it runs (and past a restart). This socket stands for them:
+  // opened without close-on-exec, as Asio opens its sockets.
+  int sock = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(sock >= 0);
+  temp_dir dir;
+  asr::engine_config cfg;
+  cfg.kind = "command";
+  cfg.temp_dir = dir.path().string();
+  // Prints how many sockets the command's shell holds.
+  cfg.command = "sh -c 'ls -l /proc/$$/fd | grep -c socket: ; true' {}";
+  std::string err;
+  auto e = asr::make_engine(cfg, err);
+  REQUIRE_MESSAGE(e, err);
+  auto r = e->recognize(std::vector<int16_t>(1600, 0));
+  ::close(sock);
+  REQUIRE_MESSAGE(r.ok(), r.error);
+  CHECK(r.text == "0");
 }
 
 TEST_CASE("an unknown engine or a missing model is a configuration error") {

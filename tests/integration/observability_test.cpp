@@ -10,10 +10,14 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <filesystem>
 #include <iterator>
+#include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -100,6 +104,30 @@ TEST_CASE_FIXTURE(pg_fixture, "metrics count acks items by kind duplicates and e
   auto after = http_get(server.port(), "/metrics").body;
   CHECK_MESSAGE(metric(after, "mediaspool_errors_total{code=\"conflict\"}") == 1.0, after);
   CHECK_MESSAGE(metric(after, "mediaspool_conflicts_total") == 1.0, after);
+}
+
+TEST_CASE_FIXTURE(pg_fixture, "the server's threads are named after the actors they run (top -H, perf, the bench's split)") {
+  server_process srv{url};
+  const std::vector<std::string> expected{"ms.spool", "ms.file-writer", "ms.db-batcher", "ms.loader", "ms.query", "ms.health"};
+  std::multiset<std::string> names;
+  // Detached actors name their threads as they start, which may be just after the port file.
+  for (auto deadline = std::chrono::steady_clock::now() + 5s; std::chrono::steady_clock::now() < deadline;
+       std::this_thread::sleep_for(50ms)) { // poll interval, with a deadline
+    names.clear();
+    for (auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(srv.pid()) + "/task")) {
+      std::ifstream in{task.path() / "comm"};
+      std::string name;
+      std::getline(in, name);
+      names.insert(name);
+    }
+    if (std::all_of(expected.begin(), expected.end(), [&](auto& e) { return names.count(e) > 0; }))
+      break;
+  }
+  std::string all;
+  for (auto& n : names)
+    all += n + " ";
+  for (auto& e : expected)
+    CHECK_MESSAGE(names.count(e) >= 1, e << " missing in: " << all);
 }
 
 TEST_CASE_FIXTURE(pg_fixture, "readyz is 200 with PostgreSQL up the spool open and room on disk") {
@@ -229,7 +257,8 @@ TEST_CASE("PostgreSQL crashing mid-recording: acks continue from the spool, rows
   server_process server{pg.url()};
   const auto sid = test_sid(950);
   auto items = make_mix(950, 6, 12);
-  ws_test_client c{server.port()};
+  auto client = std::make_unique<ws_test_client>(server.port());
+  auto& c = *client;
   CHECK_NO_FAILURES(init_and_check(c, sid, false));
   CHECK_NO_FAILURES(send_and_check_acks(c, sid, {items.begin(), items.begin() + 6}, 4));
   pg.stop("immediate"); // pg_ctl stop -m immediate: a crash, not a shutdown
@@ -273,6 +302,10 @@ TEST_CASE("PostgreSQL crashing mid-recording: acks continue from the spool, rows
   CHECK(r[0][3].as<int>() == 12);
   CHECK(r[0][4].as<std::string>() == "completed");
   CHECK(r[0][5].as<int>() == 12);
+  // PostgreSQL was restarted while the client was connected: the client's socket must not live
+  // on in it, or the server would wait for that connection at shutdown.
+  client.reset(); // closes its socket as a process exit would (no shutdown())
+  CHECK_MESSAGE(server.stop(5s), "the server did not stop cleanly within 5 s of SIGTERM");
 }
 
 TEST_CASE("a long PostgreSQL outage fills the spool budget: overloaded, not lost; the backlog drains and recording resumes") {
@@ -282,7 +315,8 @@ TEST_CASE("a long PostgreSQL outage fills the spool budget: overloaded, not lost
   server_process server{pg.url(), {"--spool.max-bytes=600000"}};
   const auto sid = test_sid(951);
   auto items = make_mix(951, 10, 30);
-  ws_test_client c{server.port()};
+  auto client = std::make_unique<ws_test_client>(server.port());
+  auto& c = *client;
   CHECK_NO_FAILURES(init_and_check(c, sid, false));
   pg.stop("immediate");
   // Without PostgreSQL no record can be settled: acks continue until the budget, then overloaded.
@@ -310,6 +344,8 @@ TEST_CASE("a long PostgreSQL outage fills the spool budget: overloaded, not lost
   CHECK(r[0][0].as<int>() == 10);
   CHECK(r[0][1].as<int>() == 30);
   CHECK_NO_FAILURES(check_files(server.media_root(), sid, items));
+  client.reset(); // closes its socket as a process exit would (no shutdown())
+  CHECK_MESSAGE(server.stop(5s), "the server did not stop cleanly within 5 s of SIGTERM");
 }
 
 } // TEST_SUITE

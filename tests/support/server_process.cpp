@@ -98,6 +98,8 @@ void server_process::start() {
     ::dup2(null_fd, 0);
     ::dup2(log_fd, 1);
     ::dup2(log_fd, 2);
+    // The test's own sockets (clients of an earlier server) must not live on in the new server.
+    ::close_range(3, ~0U, 0);
     ::execve(argv[0], argv.data(), envp.data());
     // strerror is not async-signal-safe: report the errno number digit by digit.
     char msg[] = "test harness: execve failed, errno 000\n";

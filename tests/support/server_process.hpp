@@ -44,6 +44,8 @@ public:
   std::filesystem::path spool_path() const { return dir_ / "spool"; }
   std::filesystem::path log_path() const { return dir_ / "server.log"; }
   bool running() const noexcept { return pid_ > 0; }
+  /// The server's PID while running (for reading /proc), -1 otherwise.
+  pid_t pid() const noexcept { return pid_; }
 
   /// Resident memory of the server in bytes (VmRSS of /proc/<pid>/status); 0 if not running.
   uint64_t rss_bytes() const;

@@ -2,6 +2,8 @@
 
 #include "net/codec.hpp"
 
+#include <fcntl.h>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -60,6 +62,13 @@ struct ws_test_client::impl {
 
   void connect(uint16_t port, std::chrono::milliseconds timeout, const std::string& target) {
     auto& tcp_layer = beast::get_lowest_layer(ws);
+    // Opened here to be close-on-exec (Asio's own open is not): a process the test starts while
+    // this client is connected (pg_ctl starting PostgreSQL, a server restart) would otherwise
+    // hold the socket, and closing the client would then not close the connection.
+    beast::error_code open_ec;
+    tcp_layer.socket().open(tcp::v4(), open_ec);
+    if (!open_ec)
+      ::fcntl(tcp_layer.socket().native_handle(), F_SETFD, FD_CLOEXEC);
     tcp_layer.expires_after(timeout);
     tcp_layer.async_connect(tcp::endpoint{asio::ip::make_address("127.0.0.1"), port},
                             [this, port, timeout, target](beast::error_code ec) {
