@@ -2,6 +2,7 @@
 #include "actors/health_probe.hpp"
 #include "actors/log.hpp"
 #include "actors/supervisor.hpp"
+#include "actors/thread_name.hpp"
 #include "config.hpp"
 #include "faults/faults.hpp"
 #include "net/api.hpp"
@@ -238,7 +239,10 @@ int main(int argc, char** argv) {
   });
   std::vector<std::thread> threads;
   for (size_t i = 1; i < cfg.io_threads; ++i)
-    threads.emplace_back([&] { ioc.run(); });
+    threads.emplace_back([&] {
+      name_this_thread("ms.net");
+      ioc.run();
+    });
   ioc.run();
   for (auto& t : threads)
     t.join();

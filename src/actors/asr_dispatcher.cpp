@@ -1,6 +1,7 @@
 #include "actors/asr_dispatcher.hpp"
 
 #include "actors/log.hpp"
+#include "actors/thread_name.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -179,6 +180,7 @@ void on_saved(self_ptr self, const std::vector<storage::item_key>& keys) {
 
 caf::behavior asr_dispatcher(caf::stateful_actor<asr_dispatcher_state>* self, asr_dispatcher_config cfg,
                              std::vector<caf::actor> workers, db_batcher_actor batcher, caf::actor registry) {
+  name_this_thread("ms.asr-dispatch");
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.pg = std::make_unique<storage::pg_store>(st.cfg.db_url);

@@ -1,6 +1,7 @@
 #include "actors/db_batcher.hpp"
 
 #include "actors/log.hpp"
+#include "actors/thread_name.hpp"
 
 #include <algorithm>
 #include <set>
@@ -110,6 +111,7 @@ bool write_transcripts(db_batcher_pointer self) {
 } // namespace
 
 db_batcher_actor::behavior_type db_batcher(db_batcher_pointer self, db_batcher_config cfg) {
+  name_this_thread("ms.db-batcher");
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.pg = std::make_unique<storage::pg_store>(st.cfg.url);

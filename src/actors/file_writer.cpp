@@ -1,6 +1,7 @@
 #include "actors/file_writer.hpp"
 
 #include "actors/log.hpp"
+#include "actors/thread_name.hpp"
 #include "faults/faults.hpp"
 
 #include <algorithm>
@@ -50,6 +51,7 @@ void write_batch(file_writer_pointer self) {
 file_writer_actor::behavior_type file_writer(file_writer_pointer self,
                                              std::shared_ptr<const storage::media_store> store,
                                              std::shared_ptr<storage_health> health) {
+  name_this_thread("ms.file-writer");
   self->state.store = std::move(store);
   self->state.health = std::move(health);
   return {

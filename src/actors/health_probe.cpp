@@ -1,6 +1,7 @@
 #include "actors/health_probe.hpp"
 
 #include "actors/log.hpp"
+#include "actors/thread_name.hpp"
 
 #include <sys/statvfs.h>
 
@@ -43,6 +44,7 @@ readiness check_readiness(health_probe_state& st) {
 }
 
 health_probe_actor::behavior_type health_probe(health_probe_pointer self, health_config cfg) {
+  name_this_thread("ms.health");
   self->state.cfg = std::move(cfg);
   self->state.pg = std::make_unique<storage::pg_store>(self->state.cfg.db_url);
   return {

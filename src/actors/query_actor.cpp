@@ -1,6 +1,7 @@
 #include "actors/query_actor.hpp"
 
 #include "actors/log.hpp"
+#include "actors/thread_name.hpp"
 
 #include <system_error>
 
@@ -44,6 +45,7 @@ media_file query_state::locate(const media_file_query& q) const {
 query_actor::behavior_type query(query_actor::stateful_pointer<query_state> self,
                                           std::string db_url,
                                           std::shared_ptr<const storage::media_store> media) {
+  name_this_thread("ms.query");
   self->state.pg = std::make_unique<storage::pg_store>(std::move(db_url));
   self->state.media = std::move(media);
   return {

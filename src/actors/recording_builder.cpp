@@ -1,6 +1,7 @@
 #include "actors/recording_builder.hpp"
 
 #include "actors/log.hpp"
+#include "actors/thread_name.hpp"
 #include "audio/recording_assembler.hpp"
 
 #include <xxhash.h>
@@ -128,6 +129,7 @@ caf::result<recording_file> recording_builder_state::serve(const std::string& si
 recording_actor::behavior_type recording_builder(recording_actor::stateful_pointer<recording_builder_state> self,
                                                  std::string db_url,
                                                  std::shared_ptr<const storage::media_store> media) {
+  name_this_thread("ms.recording");
   self->state.pg = std::make_unique<storage::pg_store>(std::move(db_url));
   self->state.media = std::move(media);
   return {

@@ -1,6 +1,7 @@
 #include "actors/session_loader.hpp"
 
 #include "actors/log.hpp"
+#include "actors/thread_name.hpp"
 
 #include <algorithm>
 
@@ -10,6 +11,7 @@ session_loader_actor::behavior_type
 session_loader(session_loader_actor::stateful_pointer<session_loader_state> self,
                std::shared_ptr<storage::spool> spool, std::string db_url, std::string media_root,
                std::string node_id) {
+  name_this_thread("ms.loader");
   self->state.spool = std::move(spool);
   if (!node_id.empty())
     self->state.node_id = std::move(node_id);

@@ -1,6 +1,7 @@
 #include "actors/spool_writer.hpp"
 
 #include "actors/log.hpp"
+#include "actors/thread_name.hpp"
 #include "faults/faults.hpp"
 
 #include <chrono>
@@ -202,6 +203,7 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
                                                db_batcher_actor batcher,
                                                std::shared_ptr<server_metrics> metrics,
                                                std::shared_ptr<storage_health> health) {
+  name_this_thread("ms.spool");
   self->state.metrics = std::move(metrics);
   self->state.health = std::move(health);
   self->state.spool = std::move(spool);

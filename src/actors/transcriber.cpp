@@ -1,6 +1,7 @@
 #include "actors/transcriber.hpp"
 
 #include "actors/log.hpp"
+#include "actors/thread_name.hpp"
 #include "audio/audio_decoder.hpp"
 
 #include <nlohmann/json.hpp>
@@ -91,6 +92,7 @@ asr_result transcriber_state::run(const asr_job& job) {
 }
 
 caf::behavior transcriber(caf::stateful_actor<transcriber_state>* self, transcriber_config cfg) {
+  name_this_thread("ms.asr");
   self->state.cfg = std::move(cfg);
   return {
     [=](atom::asrjob, const asr_job& job) -> asr_result { return self->state.run(job); },
