@@ -126,7 +126,7 @@ void recover_page(spool_writer_pointer self) {
       st.recovery_cursor = rec.key;
       if (st.pending.count(rec.key) > 0)
         return;
-      auto bytes = std::make_shared<const std::vector<char>>(rec.payload.begin(), rec.payload.end());
+      auto bytes = std::make_shared<const byte_vector>(rec.payload.begin(), rec.payload.end());
       rows.push_back(dispatch(self, rec.key, rec.hash, std::move(rec.file_name), std::move(rec.element),
                               shared_bytes{std::move(bytes), 0}));
     },

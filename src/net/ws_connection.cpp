@@ -1,6 +1,7 @@
 #include "net/ws_connection.hpp"
 
 #include "actors/log.hpp"
+#include "net/payload_buffer.hpp"
 #include "net/rate_limiter.hpp"
 
 #include <boost/beast/websocket.hpp>
@@ -44,7 +45,7 @@ struct credit_return {
   std::shared_ptr<flow_budget> budget;
   std::shared_ptr<io_gate> gate;
 
-  void operator()(const std::vector<char>* buf) const;
+  void operator()(const byte_vector* buf) const;
 };
 
 class ws_connection : public std::enable_shared_from_this<ws_connection> {
@@ -194,7 +195,7 @@ private:
     paused_ = false;
     pause_hold_.reset();
     reading_ = true;
-    frame_ = std::make_shared<std::vector<char>>();
+    frame_ = std::make_shared<byte_vector>();
     dbuf_.emplace(*frame_, ctx_.limits.read_message_max + read_part_bytes);
     read_part();
   }
@@ -307,7 +308,7 @@ private:
     auto n = frame_->size();
     inflight_ += n;
     ctx_.budget->take(n);
-    std::shared_ptr<const std::vector<char>> buf{new std::vector<char>(std::move(*frame_)),
+    std::shared_ptr<const byte_vector> buf{new byte_vector(std::move(*frame_)),
                                                  credit_return{weak_from_this(), ws_.get_executor(), ctx_.budget, ctx_.gate}};
     frame_.reset();
     auto parsed = parse_blob(shared_bytes{std::move(buf), 0}, ctx_.codec);
@@ -358,8 +359,8 @@ private:
   asio::steady_timer retry_timer_;
   asio::steady_timer init_timer_;
   caf::actor session_;
-  std::shared_ptr<std::vector<char>> frame_;
-  std::optional<asio::dynamic_vector_buffer<char, std::allocator<char>>> dbuf_;
+  std::shared_ptr<byte_vector> frame_;
+  std::optional<payload_buffer> dbuf_;
   std::deque<std::string> writes_;
   std::optional<websocket::close_reason> close_code_;
   uint64_t inflight_ = 0;
@@ -397,7 +398,7 @@ void ws_outbox::close(uint16_t code, std::string reason) {
   });
 }
 
-void credit_return::operator()(const std::vector<char>* buf) const {
+void credit_return::operator()(const byte_vector* buf) const {
   auto bytes = buf->size();
   delete buf;
   budget->release(bytes);

@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::abort(); // accepted a text above the limit
     }
   } else {
-    auto buf = std::make_shared<const std::vector<char>>(body, body + n);
+    auto buf = std::make_shared<const byte_vector>(body, body + n);
     auto r = net::parse_blob(shared_bytes{buf, 0}, limits);
     if (auto* b = std::get_if<blob>(&r)) {
       if (n < net::blob_header_size || b->payload.size() != n - net::blob_header_size

@@ -50,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       out = p.on_metadata(std::move(m), now);
     } else if (op == 2) {
       auto payload = bytes_for(seed, len);
-      blob b{sid, kind, index, shared_bytes{std::make_shared<const std::vector<char>>(payload.begin(), payload.end()), 0}};
+      blob b{sid, kind, index, shared_bytes{std::make_shared<const byte_vector>(payload.begin(), payload.end()), 0}};
       out = p.on_blob(std::move(b), now);
     } else if (op == 3) {
       if (auto it = sent.find(key); it != sent.end()) {

@@ -20,8 +20,8 @@ public:
   shared_bytes make(const std::string& s) {
     c_->made_bytes += s.size();
     c_->made_buffers += 1;
-    std::shared_ptr<const std::vector<char>> buf{new std::vector<char>(s.begin(), s.end()),
-                                                 [c = c_](const std::vector<char>* p) {
+    std::shared_ptr<const byte_vector> buf{new byte_vector(s.begin(), s.end()),
+                                       [c = c_](const byte_vector* p) {
                                                    c->freed_bytes += p->size();
                                                    c->freed_buffers += 1;
                                                    delete p;

@@ -29,7 +29,7 @@ ec parse_err(const std::string& text) {
 }
 
 shared_bytes bytes(const std::string& s) {
-  return shared_bytes{std::make_shared<const std::vector<char>>(s.begin(), s.end()), 0};
+  return shared_bytes{std::make_shared<const byte_vector>(s.begin(), s.end()), 0};
 }
 
 } // namespace

@@ -1,0 +1,62 @@
+// payload_buffer as Beast uses it: prepare, a partial fill, commit, again; growth keeps every byte.
+#include "net/payload_buffer.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/asio/buffer.hpp>
+
+#include <string>
+
+using mediaspool::byte_vector;
+using mediaspool::net::payload_buffer;
+
+TEST_SUITE("net.payload_buffer") {
+  TEST_CASE("reads in parts of any size append exactly the bytes committed, across growth") {
+    byte_vector bytes;
+    payload_buffer buf{bytes, 1u << 20};
+    std::string expected;
+    size_t step = 1;
+    for (int part = 0; part < 40; ++part, step = step * 3 % 70001 + 1) {
+      auto space = buf.prepare(65536);
+      REQUIRE(space.size() == 65536);
+      // Like a socket read: fills only `step` of the prepared bytes.
+      std::string chunk(std::min<size_t>(step, 65536), static_cast<char>('a' + part % 26));
+      boost::asio::buffer_copy(space, boost::asio::buffer(chunk));
+      buf.commit(chunk.size());
+      expected += chunk;
+      REQUIRE(buf.size() == expected.size());
+    }
+    CHECK(bytes.size() == expected.size());
+    CHECK(std::string(bytes.data(), bytes.size()) == expected);
+    auto d = buf.data();
+    CHECK(std::string(static_cast<const char*>(d.data()), d.size()) == expected);
+  }
+
+  TEST_CASE("committing more than was prepared counts only the prepared bytes") {
+    byte_vector bytes;
+    payload_buffer buf{bytes, 1000};
+    buf.prepare(10);
+    buf.commit(50);
+    CHECK(buf.size() == 10);
+    CHECK(bytes.size() == 10);
+  }
+
+  TEST_CASE("preparing beyond max_size throws length_error, which Beast turns into a read error") {
+    byte_vector bytes;
+    payload_buffer buf{bytes, 100};
+    buf.prepare(60);
+    buf.commit(60);
+    CHECK_THROWS_AS(buf.prepare(41), std::length_error);
+    CHECK_NOTHROW(buf.prepare(40));
+  }
+
+  TEST_CASE("consume drops bytes from the front") {
+    byte_vector bytes{'x', 'y', 'z'};
+    payload_buffer buf{bytes, 100};
+    CHECK(buf.size() == 3);
+    buf.consume(2);
+    CHECK(buf.size() == 1);
+    CHECK(bytes.size() == 1);
+    CHECK(bytes[0] == 'z');
+  }
+}
