@@ -74,6 +74,7 @@ public:
   size_t db_loaders = 2;
   size_t db_max_batch = 2000;
   double db_refresh_fraction = 0.25;
+  double db_refresh_jitter = 0.2;
   caf::timespan db_refresh_min_interval = std::chrono::seconds(2);
   caf::timespan db_idle_refresh = std::chrono::seconds(30);
 

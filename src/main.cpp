@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
                  supervisor_config{cfg.db_url, media_root, node_id, cfg.file_writers, cfg.db_loaders,
                                    db_batcher_config{cfg.db_url, media_root, cfg.db_max_batch,
                                                      refresh_config{cfg.db_refresh_fraction, ms(cfg.db_refresh_min_interval),
-                                                                    ms(cfg.db_idle_refresh)},
+                                                                    ms(cfg.db_idle_refresh), cfg.db_refresh_jitter},
                                                      std::chrono::milliseconds(1000)},
                                    pairing_config{ms(cfg.orphan_timeout), cfg.max_unpaired_bytes},
                                    supervisor_config{}.queries, supervisor_config{}.recording_builders, meters, writes},

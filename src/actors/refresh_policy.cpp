@@ -5,9 +5,32 @@
 
 namespace mediaspool {
 
+double refresh_policy::fraction_of(const std::string& session_id) const {
+  if (cfg_.jitter <= 0)
+    return cfg_.fraction;
+  // FNV-1a, then splitmix64's finaliser so the last characters move the high bits too: stable
+  // across runs and builds, unlike std::hash.
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : session_id)
+    h = (h ^ c) * 1099511628211ull;
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  double unit = static_cast<double>(h >> 11) / static_cast<double>(1ull << 53); // [0, 1)
+  double jitter = std::min(cfg_.jitter, 0.9); // a fraction must stay above 0
+  return cfg_.fraction * (1.0 - jitter + 2.0 * jitter * unit);
+}
+
+refresh_policy::session_state& refresh_policy::state_of(const std::string& session_id) {
+  auto [it, inserted] = sessions_.try_emplace(session_id);
+  if (inserted)
+    it->second.fraction = fraction_of(session_id);
+  return it->second;
+}
+
 void refresh_policy::added(const std::string& session_id, char kind, uint64_t count,
                            clock::time_point now) {
-  auto& s = sessions_[session_id];
+  auto& s = state_of(session_id);
   auto& a = kind == 'a' ? s.audio : kind == 'f' ? s.frames : s.responses;
   a.pending += count;
   a.last_added = now;
@@ -17,24 +40,25 @@ void refresh_policy::updated(const std::string& session_id, char kind, uint64_t 
                              clock::time_point now) {
   added(session_id, kind, count, now);
   // `refreshed` adds pending to length; take the changed rows off first so the length stays.
-  auto& s = sessions_[session_id];
+  auto& s = state_of(session_id);
   auto& a = kind == 'a' ? s.audio : kind == 'f' ? s.frames : s.responses;
   a.length = a.length >= count ? a.length - count : 0;
 }
 
-bool refresh_policy::is_due(const array_state& a, clock::time_point now) const {
+bool refresh_policy::is_due(const array_state& a, double fraction, clock::time_point now) const {
   if (a.pending == 0)
     return false;
   if (now - a.last_added >= cfg_.idle_refresh)
     return true;
-  auto threshold = std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(cfg_.fraction * static_cast<double>(a.length))));
+  auto threshold = std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(fraction * static_cast<double>(a.length))));
   return a.pending >= threshold && (!a.last_refresh || now - *a.last_refresh >= cfg_.min_interval);
 }
 
 std::vector<storage::pg_refresh> refresh_policy::due(clock::time_point now) const {
   std::vector<storage::pg_refresh> out;
   for (auto& [sid, s] : sessions_) {
-    storage::pg_refresh r{sid, is_due(s.audio, now), is_due(s.frames, now), is_due(s.responses, now)};
+    storage::pg_refresh r{sid, is_due(s.audio, s.fraction, now), is_due(s.frames, s.fraction, now),
+                          is_due(s.responses, s.fraction, now)};
     if (r.audio || r.frames || r.responses)
       out.push_back(std::move(r));
   }

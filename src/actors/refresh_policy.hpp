@@ -9,6 +9,9 @@
 // so the rebuild cost per item stays constant (about 1/fraction element writes) however long
 // the session grows. Arrays are exact at session_end (finalize), and a session that stops
 // receiving items gets one catch-up rebuild after `idle_refresh`.
+// Each session's fraction is spread by `jitter` (a fixed factor in [1-jitter, 1+jitter] from a
+// hash of its id): sessions that start together would otherwise rebuild at the same lengths, at
+// the same moments, and PostgreSQL would take their rebuilds as one burst.
 // Pure logic, no CAF and no I/O: time is passed in.
 #include "storage/pg_store.hpp"
 
@@ -25,6 +28,7 @@ struct refresh_config {
   double fraction = 0.25;
   std::chrono::milliseconds min_interval{2000};
   std::chrono::milliseconds idle_refresh{30000};
+  double jitter = 0.0; ///< 0: every session uses `fraction` exactly
 };
 
 class refresh_policy {
@@ -60,9 +64,17 @@ private:
   };
   struct session_state {
     array_state audio, frames, responses;
+    double fraction = 0; ///< this session's, set when it is first seen
   };
 
-  bool is_due(const array_state& a, clock::time_point now) const;
+  bool is_due(const array_state& a, double fraction, clock::time_point now) const;
+  session_state& state_of(const std::string& session_id);
+
+public:
+  /// The fraction `session_id` rebuilds at: cfg.fraction spread by cfg.jitter, fixed per id.
+  double fraction_of(const std::string& session_id) const;
+
+private:
 
   refresh_config cfg_;
   std::unordered_map<std::string, session_state> sessions_;

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -182,6 +183,44 @@ TEST_CASE("rebuilt elements per added row stay within one plus one over the frac
       CHECK_MESSAGE(refreshes >= 5, "the array must still be refreshed while the session grows");
     }
   }
+}
+
+TEST_CASE("with jitter, sessions growing together rebuild at different lengths, each within fraction x (1 +- jitter)") {
+  refresh_config c = cfg();
+  c.jitter = 0.2;
+  refresh_policy p{c};
+  std::vector<std::string> sids;
+  for (int i = 0; i < 50; ++i) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "0f8fad5b-d9cb-469f-a165-%012d", i);
+    sids.push_back(buf);
+    p.added(sids.back(), 'f', 1000, t0);
+  }
+  p.refreshed(p.due(t0), t0);
+  REQUIRE(p.due(t0).empty());
+  // One row per session at a time, as sessions that started together receive them.
+  auto t1 = t0 + 10s;
+  std::vector<int> due_at(sids.size(), 0);
+  for (int row = 1; row <= 400; ++row) {
+    for (auto& sid : sids)
+      p.added(sid, 'f', 1, t1);
+    for (auto& r : p.due(t1)) {
+      auto i = std::find(sids.begin(), sids.end(), r.session_id) - sids.begin();
+      if (due_at[i] == 0)
+        due_at[i] = row;
+    }
+  }
+  std::vector<int> distinct = due_at;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  for (size_t i = 0; i < sids.size(); ++i) {
+    CAPTURE(sids[i]);
+    CHECK(due_at[i] >= 200); // 1000 x 0.25 x 0.8
+    CHECK(due_at[i] <= 300); // 1000 x 0.25 x 1.2
+    CHECK(p.fraction_of(sids[i]) == refresh_policy{c}.fraction_of(sids[i])); // fixed per id
+  }
+  CHECK_MESSAGE(distinct.size() >= 20, "50 sessions spread over only " << distinct.size() << " rebuild points");
+  CHECK(refresh_policy{cfg()}.fraction_of(sids[0]) == 0.25); // no jitter: exact
 }
 
 } // TEST_SUITE
