@@ -12,6 +12,8 @@
 #                  when the suite finishes
 #   --no-loop      put the media files straight on /tmp's filesystem instead of a
 #                  loop-mounted ext4 (see DATA below)
+#   F7_CASES="SESSIONS:WARMUP:SECONDS ..."  (environment) figure 7's real-time cases instead of
+#                  the defaults, e.g. F7_CASES="1000:100:60" bench/scripts/report.sh --only 7
 #
 # Needs build/src/mediaspool, build/bench/loadgen and build/bench/sink (built here with -j1 if
 # missing), PostgreSQL 15 and root (the private cluster runs as 'postgres'). Installs gnuplot-nox
@@ -37,7 +39,7 @@ while [ $# -gt 0 ]; do
     --no-loop) USE_LOOP=0 ;;
     --out) OUT_FINAL=$2; shift ;;
     --out=*) OUT_FINAL=${1#*=} ;;
-    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "report.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -51,12 +53,12 @@ if [ "$QUICK" = 1 ]; then
   RUNS=${RUNS:-1}; DUR=5
   F3_SESSIONS="10 50 200 1000"
   F6_LEVELS="0 100 1000 5000 10000"
-  F7_CASES="2000:5:20"            # sessions:warmup items:measured seconds
+  F7_CASES=${F7_CASES:-"2000:5:20"}          # sessions:warmup items:measured seconds
 else
   RUNS=${RUNS:-3}; DUR=10
   F3_SESSIONS="10 50 200 1000"
   F6_LEVELS="0 100 1000 5000 10000"
-  F7_CASES="1000:100:60 10000:10:60"
+  F7_CASES=${F7_CASES:-"1000:100:60 10000:10:60"}
 fi
 
 [ "$(id -u)" = 0 ] || { echo "report.sh: run as root (the private PostgreSQL runs as postgres)" >&2; exit 1; }
