@@ -48,6 +48,18 @@ std::unique_ptr<asr::engine> pocketsphinx() {
   return e;
 }
 
+// Runs the command engine with `command` once on `samples` of silence.
+asr::recognition run_command_engine(const temp_dir& dir, const std::string& command, size_t samples) {
+  asr::engine_config cfg;
+  cfg.kind = "command";
+  cfg.temp_dir = dir.path().string();
+  cfg.command = command;
+  std::string err;
+  auto e = asr::make_engine(cfg, err);
+  REQUIRE_MESSAGE(e, err);
+  return e->recognize(std::vector<int16_t>(samples, 0));
+}
+
 } // namespace
 
 TEST_SUITE("asr.decoder") {
@@ -142,21 +154,12 @@ TEST_CASE_FIXTURE(speech_fixture, "pocketsphinx recognizes at least 80 percent o
 
 TEST_CASE("the command engine reads the text from the command's stdout") {
   temp_dir dir;
-  asr::engine_config cfg;
-  cfg.kind = "command";
-  cfg.temp_dir = dir.path().string();
   // The command proves it got a readable WAV: it prints the file's RIFF tag and a fixed text.
-  cfg.command = "sh -c 'head -c 4 \"$0\"; echo \" hello   world\"' {}";
-  std::string err;
-  auto e = asr::make_engine(cfg, err);
-  REQUIRE_MESSAGE(e, err);
-  auto r = e->recognize(std::vector<int16_t>(16000, 0));
+  auto r = run_command_engine(dir, "sh -c 'head -c 4 \"$0\"; echo \" hello   world\"' {}", 16000);
   REQUIRE_MESSAGE(r.ok(), r.error);
   CHECK(r.text == "RIFF hello world");
   CHECK(std::filesystem::is_empty(dir.path())); // the temp WAV is removed
-  cfg.command = "false";
-  auto failing = asr::make_engine(cfg, err);
-  CHECK_FALSE(failing->recognize(std::vector<int16_t>(160, 0)).ok());
+  CHECK_FALSE(run_command_engine(dir, "false", 160).ok());
 }
 
 TEST_CASE("the command engine runs its command without the server's descriptors") {
@@ -166,15 +169,8 @@ TEST_CASE("the command engine runs its command without the server's descriptors"
   int sock = ::socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(sock >= 0);
   temp_dir dir;
-  asr::engine_config cfg;
-  cfg.kind = "command";
-  cfg.temp_dir = dir.path().string();
   // Prints how many sockets the command's shell holds.
-  cfg.command = "sh -c 'ls -l /proc/$$/fd | grep -c socket: ; true' {}";
-  std::string err;
-  auto e = asr::make_engine(cfg, err);
-  REQUIRE_MESSAGE(e, err);
-  auto r = e->recognize(std::vector<int16_t>(1600, 0));
+  auto r = run_command_engine(dir, "sh -c 'ls -l /proc/$$/fd | grep -c socket: ; true' {}", 1600);
   ::close(sock);
   REQUIRE_MESSAGE(r.ok(), r.error);
   CHECK(r.text == "0");
