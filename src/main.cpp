@@ -143,9 +143,11 @@ int main(int argc, char** argv) {
 
   raise_descriptor_limit(cfg.max_connections);
   storage::status st;
-  auto spool = std::shared_ptr<storage::spool>(storage::spool::open({cfg.spool_path, cfg.spool_write_buffer, storage::spool_options{}.payload_segment_bytes,
-                                                              cfg.spool_max_bytes},
-                                                             st));
+  storage::spool_options spool_opts;
+  spool_opts.path = cfg.spool_path;
+  spool_opts.write_buffer_bytes = cfg.spool_write_buffer;
+  spool_opts.max_payload_bytes = cfg.spool_max_bytes;
+  auto spool = std::shared_ptr<storage::spool>(storage::spool::open(spool_opts, st));
   if (!spool)
     return die("cannot open the spool at " + cfg.spool_path + ": " + st.message);
   auto media = std::make_shared<const storage::media_store>(cfg.media_root);

@@ -55,6 +55,9 @@ public:
 
   size_t tracked_sessions() const noexcept { return sessions_.size(); }
 
+  /// The fraction `session_id` rebuilds at: cfg.fraction spread by cfg.jitter, fixed per id.
+  double fraction_of(const std::string& session_id) const;
+
 private:
   struct array_state {
     uint64_t length = 0;   ///< elements in the array after the last rebuild (estimate)
@@ -69,12 +72,6 @@ private:
 
   bool is_due(const array_state& a, double fraction, clock::time_point now) const;
   session_state& state_of(const std::string& session_id);
-
-public:
-  /// The fraction `session_id` rebuilds at: cfg.fraction spread by cfg.jitter, fixed per id.
-  double fraction_of(const std::string& session_id) const;
-
-private:
 
   refresh_config cfg_;
   std::unordered_map<std::string, session_state> sessions_;

@@ -2,6 +2,7 @@
 
 #include "faults/faults.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -177,6 +178,38 @@ status write_temp(const fs::path& tmp, const char* data, size_t size, bool& crea
   return status::success();
 }
 
+// Writes one file of a batch without publishing it: unnamed (O_TMPFILE) when `try_unnamed`, else
+// (or when that is refused) under a fresh temp name beside `final_path`. On success exactly one
+// of `fd` (>= 0) and `temp` (not empty) is set. `unsupported`: the filesystem has no O_TMPFILE.
+status write_unpublished(const fs::path& final_path, const char* data, size_t size, bool try_unnamed,
+                         bool& unsupported, int& fd, fs::path& temp) {
+  if (try_unnamed) {
+    fd = ::open(final_path.parent_path().c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      auto st = write_all(fd, data, size, final_path);
+      if (!st.ok())
+        ::close(std::exchange(fd, -1));
+      return st;
+    }
+    if (tmpfile_unsupported(errno))
+      unsupported = true;
+    else if (errno != EMFILE && errno != ENFILE)
+      return errno_status(errno, "creating a new file in", final_path.parent_path());
+  }
+  status st;
+  bool created = false, taken = true;
+  for (int attempt = 0; attempt < 4 && taken; ++attempt) {
+    temp = temp_path_for(final_path);
+    st = write_temp(temp, data, size, created, taken, false);
+  }
+  if (!st.ok()) {
+    if (created)
+      ::unlink(temp.c_str());
+    temp.clear();
+  }
+  return st;
+}
+
 } // namespace
 
 media_store::media_store(fs::path root) : root_(std::move(root)) {
@@ -265,7 +298,6 @@ std::vector<status> media_store::write_batch(const std::vector<media_write>& fil
   bool created = false;
   if (auto st = ensure_dir(root_, created); !st.ok())
     return std::vector<status>(files.size(), st);
-  size_t written = 0;
   for (size_t i = 0; i < files.size(); ++i) {
     const auto& f = files[i];
     auto path = path_of(f.session_id, f.folder, f.name);
@@ -284,44 +316,19 @@ std::vector<status> media_store::write_batch(const std::vector<media_write>& fil
       out[i] = st;
       continue;
     }
-    if (!no_tmpfile_.load(std::memory_order_relaxed) && open_unnamed < max_open_tmpfiles) {
-      int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-      if (fd >= 0) {
-        unnamed[i] = fd;
-        ++open_unnamed;
-        out[i] = write_all(fd, f.data, f.size, *path);
-        if (!out[i].ok()) {
-          ::close(std::exchange(unnamed[i], -1));
-          continue;
-        }
-        finals[i] = std::move(*path);
-        pending[i] = true;
-        ++written;
-        continue;
-      }
-      if (tmpfile_unsupported(errno)) {
-        no_tmpfile_.store(true, std::memory_order_relaxed);
-      } else if (errno != EMFILE && errno != ENFILE) {
-        out[i] = errno_status(errno, "creating a new file in", dir);
-        continue;
-      }
-    }
-    bool tmp_created = false, name_taken = true;
-    for (int attempt = 0; attempt < 4 && name_taken; ++attempt) {
-      temps[i] = temp_path_for(*path);
-      out[i] = write_temp(temps[i], f.data, f.size, tmp_created, name_taken, false);
-    }
-    if (!out[i].ok()) {
-      if (tmp_created)
-        ::unlink(temps[i].c_str());
-      temps[i].clear();
+    bool unsupported = false;
+    const bool try_unnamed = !no_tmpfile_.load(std::memory_order_relaxed) && open_unnamed < max_open_tmpfiles;
+    out[i] = write_unpublished(*path, f.data, f.size, try_unnamed, unsupported, unnamed[i], temps[i]);
+    if (unsupported)
+      no_tmpfile_.store(true, std::memory_order_relaxed);
+    if (unnamed[i] >= 0)
+      ++open_unnamed;
+    if (!out[i].ok())
       continue;
-    }
     finals[i] = std::move(*path);
     pending[i] = true;
-    ++written;
   }
-  if (written == 0)
+  if (std::find(pending.begin(), pending.end(), true) == pending.end())
     return out;
   unique_fd root_fd{::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
   auto sync_all = [&](const char* step) {
