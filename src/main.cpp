@@ -256,6 +256,7 @@ int main(int argc, char** argv) {
   signals.reset();
   lst.reset();
   ctx.gate->close();
+  ctx.budget->clear_line(); // its turns hold executors of the io_context
   ioc_owner.reset();
   auto left = sup.shutdown(std::chrono::seconds(10));
   caf::anon_send_exit(ctx.health, caf::exit_reason::user_shutdown);

@@ -19,6 +19,8 @@ public:
 
   void close(uint16_t code, std::string reason) override { inner_->close(code, std::move(reason)); }
 
+  std::chrono::steady_clock::duration stalled() const override { return inner_->stalled(); }
+
 private:
   outbox_ptr inner_;
   std::shared_ptr<server_metrics> m_;

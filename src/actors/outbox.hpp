@@ -5,6 +5,7 @@
 // Calls on a connection that is already gone are no-ops.
 #include "actors/wire.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -21,6 +22,11 @@ public:
   /// Sends a close frame with `code` (1000 normal, 1001 going away, 1008 policy, 1009 too big,
   /// 1011 internal, 1013 try again later) after the queued messages.
   virtual void close(uint16_t code, std::string reason) = 0;
+
+  /// How long, in total up to now, the server has not read this connection because the whole
+  /// process was saturated (its in-flight budget spent). Metadata waiting for its binary frame
+  /// does not age meanwhile: the frame may be sitting unread in the socket (pairing::expire).
+  virtual std::chrono::steady_clock::duration stalled() const = 0;
 };
 
 using outbox_ptr = std::shared_ptr<outbox>;

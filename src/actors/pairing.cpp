@@ -158,11 +158,11 @@ uint32_t pairing::failed(item_kind kind, uint32_t index) {
   return owed;
 }
 
-std::vector<error_reply> pairing::expire(clock::time_point now) {
+std::vector<error_reply> pairing::expire(clock::time_point now, clock::time_point metadata_now) {
   std::vector<error_reply> out;
   const auto timeout = std::to_string(cfg_.orphan_timeout.count());
   for (auto i = metas_.begin(); i != metas_.end();) {
-    if (i->second.since + cfg_.orphan_timeout <= now) {
+    if (i->second.since + cfg_.orphan_timeout <= metadata_now) {
       out.push_back(make_error(ec::orphan_expired, i->first.kind, i->first.index,
                                "metadata waited " + timeout
                                  + " ms for its binary frame and was dropped; send both again"));

@@ -54,6 +54,7 @@ public:
   /// Marks an item as already held (from the spool or PostgreSQL on resume).
   void load_held(item_kind kind, uint32_t index, uint64_t hash, uint64_t size);
 
+  /// `now` on the metadata clock (see expire).
   outcome on_metadata(item_metadata meta, clock::time_point now);
   outcome on_blob(blob b, clock::time_point now);
 
@@ -66,7 +67,13 @@ public:
   uint32_t failed(item_kind kind, uint32_t index);
 
   /// Drops halves older than the orphan timeout and returns one orphan_expired error each.
-  std::vector<error_reply> expire(clock::time_point now);
+  /// Metadata ages on its own clock, `metadata_now`, the one on_metadata was given: the session
+  /// passes time minus the stalls of its connection (outbox::stalled), since the binary frame
+  /// may be unread in the socket meanwhile. Blobs always age in real time: their bytes count
+  /// against the process budget, so orphans must expire even while the server stalls, or a
+  /// budget full of them would never drain.
+  std::vector<error_reply> expire(clock::time_point now, clock::time_point metadata_now);
+  std::vector<error_reply> expire(clock::time_point now) { return expire(now, now); }
 
   /// Blob bytes waiting for metadata.
   uint64_t unpaired_bytes() const noexcept { return unpaired_bytes_; }

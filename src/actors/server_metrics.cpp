@@ -51,6 +51,9 @@ server_metrics::server_metrics(std::shared_ptr<metrics::registry> reg)
     items_pending(registry->add_gauge("mediaspool_items_pending", "Durable items not yet both a file and a row")),
     file_queue(registry->add_gauge("mediaspool_file_writer_queue", "File jobs handed to file writers and not done")),
     batcher_queue(registry->add_gauge("mediaspool_batcher_queue", "Rows handed to the DB batcher and not committed")),
+    budget_waits(registry->add_counter("mediaspool_budget_waits_total",
+                                       "Times a connection stopped reading because the process in-flight budget "
+                                       "(limits.global-inflight) was spent; it then waits in line for its turn")),
     transcription_backlog(registry->add_gauge("mediaspool_transcription_backlog",
                                               "Audio chunks not transcribed yet (PostgreSQL's work list)")),
     transcribed(registry->add_counter("mediaspool_transcriptions_total", "Audio chunks transcribed",

@@ -43,6 +43,8 @@ struct server_metrics {
   /// Connections cut by a limit, by limit (index: the enum below).
   enum connection_limit : size_t { handshake_timeout, bad_http, max_connections, idle_timeout };
   std::array<metrics::counter*, 4> connection_limits{};
+  /// Times a connection stopped reading because the process in-flight budget was spent.
+  metrics::counter& budget_waits;
   /// Failed spool (0) and media (1) writes: each is an I/O error or a full disk, never an ack.
   std::array<metrics::counter*, 2> storage_write_failures{};
 

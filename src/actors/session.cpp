@@ -142,7 +142,7 @@ void session_state::on_metadata(item_metadata&& m) {
     return;
   if (ph == phase::loading)
     return void(stash.emplace_back(std::move(m)));
-  apply(pairs->on_metadata(std::move(m), self->clock().now()));
+  apply(pairs->on_metadata(std::move(m), metadata_now()));
 }
 
 void session_state::on_blob(blob&& b) {
@@ -279,12 +279,18 @@ void session_state::arm_expiry() {
 }
 
 // Ages use the actor clock, as the expiry timer does (steady_clock in production; the test
-// coordinator's clock in tests, so expiry is testable with advance_time).
+// coordinator's clock in tests, so expiry is testable with advance_time). Metadata ages only
+// while the server reads the connection: stalled on a saturated process, the binary frame may
+// be waiting unread in the socket, and the client is not late (pairing::expire).
+pairing::clock::time_point session_state::metadata_now() const {
+  return self->clock().now() - out->stalled();
+}
+
 void session_state::on_expire() {
   expire_armed = false;
   if (!pairs)
     return;
-  for (auto& err : pairs->expire(self->clock().now())) {
+  for (auto& err : pairs->expire(self->clock().now(), metadata_now())) {
     log::session().info("session#{}: sid={} error {}: {}", self->id(), sid, to_string(err.code), err.message);
     out->send(std::move(err));
   }

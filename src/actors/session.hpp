@@ -80,6 +80,7 @@ struct session_state {
   bool owns(const std::string& session_id);
   void maybe_finish();
   void arm_expiry();
+  pairing::clock::time_point metadata_now() const;
   init_ack make_init_ack(bool resumed) const;
   session_debug debug_view() const;
 };

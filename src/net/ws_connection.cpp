@@ -22,16 +22,21 @@ class ws_connection;
 /// weak pointer, so a connection that is already gone is a no-op.
 class ws_outbox final : public outbox {
 public:
-  ws_outbox(std::weak_ptr<ws_connection> conn, asio::any_io_executor ex, std::shared_ptr<io_gate> gate)
-    : conn_(std::move(conn)), ex_(std::move(ex)), gate_(std::move(gate)) {}
+  ws_outbox(std::weak_ptr<ws_connection> conn, asio::any_io_executor ex, std::shared_ptr<io_gate> gate,
+            std::shared_ptr<const stall_meter> stall)
+    : conn_(std::move(conn)), ex_(std::move(ex)), gate_(std::move(gate)), stall_(std::move(stall)) {}
 
   void send(server_message msg) override;
   void close(uint16_t code, std::string reason) override;
+  std::chrono::steady_clock::duration stalled() const override {
+    return stall_->total(std::chrono::steady_clock::now());
+  }
 
 private:
   std::weak_ptr<ws_connection> conn_;
   asio::any_io_executor ex_;
   std::shared_ptr<io_gate> gate_;
+  std::shared_ptr<const stall_meter> stall_;
 };
 
 /// Deleter of a binary frame's buffer: the frame's bytes are credit in flight for exactly as
@@ -151,7 +156,7 @@ private:
           c->begin_shutdown();
       });
     });
-    auto out = std::make_shared<ws_outbox>(weak_from_this(), ws_.get_executor(), ctx_.gate);
+    auto out = std::make_shared<ws_outbox>(weak_from_this(), ws_.get_executor(), ctx_.gate, stall_);
     session_ = ctx_.sys.spawn(session, std::move(out), ctx_.services);
     beast::error_code peer_ec;
     auto peer = beast::get_lowest_layer(ws_).socket().remote_endpoint(peer_ec);
@@ -183,15 +188,10 @@ private:
     }
     if (auto wait = limiter_.wait(rate_limiter::clock::now()); wait > rate_limiter::clock::duration::zero())
       return throttle(wait);
-    if (ctx_.budget->spent()) {
-      paused_ = true;
-      retry_timer_.expires_after(std::chrono::milliseconds(5));
-      retry_timer_.async_wait([self = shared_from_this()](beast::error_code err) {
-        if (!err)
-          self->maybe_read();
-      });
-      return;
-    }
+    // Past the process budget only binary frames wait their turn: the next message is read
+    // one byte at first, and on_read_part goes on if it is text (metadata must reach a blob
+    // that holds budget bytes, or neither could ever move) or joins the line if it is binary.
+    peeking_ = ctx_.budget->spent() || ctx_.budget->line_waiting();
     paused_ = false;
     pause_hold_.reset();
     reading_ = true;
@@ -201,11 +201,14 @@ private:
   }
 
   void read_part() {
-    ws_.async_read_some(*dbuf_, read_part_bytes,
+    ws_.async_read_some(*dbuf_, peeking_ ? 1 : read_part_bytes,
                         beast::bind_front_handler(&ws_connection::on_read_part, shared_from_this()));
   }
 
   void on_read_part(beast::error_code ec, std::size_t) {
+    if (!ec && std::exchange(peeking_, false) && ws_.got_binary() && !ws_.is_message_done()
+        && (ctx_.budget->spent() || ctx_.budget->line_waiting()))
+      return wait_for_turn(); // on_turn reads the rest
     // The size is checked whether or not the message is done: one read may return all of it.
     if (!ec && (!ws_.is_message_done() || frame_->size() > ctx_.limits.read_message_max)) {
       if (frame_->size() <= ctx_.limits.read_message_max)
@@ -265,6 +268,42 @@ private:
         caf::anon_send(session_, std::forward<decltype(m)>(m));
       },
       std::move(std::get<client_text>(parsed)));
+  }
+
+  // A binary frame found the process budget spent (or others waiting for it): join the line;
+  // its reading resumes in on_turn. Nothing pending keeps this connection alive meanwhile, so
+  // it holds itself.
+  void wait_for_turn() {
+    paused_ = true;
+    pause_hold_ = shared_from_this();
+    stall_->begin(std::chrono::steady_clock::now());
+    if (ctx_.metrics)
+      ctx_.metrics->budget_waits.inc();
+    ctx_.budget->wait([w = weak_from_this(), ex = ws_.get_executor(), gate = ctx_.gate, budget = ctx_.budget] {
+      gate->run([&] {
+        asio::post(ex, [w, budget] {
+          if (auto c = w.lock())
+            c->on_turn();
+          else
+            budget->pass_turn();
+        });
+      });
+    });
+  }
+
+  // This connection's turn: the rest of its binary frame is read, even if others wait. If there
+  // is still room, the next in line is served too; that runs in a later handler, after reads
+  // that found their bytes in the socket have counted them, so the turns stop soon after the
+  // budget is spent again (over by a few messages at most, as with reads already pending).
+  void on_turn() {
+    stall_->end(std::chrono::steady_clock::now());
+    if (closed_ || draining_)
+      return ctx_.budget->pass_turn();
+    paused_ = false;
+    pause_hold_.reset();
+    read_part();
+    if (!ctx_.budget->spent())
+      ctx_.budget->pass_turn();
   }
 
   // Over limits.max-messages-per-second: reads pause until the next token (nothing is dropped).
@@ -364,11 +403,13 @@ private:
   std::deque<std::string> writes_;
   std::optional<websocket::close_reason> close_code_;
   uint64_t inflight_ = 0;
-  std::shared_ptr<ws_connection> pause_hold_; ///< self-reference while paused on credit
+  std::shared_ptr<stall_meter> stall_ = std::make_shared<stall_meter>();
+  std::shared_ptr<ws_connection> pause_hold_; ///< self-reference while paused on credit or in line
   uint64_t registry_id_ = 0;
   bool draining_ = false;
   bool reading_ = false;
   bool paused_ = false;
+  bool peeking_ = false;  ///< reading one byte to see whether the message is binary
   bool closing_ = false;
   bool closed_ = false;
   bool initialised_ = false;

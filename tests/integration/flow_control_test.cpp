@@ -4,12 +4,16 @@
 // after them can only be read once the orphan timeout has freed enough of them. So its ack must
 // come AFTER those expiry errors; without flow control the server would read it at once and ack
 // it long before any blob expires.
+#include "support/http_test_client.hpp"
 #include "support/media_session.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/server_process.hpp"
 #include "support/ws_test_client.hpp"
 
 #include <doctest/doctest.h>
+
+#include <regex>
+#include <thread>
 
 using namespace mediaspool;
 using namespace mediaspool::test;
@@ -52,5 +56,47 @@ TEST_SUITE("integration.flow_control") {
     // session_end_ack comes once every acked item is a file and a row.
     CHECK_NO_FAILURES(end_and_check(c, sid, 0, 1));
     CHECK_NO_FAILURES(check_files(server.media_root(), sid, {last}));
+  }
+
+  TEST_CASE_FIXTURE(pg_fixture, "with the process budget spent, connections take turns for binary frames and every item is still acked") {
+    // A 1-byte budget: any payload in flight stops every other connection's binary reads, so
+    // each item waits in line for the one before it to become durable and a file. Half the items
+    // send their blob first: its metadata must still be read while the budget is spent (by that
+    // very blob), or the blob could never pair and everything would wait for its orphan timeout.
+    server_process server{url, {"--limits.global-inflight=1"}};
+    constexpr uint32_t sessions = 4;
+    std::vector<std::vector<test_item>> items(sessions);
+    std::vector<std::vector<std::string>> failures(sessions);
+    for (uint32_t i = 0; i < sessions; ++i) {
+      items[i] = make_mix(4000 + i, 3, 6);
+      for (size_t k = 0; k < items[i].size(); ++k)
+        items[i][k].meta_first = (k + i) % 2 == 0;
+    }
+    std::vector<std::thread> threads;
+    for (uint32_t i = 0; i < sessions; ++i)
+      threads.emplace_back([&, i] {
+        try {
+          ws_test_client c{server.port()};
+          auto f = init_and_check(c, test_sid(950 + i), false);
+          auto acks = send_and_check_acks(c, test_sid(950 + i), items[i], 3);
+          f.insert(f.end(), acks.begin(), acks.end());
+          auto end = end_and_check(c, test_sid(950 + i), 3, 6);
+          f.insert(f.end(), end.begin(), end.end());
+          failures[i] = std::move(f);
+        } catch (const std::exception& e) {
+          failures[i].push_back(std::string("exception: ") + e.what());
+        }
+      });
+    for (auto& t : threads)
+      t.join();
+    for (uint32_t i = 0; i < sessions; ++i) {
+      CHECK_MESSAGE(failures[i].empty(), "session " << i << ":\n" << join(failures[i]));
+      CHECK_NO_FAILURES(check_stored(server.media_root(), *this, test_sid(950 + i), items[i]));
+    }
+    // The budget did stop reads (else this test proves nothing about the line).
+    auto m = http_get(server.port(), "/metrics").body;
+    std::smatch waits;
+    REQUIRE(std::regex_search(m, waits, std::regex("mediaspool_budget_waits_total ([0-9]+)")));
+    CHECK(std::stoull(waits[1]) >= sessions);
   }
 }

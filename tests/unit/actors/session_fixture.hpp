@@ -32,9 +32,11 @@ inline const std::string other_sid = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
 struct recording_outbox : outbox {
   std::vector<server_message> sent;
   std::vector<uint16_t> closes;
+  std::chrono::steady_clock::duration stall{}; ///< what the connection reports as stalled so far
 
   void send(server_message msg) override { sent.push_back(std::move(msg)); }
   void close(uint16_t code, std::string) override { closes.push_back(code); }
+  std::chrono::steady_clock::duration stalled() const override { return stall; }
 
   template <class T>
   std::vector<T> all() const {

@@ -321,6 +321,34 @@ TEST_CASE_FIXTURE(session_fixture, "a half without its partner expires after the
   CHECK(spool_rec->appends.empty());
 }
 
+TEST_CASE_FIXTURE(session_fixture, "metadata does not age while the server is too busy to read its connection; a blob does") {
+  // The connection reports how long the process budget kept it unread: the binary frame may be
+  // in the socket all that time, so that time does not count against the client. A blob's
+  // bytes are part of that budget, so it ages regardless (or a budget full of orphans would
+  // never drain).
+  auto c = ready(); // orphan timeout 5 s, expiry checked every 1 s
+  send_meta(c, item_kind::frame, 2);
+  send_blob(c, item_kind::audio, 7);
+  for (int i = 0; i < 8; ++i) {
+    advance_time(1s);
+    if (i >= 1 && i < 6)
+      c.out->stall += 1s; // unread from 1 s to 6 s after the halves arrived
+  }
+  auto errors = c.out->all<error_reply>();
+  REQUIRE_MESSAGE(errors.size() == 1, "8 s waited: the blob expired; the metadata, 5 s of them unread, did not");
+  CHECK(errors[0].code == ec::orphan_expired);
+  REQUIRE(errors[0].ref);
+  CHECK(errors[0].ref->first == item_kind::audio);
+  CHECK(payloads.alive_bytes() == 0);
+  send_blob(c, item_kind::frame, 2);
+  REQUIRE(spool_rec->appends.size() == 1);
+  // Metadata that keeps waiting once reads go on again does expire.
+  send_meta(c, item_kind::frame, 3);
+  for (int i = 0; i < 6; ++i)
+    advance_time(1s);
+  CHECK(c.out->all<error_reply>().size() == 2);
+}
+
 TEST_CASE_FIXTURE(session_fixture, "replaced closes with 1008 and the actor quits only after its items in flight are durable") {
   auto a = ready();
   auto a_down = watch(a.actor);
