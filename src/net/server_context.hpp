@@ -6,6 +6,7 @@
 #include "net/codec.hpp"
 #include "net/connection_registry.hpp"
 #include "net/flow_budget.hpp"
+#include "net/payload_pool.hpp"
 #include "net/http_router.hpp"
 
 #include <caf/actor_system.hpp>
@@ -43,6 +44,8 @@ struct server_context {
   net_limits limits;
   std::shared_ptr<flow_budget> budget;
   std::shared_ptr<io_gate> gate = std::make_shared<io_gate>();
+  /// Idle payload buffers kept for reuse (at most 64 MiB).
+  std::shared_ptr<payload_pool> pool = std::make_shared<payload_pool>(64u << 20);
   std::atomic<uint64_t> connections{0};
   connection_registry live; ///< WebSocket connections, for an orderly shutdown
   std::string ws_path = "/ws/media-stream";

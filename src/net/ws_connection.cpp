@@ -6,6 +6,7 @@
 
 #include <boost/beast/websocket.hpp>
 
+#include <cstring>
 #include <deque>
 #include <optional>
 
@@ -49,6 +50,7 @@ struct credit_return {
   asio::any_io_executor ex;
   std::shared_ptr<flow_budget> budget;
   std::shared_ptr<io_gate> gate;
+  std::shared_ptr<payload_pool> pool;
 
   void operator()(const byte_vector* buf) const;
 };
@@ -56,6 +58,9 @@ struct credit_return {
 class ws_connection : public std::enable_shared_from_this<ws_connection> {
   /// Bytes asked for per read: large enough that a 160 KB chunk takes a few reads.
   static constexpr size_t read_part_bytes = 64u << 10;
+  /// The first read of a message: a text message fits; a binary frame's header then tells its
+  /// size, and the rest is read into a buffer of exactly that size (no growth, no re-copy).
+  static constexpr size_t first_part_bytes = payload_pool::class_bytes;
 
 public:
   ws_connection(beast::tcp_stream&& stream, server_context& ctx)
@@ -195,20 +200,40 @@ private:
     paused_ = false;
     pause_hold_.reset();
     reading_ = true;
-    frame_ = std::make_shared<byte_vector>();
+    frame_ = std::make_shared<byte_vector>(ctx_.pool->acquire(first_part_bytes));
+    sized_ = false;
     dbuf_.emplace(*frame_, ctx_.limits.read_message_max + read_part_bytes);
     read_part();
   }
 
   void read_part() {
-    ws_.async_read_some(*dbuf_, peeking_ ? 1 : read_part_bytes,
+    ws_.async_read_some(*dbuf_, peeking_ ? 1 : sized_ ? read_part_bytes : first_part_bytes,
                         beast::bind_front_handler(&ws_connection::on_read_part, shared_from_this()));
+  }
+
+  // After the first part, a single-frame message's remaining size is known (Beast's
+  // read_size_hint is the rest of the frame): the bytes so far move to a buffer of exactly the
+  // message's size. A fragmented message keeps growing geometrically instead.
+  void size_buffer() {
+    sized_ = true;
+    if (ws_.is_message_done())
+      return;
+    const size_t total = frame_->size() + ws_.read_size_hint(ctx_.limits.read_message_max + 1);
+    if (total <= frame_->capacity() || total > ctx_.limits.read_message_max)
+      return;
+    byte_vector exact = ctx_.pool->acquire(total);
+    exact.resize(frame_->size());
+    std::memcpy(exact.data(), frame_->data(), frame_->size());
+    frame_->swap(exact); // dbuf_ refers to *frame_, whose size is unchanged
+    ctx_.pool->give_back(std::move(exact));
   }
 
   void on_read_part(beast::error_code ec, std::size_t) {
     if (!ec && std::exchange(peeking_, false) && ws_.got_binary() && !ws_.is_message_done()
         && (ctx_.budget->spent() || ctx_.budget->line_waiting()))
       return wait_for_turn(); // on_turn reads the rest
+    if (!ec && !sized_)
+      size_buffer();
     // The size is checked whether or not the message is done: one read may return all of it.
     if (!ec && (!ws_.is_message_done() || frame_->size() > ctx_.limits.read_message_max)) {
       if (frame_->size() <= ctx_.limits.read_message_max)
@@ -249,6 +274,7 @@ private:
 
   void on_text() {
     auto parsed = parse_text(std::string_view(frame_->data(), frame_->size()), ctx_.codec);
+    ctx_.pool->give_back(std::move(*frame_));
     frame_.reset();
     if (refused_)
       return;
@@ -301,6 +327,8 @@ private:
       return ctx_.budget->pass_turn();
     paused_ = false;
     pause_hold_.reset();
+    if (!sized_)
+      size_buffer(); // the peeked byte came with the frame's header
     read_part();
     if (!ctx_.budget->spent())
       ctx_.budget->pass_turn();
@@ -348,7 +376,7 @@ private:
     inflight_ += n;
     ctx_.budget->take(n);
     std::shared_ptr<const byte_vector> buf{new byte_vector(std::move(*frame_)),
-                                                 credit_return{weak_from_this(), ws_.get_executor(), ctx_.budget, ctx_.gate}};
+                                                 credit_return{weak_from_this(), ws_.get_executor(), ctx_.budget, ctx_.gate, ctx_.pool}};
     frame_.reset();
     auto parsed = parse_blob(shared_bytes{std::move(buf), 0}, ctx_.codec);
     if (auto err = std::get_if<error_reply>(&parsed))
@@ -410,6 +438,7 @@ private:
   bool reading_ = false;
   bool paused_ = false;
   bool peeking_ = false;  ///< reading one byte to see whether the message is binary
+  bool sized_ = false;    ///< the message's buffer has its final size (size_buffer ran)
   bool closing_ = false;
   bool closed_ = false;
   bool initialised_ = false;
@@ -441,6 +470,8 @@ void ws_outbox::close(uint16_t code, std::string reason) {
 
 void credit_return::operator()(const byte_vector* buf) const {
   auto bytes = buf->size();
+  // The buffer was made non-const in on_binary; its storage goes back to the pool.
+  pool->give_back(std::move(*const_cast<byte_vector*>(buf)));
   delete buf;
   budget->release(bytes);
   gate->run([&] {
