@@ -130,6 +130,32 @@ TEST_CASE_FIXTURE(pg_fixture, "the server's threads are named after the actors t
     CHECK_MESSAGE(names.count(e) >= 1, e << " missing in: " << all);
 }
 
+TEST_CASE_FIXTURE(pg_fixture, "idle scheduler workers block instead of polling (they would take the cores from the busy threads)") {
+  // CAF's default work stealing wakes an idle worker every 50 us for a while, then every 10 ms
+  // (~100 wake-ups a second each, measured); work sharing waits on a condition variable.
+  server_process srv{url, {"--asr.enabled=false"}};
+  auto switches = [&] {
+    uint64_t total = 0;
+    for (auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(srv.pid()) + "/task")) {
+      std::ifstream comm{task.path() / "comm"};
+      std::string name;
+      std::getline(comm, name);
+      if (name != "caf.multiplexer")
+        continue;
+      std::ifstream status{task.path() / "status"};
+      for (std::string line; std::getline(status, line);)
+        if (line.rfind("voluntary_ctxt_switches:", 0) == 0)
+          total += std::stoull(line.substr(line.find(':') + 1));
+    }
+    return total;
+  };
+  std::this_thread::sleep_for(500ms); // start-up work settles
+  const auto before = switches();
+  std::this_thread::sleep_for(1s); // the measured idle second
+  const auto woke = switches() - before;
+  CHECK_MESSAGE(woke < 20, "scheduler workers woke " << woke << " times in an idle second");
+}
+
 TEST_CASE_FIXTURE(pg_fixture, "readyz is 200 with PostgreSQL up the spool open and room on disk") {
   server_process server{url};
   auto r = http_get(server.port(), "/readyz");
