@@ -39,6 +39,14 @@ storage::status migrate_with_retry(const std::string& url) {
     st = pg.migrate();
     if (st.ok() || st.code != storage::errc::db_unavailable)
       return st;
+    // Said once, so an operator whose server seems to hang at start sees why.
+    if (attempt == 0) {
+      std::string why = st.message; // libpq's text spans lines
+      std::replace_if(why.begin(), why.end(), [](char c) { return c == '\n' || c == '\t'; }, ' ');
+      while (!why.empty() && why.back() == ' ')
+        why.pop_back();
+      spdlog::warn("mediaspool: PostgreSQL is not reachable yet ({}); retrying for 30 s", why);
+    }
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   return st;

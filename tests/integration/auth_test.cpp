@@ -8,6 +8,7 @@
 #include "support/media_session.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/server_process.hpp"
+#include "support/temp_dir.hpp"
 #include "support/ws_test_client.hpp"
 
 #include <doctest/doctest.h>
@@ -252,6 +253,27 @@ TEST_CASE("--dump-config prints every key, environment overrides below the comma
   auto [flag_rc, flag_bad] = run("", "--asr.enabled=maybe");
   CHECK(flag_rc != 0);
   CHECK(flag_bad.find("want true or false") != std::string::npos);
+}
+
+TEST_CASE("a server whose PostgreSQL is not reachable says so at once, on one line, while it retries") {
+  const char* bin = std::getenv("MEDIASPOOL_BIN");
+  REQUIRE_MESSAGE(bin, "MEDIASPOOL_BIN is not set");
+  temp_dir dir;
+  // Port 1 on loopback refuses at once; `timeout` ends the retrying server after 3 s.
+  std::string cmd = std::string("timeout 3 ") + bin + " --server.host=127.0.0.1 --server.port=0 --spool.path="
+                    + (dir.path() / "spool").string() + " --media.root=" + (dir.path() / "media").string()
+                    + " --db.url=postgresql://postgres@127.0.0.1:1/x 2>&1";
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p))
+    out.append(buf, n);
+  ::pclose(p);
+  auto at = out.find("PostgreSQL is not reachable yet (");
+  REQUIRE_MESSAGE(at != std::string::npos, out);
+  auto line_end = out.find('\n', at);
+  CHECK_MESSAGE(out.substr(at, line_end - at).find("retrying") != std::string::npos, "one line: " << out);
 }
 
 } // TEST_SUITE
