@@ -40,6 +40,7 @@ config::config() {
     .add(asr_enabled, "enabled", "transcribe audio chunks in the background")
     .add(asr_engine, "engine", "pocketsphinx (built in) or command")
     .add(asr_command, "command", "engine command: shell command line; {} = path of a 16 kHz mono WAV, text on stdout")
+    .add(asr_command_timeout, "command-timeout", "engine command: a run taking longer is killed (with its children)")
     .add(asr_model_dir, "model-dir", "pocketsphinx model folder (en-us/, en-us.lm.bin, cmudict-en-us.dict)")
     .add(asr_pocketsphinx_options, "pocketsphinx-options", "extra pocketsphinx decoder options, \"-name value\" pairs")
     .add(asr_workers, "workers", "transcriber workers, one engine (and ~140 MB model) each")

@@ -82,6 +82,7 @@ public:
   bool asr_enabled = true;
   std::string asr_engine = "pocketsphinx";
   std::string asr_command;
+  caf::timespan asr_command_timeout = std::chrono::seconds(60);
   std::string asr_model_dir = "/usr/share/pocketsphinx/model/en-us";
   std::string asr_pocketsphinx_options = asr::engine_config{}.options;
   size_t asr_workers = 1;

@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
   if (cfg.asr_enabled)
     sup.start_transcription(cfg.asr_workers,
                             transcriber_config{asr::engine_config{cfg.asr_engine, cfg.asr_model_dir, cfg.asr_pocketsphinx_options,
-                                                                 cfg.asr_command, "/tmp"},
+                                                                 cfg.asr_command, "/tmp", ms(cfg.asr_command_timeout)},
                                                cfg.asr_nice},
                             asr_dispatcher_config{cfg.db_url, media_root, cfg.asr_batch, ms(cfg.asr_poll_interval),
                                                   ms(cfg.asr_give_up), meters});

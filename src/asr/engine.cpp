@@ -19,7 +19,7 @@ std::unique_ptr<engine> make_engine(const engine_config& cfg, std::string& error
       error = "asr.engine is \"command\" but asr.command is empty";
       return nullptr;
     }
-    return std::make_unique<command_engine>(cfg.command, cfg.temp_dir);
+    return std::make_unique<command_engine>(cfg.command, cfg.temp_dir, cfg.command_timeout);
   }
   error = "unknown asr.engine \"" + cfg.kind + "\" (pocketsphinx or command)";
   return nullptr;

@@ -3,6 +3,7 @@
 // An engine instance is used by one thread at a time (one per transcriber worker); it loads its
 // model once, at construction. Pure: no CAF.
 #include <cstdint>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,8 @@ struct engine_config {
   std::string command;     ///< command: a shell command line; "{}" is replaced by the WAV path,
                            ///< else the path is appended as the last argument
   std::string temp_dir = "/tmp";
+  /// command: a run taking longer is killed (its whole process group) and the chunk gets an error.
+  std::chrono::milliseconds command_timeout{60000};
 };
 
 /// The configured engine, or nullptr with `error` set (unknown kind, model not loadable).

@@ -9,6 +9,8 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -49,11 +51,13 @@ std::unique_ptr<asr::engine> pocketsphinx() {
 }
 
 // Runs the command engine with `command` once on `samples` of silence.
-asr::recognition run_command_engine(const temp_dir& dir, const std::string& command, size_t samples) {
+asr::recognition run_command_engine(const temp_dir& dir, const std::string& command, size_t samples,
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
   asr::engine_config cfg;
   cfg.kind = "command";
   cfg.temp_dir = dir.path().string();
   cfg.command = command;
+  cfg.command_timeout = timeout;
   std::string err;
   auto e = asr::make_engine(cfg, err);
   REQUIRE_MESSAGE(e, err);
@@ -174,6 +178,24 @@ TEST_CASE("the command engine runs its command without the server's descriptors"
   ::close(sock);
   REQUIRE_MESSAGE(r.ok(), r.error);
   CHECK(r.text == "0");
+}
+
+TEST_CASE("a command that hangs is killed at asr.command-timeout with its children, and its worker goes on") {
+  temp_dir dir;
+  // The shell starts a grandchild that keeps stdout open: killing only the shell would leave the
+  // pipe open and the worker reading forever.
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = run_command_engine(dir, "sh -c 'sleep 30 & sleep 30; echo late' {}", 1600, std::chrono::milliseconds(500));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  CHECK_FALSE(r.ok());
+  CHECK_MESSAGE(r.error.find("timed out") != std::string::npos, r.error);
+  CHECK_MESSAGE(took < std::chrono::seconds(10), "the worker waited for the hung command");
+  CHECK(std::filesystem::is_empty(dir.path())); // the temp WAV is removed
+  // Endless output is cut as well, instead of filling memory.
+  auto flood = run_command_engine(dir, "sh -c 'yes transcript' {}", 1600, std::chrono::seconds(20));
+  CHECK_FALSE(flood.ok());
+  CHECK_MESSAGE(flood.error.find("more than") != std::string::npos, flood.error);
+  CHECK(run_command_engine(dir, "sh -c 'echo fine' {}", 160, std::chrono::milliseconds(5000)).text == "fine");
 }
 
 TEST_CASE("an unknown engine or a missing model is a configuration error") {
