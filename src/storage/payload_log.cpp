@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include <cstdlib>
 #include <fcntl.h>
 #include <climits>
 #include <sys/uio.h>
@@ -21,11 +22,14 @@ namespace fs = std::filesystem;
 
 struct payload_log::segment_file {
   int fd = -1;
+  bool direct = false; ///< opened for O_DIRECT writes (the appending descriptor only)
   ~segment_file() {
     if (fd >= 0)
       ::close(fd);
   }
 };
+
+void payload_log::stage_deleter::operator()(char* p) const noexcept { std::free(p); }
 
 namespace {
 
@@ -88,14 +92,17 @@ status payload_log::start_segment() {
   f->fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (f->fd < 0)
     return errno_status(errno, "creating " + path.string());
+  // Direct I/O where the filesystem has it: the bytes go from one reused buffer to the disk
+  // instead of into fresh page-cache pages that writeback then copies out again.
+  if (stage_ && ::fcntl(f->fd, F_SETFL, O_DIRECT) == 0)
+    f->direct = true;
   // The new name must survive a power loss before any record points into it.
   if (auto st = sync_dir(dir_); !st.ok()) {
     ::unlink(path.c_str());
     return st;
   }
   refs_.emplace(id, 0);
-  open_[id] = f;
-  active_ = f;
+  active_ = f; // reads open their own (buffered) descriptor
   active_id_ = id;
   active_size_ = 0;
   return status::success();
@@ -110,9 +117,16 @@ status payload_log::append(const std::vector<std::pair<const char*, size_t>>& pa
   if (total == 0)
     return status::success();
   std::lock_guard<std::mutex> guard{mutex_};
+  if (!stage_) {
+    void* p = nullptr;
+    if (::posix_memalign(&p, direct_align, stage_bytes) == 0)
+      stage_.reset(static_cast<char*>(p));
+  }
   if (!active_ || active_size_ >= segment_bytes_)
     if (auto st = start_segment(); !st.ok())
       return st;
+  if (active_->direct)
+    return append_direct(payloads, out);
   std::vector<iovec> iov;
   iov.reserve(payloads.size());
   uint64_t offset = active_size_;
@@ -149,13 +163,71 @@ status payload_log::append(const std::vector<std::pair<const char*, size_t>>& pa
       }
     }
   }
+  return sync_active(at);
+}
+
+status payload_log::sync_active(uint64_t new_size) {
   if (injected(faults::io_op::sync) || ::fdatasync(active_->fd) != 0) {
     auto st = errno_status(errno, "fdatasync of " + path_of(active_id_).string());
     active_.reset(); // a failed sync is never retried and trusted: the next append starts a new segment
     return st;
   }
-  active_size_ = at;
+  active_size_ = new_size;
   return status::success();
+}
+
+// The payloads are copied, back to back, through the aligned stage and written at the segment's
+// end, which is always a whole block: each append pads its last block with zeros (so a later
+// append never rewrites a block that holds durable bytes; a torn write cannot touch them).
+status payload_log::append_direct(const std::vector<std::pair<const char*, size_t>>& payloads,
+                                  std::vector<payload_locator>& out) {
+  uint64_t at = active_size_; // a multiple of direct_align
+  uint64_t offset = active_size_;
+  size_t filled = 0;
+  auto flush = [&](bool last) -> status {
+    size_t len = filled;
+    if (last) {
+      len = (filled + direct_align - 1) / direct_align * direct_align;
+      std::memset(stage_.get() + filled, 0, len - filled);
+    }
+    for (size_t done = 0; done < len;) {
+      ssize_t n = injected(faults::io_op::write)
+                    ? -1
+                    : ::pwrite(active_->fd, stage_.get() + done, len - done, static_cast<off_t>(at + done));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0 || static_cast<size_t>(n) % direct_align != 0) { // a short direct write cannot go on aligned
+        auto st = n < 0 ? errno_status(errno, "writing payloads to " + path_of(active_id_).string())
+                        : status{errc::io_error, "short direct write to " + path_of(active_id_).string()};
+        active_.reset(); // never append after a failed write: its tail is unknown
+        return st;
+      }
+      done += static_cast<size_t>(n);
+    }
+    at += len;
+    filled = 0;
+    return status::success();
+  };
+  for (size_t i = 0; i < payloads.size(); ++i) {
+    auto [data, size] = payloads[i];
+    if (size == 0)
+      continue;
+    out[i] = payload_locator{active_id_, offset, size, XXH3_64bits(data, size)};
+    offset += size;
+    for (size_t copied = 0; copied < size;) {
+      const size_t n = std::min(size - copied, stage_bytes - filled);
+      std::memcpy(stage_.get() + filled, data + copied, n);
+      filled += n;
+      copied += n;
+      if (filled == stage_bytes)
+        if (auto st = flush(false); !st.ok())
+          return st;
+    }
+  }
+  if (filled > 0)
+    if (auto st = flush(true); !st.ok())
+      return st;
+  return sync_active(at);
 }
 
 status payload_log::read(const payload_locator& loc, std::string& out) const {
@@ -236,6 +308,11 @@ size_t payload_log::recount(const std::vector<payload_locator>& locs) {
   }
   delete_segments(ids);
   return ids.size();
+}
+
+bool payload_log::direct_io() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return active_ && active_->direct;
 }
 
 size_t payload_log::segment_count() const {

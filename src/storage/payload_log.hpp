@@ -1,8 +1,9 @@
 #pragma once
 // The spool's payload bytes: append-only segment files next to the RocksDB records that point
 // into them. RocksDB costs ~2 ns per byte on one thread (three copies and a software CRC32C in
-// Debian's portable build, measured), which capped the spool at ~450 MB/s of payload; here a
-// payload is one write() into the page cache and shares one fdatasync with its group commit.
+// Debian's portable build, measured), which capped the spool at ~450 MB/s of payload; here the
+// payloads of a group commit are copied through one aligned buffer into O_DIRECT writes (page
+// cache writes where the filesystem has no direct I/O) and share one fdatasync.
 // A RocksDB record is written only after its bytes are synced, so a record never points at
 // bytes that are not durable; each locator carries an XXH3-64 of the bytes, checked on read.
 //
@@ -64,10 +65,24 @@ public:
   /// Segments on disk (for tests and metrics).
   size_t segment_count() const;
 
+  /// True if the segment being appended to is written with O_DIRECT (false before the first
+  /// append, or on a filesystem without direct I/O).
+  bool direct_io() const;
+
 private:
   struct segment_file;
+  struct stage_deleter {
+    void operator()(char* p) const noexcept;
+  };
+  /// O_DIRECT wants block-aligned memory, offsets and lengths.
+  static constexpr size_t direct_align = 4096;
+  /// The aligned buffer direct appends are copied through, in pieces of at most this size.
+  static constexpr size_t stage_bytes = 4u << 20;
   std::shared_ptr<segment_file> open_segment(uint64_t id) const; // caller holds mutex_
   status start_segment();                                       // caller holds mutex_
+  status append_direct(const std::vector<std::pair<const char*, size_t>>& payloads,
+                       std::vector<payload_locator>& out);      // caller holds mutex_
+  status sync_active(uint64_t new_size);                        // caller holds mutex_
   std::vector<uint64_t> take_unreferenced();                    // caller holds mutex_: forgets and returns them
   std::filesystem::path path_of(uint64_t id) const;
 
@@ -80,6 +95,7 @@ private:
   uint64_t active_id_ = 0;
   std::shared_ptr<segment_file> active_; ///< null: the next append starts a new segment
   uint64_t active_size_ = 0;
+  std::unique_ptr<char, stage_deleter> stage_; ///< null until the first append (or if unallocatable)
 };
 
 } // namespace mediaspool::storage
