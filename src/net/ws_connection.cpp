@@ -59,7 +59,8 @@ class ws_connection : public std::enable_shared_from_this<ws_connection> {
   /// Bytes asked for per read: large enough that a 160 KB chunk takes a few reads.
   static constexpr size_t read_part_bytes = 64u << 10;
   /// The first read of a message: a text message fits; a binary frame's header then tells its
-  /// size, and the rest is read into a buffer of exactly that size (no growth, no re-copy).
+  /// size, and the rest is read into a pooled buffer of exactly that size (no growth, no re-copy
+  /// beyond these first bytes).
   static constexpr size_t first_part_bytes = payload_pool::class_bytes;
 
 public:
@@ -200,7 +201,9 @@ private:
     paused_ = false;
     pause_hold_.reset();
     reading_ = true;
-    frame_ = std::make_shared<byte_vector>(ctx_.pool->acquire(first_part_bytes));
+    // Empty until bytes arrive: Beast prepares the buffer only then, so an idle connection's
+    // pending read holds no memory (figure 6: RSS per idle session).
+    frame_ = std::make_shared<byte_vector>();
     sized_ = false;
     dbuf_.emplace(*frame_, ctx_.limits.read_message_max + read_part_bytes);
     read_part();

@@ -125,19 +125,20 @@ status payload_log::append(const std::vector<std::pair<const char*, size_t>>& pa
   if (!active_ || active_size_ >= segment_bytes_)
     if (auto st = start_segment(); !st.ok())
       return st;
+  // Back to back from the segment's end, whichever way they are written.
+  uint64_t offset = active_size_;
+  for (size_t i = 0; i < payloads.size(); ++i)
+    if (auto [data, size] = payloads[i]; size > 0) {
+      out[i] = payload_locator{active_id_, offset, size, XXH3_64bits(data, size)};
+      offset += size;
+    }
   if (active_->direct)
-    return append_direct(payloads, out);
+    return append_direct(payloads);
   std::vector<iovec> iov;
   iov.reserve(payloads.size());
-  uint64_t offset = active_size_;
-  for (size_t i = 0; i < payloads.size(); ++i) {
-    auto [data, size] = payloads[i];
-    if (size == 0)
-      continue;
-    out[i] = payload_locator{active_id_, offset, size, XXH3_64bits(data, size)};
-    offset += size;
-    iov.push_back(iovec{const_cast<char*>(data), size});
-  }
+  for (auto [data, size] : payloads)
+    if (size > 0)
+      iov.push_back(iovec{const_cast<char*>(data), size});
   // pwritev may write less than asked (a signal, a nearly full disk): continue where it stopped.
   uint64_t at = active_size_;
   size_t first = 0;
@@ -179,10 +180,8 @@ status payload_log::sync_active(uint64_t new_size) {
 // The payloads are copied, back to back, through the aligned stage and written at the segment's
 // end, which is always a whole block: each append pads its last block with zeros (so a later
 // append never rewrites a block that holds durable bytes; a torn write cannot touch them).
-status payload_log::append_direct(const std::vector<std::pair<const char*, size_t>>& payloads,
-                                  std::vector<payload_locator>& out) {
+status payload_log::append_direct(const std::vector<std::pair<const char*, size_t>>& payloads) {
   uint64_t at = active_size_; // a multiple of direct_align
-  uint64_t offset = active_size_;
   size_t filled = 0;
   auto flush = [&](bool last) -> status {
     size_t len = filled;
@@ -208,12 +207,7 @@ status payload_log::append_direct(const std::vector<std::pair<const char*, size_
     filled = 0;
     return status::success();
   };
-  for (size_t i = 0; i < payloads.size(); ++i) {
-    auto [data, size] = payloads[i];
-    if (size == 0)
-      continue;
-    out[i] = payload_locator{active_id_, offset, size, XXH3_64bits(data, size)};
-    offset += size;
+  for (auto [data, size] : payloads) {
     for (size_t copied = 0; copied < size;) {
       const size_t n = std::min(size - copied, stage_bytes - filled);
       std::memcpy(stage_.get() + filled, data + copied, n);

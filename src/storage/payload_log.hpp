@@ -80,8 +80,7 @@ private:
   static constexpr size_t stage_bytes = 4u << 20;
   std::shared_ptr<segment_file> open_segment(uint64_t id) const; // caller holds mutex_
   status start_segment();                                       // caller holds mutex_
-  status append_direct(const std::vector<std::pair<const char*, size_t>>& payloads,
-                       std::vector<payload_locator>& out);      // caller holds mutex_
+  status append_direct(const std::vector<std::pair<const char*, size_t>>& payloads); // caller holds mutex_
   status sync_active(uint64_t new_size);                        // caller holds mutex_
   std::vector<uint64_t> take_unreferenced();                    // caller holds mutex_: forgets and returns them
   std::filesystem::path path_of(uint64_t id) const;

@@ -34,6 +34,19 @@ std::vector<std::string> jwt_args(const std::string& origins = {}) {
   return a;
 }
 
+/// Runs a shell command line; its exit status (as pclose gives it, -1 if it could not start)
+/// and everything it printed.
+std::pair<int, std::string> run_shell(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p)
+    return {-1, out};
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p))
+    out.append(buf, n);
+  return {::pclose(p), out};
+}
+
 int64_t in_an_hour() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count()
          + 3600;
@@ -190,16 +203,7 @@ TEST_CASE("auth.mode=none is refused unless the server listens on loopback, jwt 
   const char* bin = std::getenv("MEDIASPOOL_BIN");
   REQUIRE_MESSAGE(bin, "MEDIASPOOL_BIN is not set");
   auto run = [&](const std::string& args) {
-    std::string cmd = std::string(bin) + " --db.url=postgresql://nobody@/none " + args + " 2>&1";
-    std::string out;
-    if (FILE* p = ::popen(cmd.c_str(), "r")) {
-      char buf[512];
-      while (size_t n = std::fread(buf, 1, sizeof buf, p))
-        out.append(buf, n);
-      int rc = ::pclose(p);
-      return std::make_pair(rc, out);
-    }
-    return std::make_pair(-1, out);
+    return run_shell(std::string(bin) + " --db.url=postgresql://nobody@/none " + args + " 2>&1");
   };
   auto [rc1, out1] = run("--server.host=0.0.0.0 --server.port=0");
   CHECK(rc1 != 0);
@@ -220,14 +224,7 @@ TEST_CASE("--dump-config prints every key, environment overrides below the comma
   const char* bin = std::getenv("MEDIASPOOL_BIN");
   REQUIRE_MESSAGE(bin, "MEDIASPOOL_BIN is not set");
   auto run = [&](const std::string& env, const std::string& args) {
-    std::string cmd = "env -u MEDIASPOOL_DB_URL " + env + " " + bin + " --dump-config " + args + " 2>&1";
-    std::string out;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    REQUIRE(p);
-    char buf[4096];
-    while (size_t n = std::fread(buf, 1, sizeof buf, p))
-      out.append(buf, n);
-    return std::make_pair(::pclose(p), out);
+    return run_shell("env -u MEDIASPOOL_DB_URL " + env + " " + bin + " --dump-config " + args + " 2>&1");
   };
   auto [rc, out] = run("MEDIASPOOL_ASR_WORKERS=3 MEDIASPOOL_SERVER_PORT=7000 MEDIASPOOL_JWT_SECRET=" + secret,
                        "--server.port=9000 --limits.orphan-timeout=5s");
@@ -263,13 +260,7 @@ TEST_CASE("a server whose PostgreSQL is not reachable says so at once, on one li
   std::string cmd = std::string("timeout 3 ") + bin + " --server.host=127.0.0.1 --server.port=0 --spool.path="
                     + (dir.path() / "spool").string() + " --media.root=" + (dir.path() / "media").string()
                     + " --db.url=postgresql://postgres@127.0.0.1:1/x 2>&1";
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p))
-    out.append(buf, n);
-  ::pclose(p);
+  auto out = run_shell(cmd).second;
   auto at = out.find("PostgreSQL is not reachable yet (");
   REQUIRE_MESSAGE(at != std::string::npos, out);
   auto line_end = out.find('\n', at);

@@ -13,7 +13,6 @@
 #include <doctest/doctest.h>
 
 #include <regex>
-#include <thread>
 
 using namespace mediaspool;
 using namespace mediaspool::test;
@@ -66,29 +65,21 @@ TEST_SUITE("integration.flow_control") {
     server_process server{url, {"--limits.global-inflight=1"}};
     constexpr uint32_t sessions = 4;
     std::vector<std::vector<test_item>> items(sessions);
-    std::vector<std::vector<std::string>> failures(sessions);
     for (uint32_t i = 0; i < sessions; ++i) {
       items[i] = make_mix(4000 + i, 3, 6);
       for (size_t k = 0; k < items[i].size(); ++k)
         items[i][k].meta_first = (k + i) % 2 == 0;
     }
-    std::vector<std::thread> threads;
-    for (uint32_t i = 0; i < sessions; ++i)
-      threads.emplace_back([&, i] {
-        try {
-          ws_test_client c{server.port()};
-          auto f = init_and_check(c, test_sid(950 + i), false);
-          auto acks = send_and_check_acks(c, test_sid(950 + i), items[i], 3);
-          f.insert(f.end(), acks.begin(), acks.end());
-          auto end = end_and_check(c, test_sid(950 + i), 3, 6);
-          f.insert(f.end(), end.begin(), end.end());
-          failures[i] = std::move(f);
-        } catch (const std::exception& e) {
-          failures[i].push_back(std::string("exception: ") + e.what());
-        }
-      });
-    for (auto& t : threads)
-      t.join();
+    auto failures = run_concurrently(sessions, [&](size_t i) {
+      const auto sid = test_sid(950 + static_cast<uint32_t>(i));
+      ws_test_client c{server.port()};
+      auto f = init_and_check(c, sid, false);
+      auto acks = send_and_check_acks(c, sid, items[i], 3);
+      auto end = end_and_check(c, sid, 3, 6);
+      f.insert(f.end(), acks.begin(), acks.end());
+      f.insert(f.end(), end.begin(), end.end());
+      return f;
+    });
     for (uint32_t i = 0; i < sessions; ++i) {
       CHECK_MESSAGE(failures[i].empty(), "session " << i << ":\n" << join(failures[i]));
       CHECK_NO_FAILURES(check_stored(server.media_root(), *this, test_sid(950 + i), items[i]));

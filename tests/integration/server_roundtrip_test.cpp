@@ -87,20 +87,11 @@ TEST_CASE_FIXTURE(pg_fixture, "eight concurrent pipelined sessions store every a
   server_process server{url};
   constexpr uint32_t sessions = 8;
   std::vector<std::vector<test_item>> items(sessions);
-  std::vector<std::vector<std::string>> failures(sessions);
-  std::vector<std::thread> threads;
   for (uint32_t i = 0; i < sessions; ++i)
     items[i] = make_mix(1000 + i, 5, 12);
-  for (uint32_t i = 0; i < sessions; ++i)
-    threads.emplace_back([&, i] {
-      try {
-        failures[i] = record_session(server.port(), test_sid(i), items[i], 3 + i % 4, i % 2 == 1);
-      } catch (const std::exception& e) {
-        failures[i].push_back(std::string("exception: ") + e.what());
-      }
-    });
-  for (auto& t : threads)
-    t.join();
+  auto failures = run_concurrently(sessions, [&](size_t i) {
+    return record_session(server.port(), test_sid(static_cast<uint32_t>(i)), items[i], 3 + i % 4, i % 2 == 1);
+  });
   for (uint32_t i = 0; i < sessions; ++i) {
     CHECK_MESSAGE(failures[i].empty(), "session " << i << ":\n" << join(failures[i]));
     auto stored = check_stored(server.media_root(), *this, test_sid(i), items[i], {1});

@@ -453,4 +453,21 @@ size_t count_of(const outcomes& o, const std::string& result) {
   return n;
 }
 
+std::vector<std::vector<std::string>> run_concurrently(
+  size_t n, const std::function<std::vector<std::string>(size_t)>& session) {
+  std::vector<std::vector<std::string>> failures(n);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < n; ++i)
+    threads.emplace_back([&, i] {
+      try {
+        failures[i] = session(i);
+      } catch (const std::exception& e) {
+        failures[i].push_back(std::string("exception: ") + e.what());
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  return failures;
+}
+
 } // namespace mediaspool::test

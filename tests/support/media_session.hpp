@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -146,6 +147,11 @@ std::string describe(const std::vector<test_item>& items);
 
 /// Joins failures into one message ("" if none).
 std::string join(const std::vector<std::string>& failures);
+
+/// Runs `session(i)` for i in [0, n), each on its own thread, and returns each one's failures
+/// (an exception counts as one).
+std::vector<std::vector<std::string>> run_concurrently(
+  size_t n, const std::function<std::vector<std::string>(size_t)>& session);
 
 /// Appends `more` to `failures` with a prefix naming where they came from.
 void append(std::vector<std::string>& failures, const std::string& where, std::vector<std::string> more);
