@@ -181,8 +181,10 @@ status write_temp(const fs::path& tmp, const char* data, size_t size, bool& crea
 // Writes one file of a batch without publishing it: unnamed (O_TMPFILE) when `try_unnamed`, else
 // (or when that is refused) under a fresh temp name beside `final_path`. On success exactly one
 // of `fd` (>= 0) and `temp` (not empty) is set. `unsupported`: the filesystem has no O_TMPFILE.
+// `no_folder`: the folder does not exist (the caller creates it and calls again).
 status write_unpublished(const fs::path& final_path, const char* data, size_t size, bool try_unnamed,
-                         bool& unsupported, int& fd, fs::path& temp) {
+                         bool& unsupported, bool& no_folder, int& fd, fs::path& temp) {
+  no_folder = false;
   if (try_unnamed) {
     fd = ::open(final_path.parent_path().c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
     if (fd >= 0) {
@@ -191,6 +193,7 @@ status write_unpublished(const fs::path& final_path, const char* data, size_t si
         ::close(std::exchange(fd, -1));
       return st;
     }
+    no_folder = errno == ENOENT;
     if (tmpfile_unsupported(errno))
       unsupported = true;
     else if (errno != EMFILE && errno != ENFILE)
@@ -202,6 +205,8 @@ status write_unpublished(const fs::path& final_path, const char* data, size_t si
     temp = temp_path_for(final_path);
     st = write_temp(temp, data, size, created, taken, false);
   }
+  if (!created && errno == ENOENT)
+    no_folder = true;
   if (!st.ok()) {
     if (created)
       ::unlink(temp.c_str());
@@ -306,19 +311,24 @@ std::vector<status> media_store::write_batch(const std::vector<media_write>& fil
                                           + ", folder " + std::string{f.folder} + ", name " + std::string{f.name}};
       continue;
     }
-    // New folders need no fsync of their parents here: the syncfs below covers their entries.
-    auto dir = path->parent_path();
-    if (auto st = ensure_dir(dir.parent_path(), created); !st.ok()) {
-      out[i] = st;
-      continue;
-    }
-    if (auto st = ensure_dir(dir, created); !st.ok()) {
-      out[i] = st;
-      continue;
-    }
-    bool unsupported = false;
+    bool unsupported = false, no_folder = false;
     const bool try_unnamed = !no_tmpfile_.load(std::memory_order_relaxed) && open_unnamed < max_open_tmpfiles;
-    out[i] = write_unpublished(*path, f.data, f.size, try_unnamed, unsupported, unnamed[i], temps[i]);
+    out[i] = write_unpublished(*path, f.data, f.size, try_unnamed, unsupported, no_folder, unnamed[i], temps[i]);
+    // Folders are made only when missing (a session's first file, or removed since): checking
+    // them for every file cost two mkdir and two stat calls per item. New folders need no fsync
+    // of their parents here: the syncfs below covers their entries.
+    if (no_folder) {
+      auto dir = path->parent_path();
+      if (auto st = ensure_dir(dir.parent_path(), created); !st.ok()) {
+        out[i] = st;
+        continue;
+      }
+      if (auto st = ensure_dir(dir, created); !st.ok()) {
+        out[i] = st;
+        continue;
+      }
+      out[i] = write_unpublished(*path, f.data, f.size, try_unnamed, unsupported, no_folder, unnamed[i], temps[i]);
+    }
     if (unsupported)
       no_tmpfile_.store(true, std::memory_order_relaxed);
     if (unnamed[i] >= 0)

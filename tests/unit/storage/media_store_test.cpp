@@ -206,6 +206,27 @@ TEST_SUITE("storage.media_store") {
     check_no_temp_files(dir.path());
   }
 
+  TEST_CASE("write_batch creates folders only when they are missing, also after someone removed them") {
+    // Files go straight into their folder; only a missing folder (ENOENT) makes the store create
+    // it and write again, so a folder removed between batches comes back.
+    temp_dir dir;
+    media_store ms{dir / "media"};
+    const std::string a = "first", b = "second", c = "third";
+    auto first = ms.write_batch({entry(sid, "audio", "chunk_0.webm", a)});
+    REQUIRE_MESSAGE(first[0].ok(), first[0].message);
+    auto second = ms.write_batch({entry(sid, "audio", "chunk_1.webm", b), entry(sid, "frames", "frame_0.jpg", c)});
+    for (auto& r : second)
+      CHECK_MESSAGE(r.ok(), r.message);
+    std::filesystem::remove_all(dir / "media" / sid);
+    auto third = ms.write_batch({entry(sid, "frames", "frame_1.jpg", c), entry(sid, "audio", "chunk_2.webm", a)});
+    for (auto& r : third)
+      CHECK_MESSAGE(r.ok(), r.message);
+    CHECK(read_file(*ms.path_of(sid, "frames", "frame_1.jpg")) == c);
+    CHECK(read_file(*ms.path_of(sid, "audio", "chunk_2.webm")) == a);
+    CHECK(files_under(dir.path()).size() == 2);
+    check_no_temp_files(dir.path());
+  }
+
   TEST_CASE("write_batch of no files returns no results and creates nothing") {
     temp_dir dir;
     media_store ms{dir.path()};
