@@ -1,6 +1,7 @@
 #include "net/ws_connection.hpp"
 
 #include "actors/log.hpp"
+#include "net/connection_handles.hpp"
 #include "net/payload_buffer.hpp"
 #include "net/rate_limiter.hpp"
 
@@ -17,45 +18,7 @@ namespace http = beast::http;
 
 namespace {
 
-class ws_connection;
-
-/// The session actor's handle on its connection: posts onto the connection's strand through a
-/// weak pointer, so a connection that is already gone is a no-op.
-class ws_outbox final : public outbox {
-public:
-  ws_outbox(std::weak_ptr<ws_connection> conn, asio::any_io_executor ex, std::shared_ptr<io_gate> gate,
-            std::shared_ptr<const stall_meter> stall)
-    : conn_(std::move(conn)), ex_(std::move(ex)), gate_(std::move(gate)), stall_(std::move(stall)) {}
-
-  void send(server_message msg) override;
-  void close(uint16_t code, std::string reason) override;
-  std::chrono::steady_clock::duration stalled() const override {
-    return stall_->total(std::chrono::steady_clock::now());
-  }
-
-private:
-  std::weak_ptr<ws_connection> conn_;
-  asio::any_io_executor ex_;
-  std::shared_ptr<io_gate> gate_;
-  std::shared_ptr<const stall_meter> stall_;
-};
-
-/// Deleter of a binary frame's buffer: the frame's bytes are credit in flight for exactly as
-/// long as the buffer lives (pairing, spool commit, file write), so memory is bounded by
-/// construction and no actor keeps books. Runs on whichever thread drops the last reference;
-/// the global budget is released there, the connection's credit on its strand (if it still
-/// exists).
-struct credit_return {
-  std::weak_ptr<ws_connection> conn;
-  asio::any_io_executor ex;
-  std::shared_ptr<flow_budget> budget;
-  std::shared_ptr<io_gate> gate;
-  std::shared_ptr<payload_pool> pool;
-
-  void operator()(const byte_vector* buf) const;
-};
-
-class ws_connection : public std::enable_shared_from_this<ws_connection> {
+class ws_connection final : public connection_port, public std::enable_shared_from_this<ws_connection> {
   /// Bytes asked for per read: large enough that a 160 KB chunk takes a few reads.
   static constexpr size_t read_part_bytes = 64u << 10;
   /// The first read of a message: a text message fits; a binary frame's header then tells its
@@ -107,9 +70,9 @@ public:
     ws_.async_accept(req, beast::bind_front_handler(&ws_connection::on_accept, shared_from_this()));
   }
 
-  // -- called on the strand via ws_outbox ----------------------------------------
+  // -- called on the strand via the handles (connection_handles.hpp) -------------
 
-  void queue_write(std::string text) {
+  void queue_write(std::string text) override {
     if (closing_)
       return;
     writes_.push_back(std::move(text));
@@ -117,7 +80,7 @@ public:
       do_write();
   }
 
-  void queue_close(uint16_t code, std::string reason) {
+  void queue_close(uint16_t code, std::string reason) override {
     if (close_code_)
       return;
     websocket::close_reason cr;
@@ -128,7 +91,7 @@ public:
       do_close();
   }
 
-  void add_credit(uint64_t bytes) {
+  void add_credit(uint64_t bytes) override {
     inflight_ -= std::min(inflight_, bytes);
     if (draining_)
       return;
@@ -162,7 +125,7 @@ private:
           c->begin_shutdown();
       });
     });
-    auto out = std::make_shared<ws_outbox>(weak_from_this(), ws_.get_executor(), ctx_.gate, stall_);
+    auto out = std::make_shared<ws_outbox>(link(), stall_);
     session_ = ctx_.sys.spawn(session, std::move(out), ctx_.services);
     beast::error_code peer_ec;
     auto peer = beast::get_lowest_layer(ws_).socket().remote_endpoint(peer_ec);
@@ -308,23 +271,14 @@ private:
     stall_->begin(std::chrono::steady_clock::now());
     if (ctx_.metrics)
       ctx_.metrics->budget_waits.inc();
-    ctx_.budget->wait([w = weak_from_this(), ex = ws_.get_executor(), gate = ctx_.gate, budget = ctx_.budget] {
-      gate->run([&] {
-        asio::post(ex, [w, budget] {
-          if (auto c = w.lock())
-            c->on_turn();
-          else
-            budget->pass_turn();
-        });
-      });
-    });
+    ctx_.budget->wait(make_turn(link(), ctx_.budget));
   }
 
   // This connection's turn: the rest of its binary frame is read, even if others wait. If there
   // is still room, the next in line is served too; that runs in a later handler, after reads
   // that found their bytes in the socket have counted them, so the turns stop soon after the
   // budget is spent again (over by a few messages at most, as with reads already pending).
-  void on_turn() {
+  void on_turn() override {
     stall_->end(std::chrono::steady_clock::now());
     if (closed_ || draining_)
       return ctx_.budget->pass_turn();
@@ -379,7 +333,7 @@ private:
     inflight_ += n;
     ctx_.budget->take(n);
     std::shared_ptr<const byte_vector> buf{new byte_vector(std::move(*frame_)),
-                                                 credit_return{weak_from_this(), ws_.get_executor(), ctx_.budget, ctx_.gate, ctx_.pool}};
+                                                 credit_return{link(), ctx_.budget, ctx_.pool}};
     frame_.reset();
     auto parsed = parse_blob(shared_bytes{std::move(buf), 0}, ctx_.codec);
     if (auto err = std::get_if<error_reply>(&parsed))
@@ -414,6 +368,8 @@ private:
         self->fail(err, "close");
     });
   }
+
+  connection_link link() { return {weak_from_this(), ws_.get_executor(), ctx_.gate}; }
 
   void fail(beast::error_code ec, const char* what) {
     if (ec == websocket::error::closed)
@@ -451,39 +407,6 @@ private:
   std::string query_token_; ///< access_token of the upgrade request (never logged)
   std::string sid_; ///< from the first session_init, for log lines
 };
-
-void ws_outbox::send(server_message msg) {
-  // Serialised on the actor's thread, so the Asio thread only writes.
-  gate_->run([&] {
-    asio::post(ex_, [conn = conn_, text = serialize(msg)]() mutable {
-      if (auto c = conn.lock())
-        c->queue_write(std::move(text));
-    });
-  });
-}
-
-void ws_outbox::close(uint16_t code, std::string reason) {
-  gate_->run([&] {
-    asio::post(ex_, [conn = conn_, code, reason = std::move(reason)]() mutable {
-      if (auto c = conn.lock())
-        c->queue_close(code, std::move(reason));
-    });
-  });
-}
-
-void credit_return::operator()(const byte_vector* buf) const {
-  auto bytes = buf->size();
-  // The buffer was made non-const in on_binary; its storage goes back to the pool.
-  pool->give_back(std::move(*const_cast<byte_vector*>(buf)));
-  delete buf;
-  budget->release(bytes);
-  gate->run([&] {
-    asio::post(ex, [c = conn, bytes] {
-      if (auto live = c.lock())
-        live->add_credit(bytes);
-    });
-  });
-}
 
 } // namespace
 

@@ -1,6 +1,6 @@
 #include "storage/media_store.hpp"
 
-#include "faults/faults.hpp"
+#include "storage/media_file_ops.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -17,10 +17,11 @@ namespace mediaspool::storage {
 
 namespace fs = std::filesystem;
 
+using namespace media_ops;
+
 namespace {
 
 constexpr size_t max_name_bytes = 128;
-constexpr std::string_view temp_suffix = ".tmp";
 
 bool is_hex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -56,164 +57,9 @@ bool is_plain_name(std::string_view name) {
   return true;
 }
 
-// An injected failure (faults/) looks exactly like the kernel's: the call is skipped, errno set.
-bool injected(faults::io_op op) { return faults::fail_call(faults::io_scope::media, op); }
-
-int checked_fsync(int fd) { return injected(faults::io_op::sync) ? -1 : ::fsync(fd); }
-int checked_fdatasync(int fd) { return injected(faults::io_op::sync) ? -1 : ::fdatasync(fd); }
-int checked_syncfs(int fd) { return injected(faults::io_op::sync) ? -1 : ::syncfs(fd); }
-int checked_rename(const char* from, const char* to) {
-  return injected(faults::io_op::rename) ? -1 : ::rename(from, to);
-}
-// Gives an O_TMPFILE file its name. Through /proc/self/fd rather than AT_EMPTY_PATH, which would
-// need CAP_DAC_READ_SEARCH. Publishing a name is the same step as a rename for the fault seam.
-int checked_link_fd(int fd, const char* to) {
-  if (injected(faults::io_op::rename))
-    return -1;
-  std::string proc = "/proc/self/fd/" + std::to_string(fd);
-  return ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, to, AT_SYMLINK_FOLLOW);
-}
-
 // At most this many O_TMPFILE descriptors stay open per batch (they are held from write to
 // link); beyond it a batch uses named temp files, so a huge batch cannot exhaust descriptors.
 constexpr size_t max_open_tmpfiles = 256;
-
-// Filesystems without O_TMPFILE (NFS, some FUSE) answer with one of these; the store then uses
-// named temp files for good.
-bool tmpfile_unsupported(int err) { return err == EOPNOTSUPP || err == EISDIR || err == EINVAL; }
-
-status errno_status(int err, std::string_view what, const fs::path& path) {
-  return storage::errno_status(err, std::string{what} + " " + path.string());
-}
-
-/// Closes the descriptor on every path out of a function.
-class unique_fd {
-public:
-  explicit unique_fd(int fd) noexcept : fd_(fd) {}
-  ~unique_fd() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-  unique_fd(const unique_fd&) = delete;
-  unique_fd& operator=(const unique_fd&) = delete;
-  int get() const noexcept { return fd_; }
-  /// Closes now, so a deferred write error reported by close() is not lost.
-  int close() noexcept {
-    int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
-private:
-  int fd_;
-};
-
-status fsync_dir(const fs::path& dir) {
-  unique_fd fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-  if (fd.get() < 0)
-    return errno_status(errno, "opening folder", dir);
-  if (checked_fsync(fd.get()) != 0)
-    return errno_status(errno, "fsync of folder", dir);
-  return status::success();
-}
-
-// mkdir that tolerates an existing folder; `created` tells the caller to fsync the parent so
-// the new entry itself survives a power loss.
-status ensure_dir(const fs::path& dir, bool& created) {
-  created = false;
-  if (::mkdir(dir.c_str(), 0755) == 0) {
-    created = true;
-    return status::success();
-  }
-  if (errno != EEXIST)
-    return errno_status(errno, "creating folder", dir);
-  struct stat st{};
-  if (::stat(dir.c_str(), &st) != 0)
-    return errno_status(errno, "checking folder", dir);
-  if (!S_ISDIR(st.st_mode))
-    return errno_status(ENOTDIR, "checking folder", dir);
-  return status::success();
-}
-
-status write_all(int fd, const char* data, size_t size, const fs::path& path) {
-  while (size > 0) {
-    ssize_t n = injected(faults::io_op::write) ? -1 : ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return errno_status(errno, "writing", path);
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return status::success();
-}
-
-// Unique among threads by the counter and among processes by the pid; O_EXCL catches a leftover
-// from an earlier process that had the same pid.
-fs::path temp_path_for(const fs::path& final_path) {
-  static std::atomic<uint64_t> counter{0};
-  auto name = final_path.filename().string();
-  name.append(".").append(std::to_string(::getpid())).append(".");
-  name.append(std::to_string(counter.fetch_add(1, std::memory_order_relaxed)));
-  name.append(temp_suffix);
-  return final_path.parent_path() / name;
-}
-
-// `created` tells the caller whether `tmp` is ours to unlink (never a file someone else made);
-// `taken` that the name already existed, so another name may be tried.
-status write_temp(const fs::path& tmp, const char* data, size_t size, bool& created, bool& taken,
-                  bool sync = true) {
-  unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
-  created = fd.get() >= 0;
-  taken = !created && errno == EEXIST;
-  if (!created)
-    return errno_status(errno, "creating", tmp);
-  if (auto st = write_all(fd.get(), data, size, tmp); !st.ok())
-    return st;
-  if (sync && checked_fdatasync(fd.get()) != 0)
-    return errno_status(errno, "fdatasync of", tmp);
-  if (fd.close() != 0)
-    return errno_status(errno, "closing", tmp);
-  return status::success();
-}
-
-// Writes one file of a batch without publishing it: unnamed (O_TMPFILE) when `try_unnamed`, else
-// (or when that is refused) under a fresh temp name beside `final_path`. On success exactly one
-// of `fd` (>= 0) and `temp` (not empty) is set. `unsupported`: the filesystem has no O_TMPFILE.
-// `no_folder`: the folder does not exist (the caller creates it and calls again).
-status write_unpublished(const fs::path& final_path, const char* data, size_t size, bool try_unnamed,
-                         bool& unsupported, bool& no_folder, int& fd, fs::path& temp) {
-  no_folder = false;
-  if (try_unnamed) {
-    fd = ::open(final_path.parent_path().c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      auto st = write_all(fd, data, size, final_path);
-      if (!st.ok())
-        ::close(std::exchange(fd, -1));
-      return st;
-    }
-    no_folder = errno == ENOENT;
-    if (tmpfile_unsupported(errno))
-      unsupported = true;
-    else if (errno != EMFILE && errno != ENFILE)
-      return errno_status(errno, "creating a new file in", final_path.parent_path());
-  }
-  status st;
-  bool created = false, taken = true;
-  for (int attempt = 0; attempt < 4 && taken; ++attempt) {
-    temp = temp_path_for(final_path);
-    st = write_temp(temp, data, size, created, taken, false);
-  }
-  if (!created && errno == ENOENT)
-    no_folder = true;
-  if (!st.ok()) {
-    if (created)
-      ::unlink(temp.c_str());
-    temp.clear();
-  }
-  return st;
-}
 
 } // namespace
 
