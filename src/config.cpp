@@ -77,7 +77,7 @@ config::config() {
     .add(db_loaders, "loaders", "session-init actors, one PostgreSQL connection each")
     .add(db_max_batch, "max-batch", "rows per PostgreSQL transaction at most")
     .add(db_refresh_fraction, "refresh-fraction", "rebuild an array when new rows reach this fraction of it")
-    .add(db_refresh_jitter, "refresh-jitter", "spread each session's fraction by up to this share (desynchronises rebuilds)")
+    .add(db_refresh_jitter, "refresh-jitter", "spread each session's fraction and minimum interval by up to this share (desynchronises rebuilds)")
     .add(db_refresh_min_interval, "refresh-min-interval", "at most one rebuild per array per interval")
     .add(db_idle_refresh, "idle-refresh", "rebuild stale arrays of a session idle this long");
   opt_group{custom_options_, "debug"}

@@ -5,9 +5,9 @@
 
 namespace mediaspool {
 
-double refresh_policy::fraction_of(const std::string& session_id) const {
+double refresh_policy::spread_of(const std::string& session_id) const {
   if (cfg_.jitter <= 0)
-    return cfg_.fraction;
+    return 1.0;
   // FNV-1a, then splitmix64's finaliser so the last characters move the high bits too: stable
   // across runs and builds, unlike std::hash.
   uint64_t h = 1469598103934665603ull;
@@ -18,13 +18,24 @@ double refresh_policy::fraction_of(const std::string& session_id) const {
   h ^= h >> 31;
   double unit = static_cast<double>(h >> 11) / static_cast<double>(1ull << 53); // [0, 1)
   double jitter = std::min(cfg_.jitter, 0.9); // a fraction must stay above 0
-  return cfg_.fraction * (1.0 - jitter + 2.0 * jitter * unit);
+  return 1.0 - jitter + 2.0 * jitter * unit;
+}
+
+double refresh_policy::fraction_of(const std::string& session_id) const {
+  return cfg_.fraction * spread_of(session_id);
+}
+
+std::chrono::milliseconds refresh_policy::interval_of(const std::string& session_id) const {
+  return std::chrono::milliseconds{static_cast<int64_t>(
+      std::llround(static_cast<double>(cfg_.min_interval.count()) * spread_of(session_id)))};
 }
 
 refresh_policy::session_state& refresh_policy::state_of(const std::string& session_id) {
   auto [it, inserted] = sessions_.try_emplace(session_id);
-  if (inserted)
+  if (inserted) {
     it->second.fraction = fraction_of(session_id);
+    it->second.interval = interval_of(session_id);
+  }
   return it->second;
 }
 
@@ -45,20 +56,20 @@ void refresh_policy::updated(const std::string& session_id, char kind, uint64_t 
   a.length = a.length >= count ? a.length - count : 0;
 }
 
-bool refresh_policy::is_due(const array_state& a, double fraction, clock::time_point now) const {
+bool refresh_policy::is_due(const array_state& a, const session_state& s, clock::time_point now) const {
   if (a.pending == 0)
     return false;
   if (now - a.last_added >= cfg_.idle_refresh)
     return true;
-  auto threshold = std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(fraction * static_cast<double>(a.length))));
-  return a.pending >= threshold && (!a.last_refresh || now - *a.last_refresh >= cfg_.min_interval);
+  auto threshold = std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(s.fraction * static_cast<double>(a.length))));
+  return a.pending >= threshold && (!a.last_refresh || now - *a.last_refresh >= s.interval);
 }
 
 std::vector<storage::pg_refresh> refresh_policy::due(clock::time_point now) const {
   std::vector<storage::pg_refresh> out;
   for (auto& [sid, s] : sessions_) {
-    storage::pg_refresh r{sid, is_due(s.audio, s.fraction, now), is_due(s.frames, s.fraction, now),
-                          is_due(s.responses, s.fraction, now)};
+    storage::pg_refresh r{sid, is_due(s.audio, s, now), is_due(s.frames, s, now),
+                          is_due(s.responses, s, now)};
     if (r.audio || r.frames || r.responses)
       out.push_back(std::move(r));
   }

@@ -9,9 +9,10 @@
 // so the rebuild cost per item stays constant (about 1/fraction element writes) however long
 // the session grows. Arrays are exact at session_end (finalize), and a session that stops
 // receiving items gets one catch-up rebuild after `idle_refresh`.
-// Each session's fraction is spread by `jitter` (a fixed factor in [1-jitter, 1+jitter] from a
-// hash of its id): sessions that start together would otherwise rebuild at the same lengths, at
-// the same moments, and PostgreSQL would take their rebuilds as one burst.
+// Each session's fraction and minimum interval are spread by `jitter` (one fixed factor in
+// [1-jitter, 1+jitter] from a hash of its id): sessions that start together would otherwise
+// rebuild at the same lengths, or (at full pace, where the interval decides) at the same
+// moments, and PostgreSQL would take their rebuilds as one burst.
 // Pure logic, no CAF and no I/O: time is passed in.
 #include "storage/pg_store.hpp"
 
@@ -58,6 +59,9 @@ public:
   /// The fraction `session_id` rebuilds at: cfg.fraction spread by cfg.jitter, fixed per id.
   double fraction_of(const std::string& session_id) const;
 
+  /// The minimum interval between `session_id`'s rebuilds, spread by the same factor.
+  std::chrono::milliseconds interval_of(const std::string& session_id) const;
+
 private:
   struct array_state {
     uint64_t length = 0;   ///< elements in the array after the last rebuild (estimate)
@@ -68,9 +72,11 @@ private:
   struct session_state {
     array_state audio, frames, responses;
     double fraction = 0; ///< this session's, set when it is first seen
+    std::chrono::milliseconds interval{0}; ///< likewise
   };
 
-  bool is_due(const array_state& a, double fraction, clock::time_point now) const;
+  double spread_of(const std::string& session_id) const;
+  bool is_due(const array_state& a, const session_state& s, clock::time_point now) const;
   session_state& state_of(const std::string& session_id);
 
   refresh_config cfg_;
