@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <system_error>
 #include <utility>
 
@@ -58,7 +59,9 @@ bool is_plain_name(std::string_view name) {
 }
 
 // At most this many O_TMPFILE descriptors stay open per batch (they are held from write to
-// link); beyond it a batch uses named temp files, so a huge batch cannot exhaust descriptors.
+// link), so a huge batch cannot exhaust descriptors: larger batches are written in parts of
+// this size, each with its own two syncs. (Past it the rest of a batch used to go to named temp
+// files: at figure 1's load batches reached ~700 files and 40 % of them took that slower path.)
 constexpr size_t max_open_tmpfiles = 256;
 
 } // namespace
@@ -129,6 +132,19 @@ status media_store::write_atomic(std::string_view session_id, std::string_view f
 }
 
 std::vector<status> media_store::write_batch(const std::vector<media_write>& files) const {
+  if (files.size() <= max_open_tmpfiles)
+    return write_part(files);
+  std::vector<status> out;
+  out.reserve(files.size());
+  for (size_t at = 0; at < files.size(); at += max_open_tmpfiles) {
+    const auto end = files.begin() + static_cast<std::ptrdiff_t>(std::min(files.size(), at + max_open_tmpfiles));
+    auto part = write_part({files.begin() + static_cast<std::ptrdiff_t>(at), end});
+    std::move(part.begin(), part.end(), std::back_inserter(out));
+  }
+  return out;
+}
+
+std::vector<status> media_store::write_part(const std::vector<media_write>& files) const {
   std::vector<status> out(files.size());
   std::vector<fs::path> finals(files.size()), temps(files.size());
   // Files are written unnamed (O_TMPFILE) where the filesystem allows it and linked under their

@@ -45,10 +45,10 @@ public:
 
   /// Writes several files with write_atomic's guarantees (a reader sees the old file or the
   /// complete new one, never a torn one, even after a power loss) but two filesystem syncs for
-  /// the whole batch instead of two fsyncs per file: all files are written unnamed (O_TMPFILE;
-  /// named temp files where the filesystem lacks it or past 256 open per batch), one syncfs()
-  /// makes their bytes durable, each gets its final name (linkat, or a temp link renamed over an
-  /// existing file), a second syncfs() makes the names durable.
+  /// each part of up to 256 files instead of two fsyncs per file: all files are written unnamed
+  /// (O_TMPFILE; named temp files where the filesystem lacks it or descriptors run out), one
+  /// syncfs() makes their bytes durable, each gets its final name (linkat, or a temp link renamed
+  /// over an existing file), a second syncfs() makes the names durable.
   /// Returns one status per file, in order; ok means durable under its final name.
   std::vector<status> write_batch(const std::vector<media_write>& files) const;
 
@@ -58,6 +58,9 @@ public:
   const std::filesystem::path& root() const noexcept { return root_; }
 
 private:
+  /// write_batch for at most max_open_tmpfiles files.
+  std::vector<status> write_part(const std::vector<media_write>& files) const;
+
   std::filesystem::path root_;
   /// Set once the filesystem refuses O_TMPFILE: named temp files from then on.
   mutable std::atomic<bool> no_tmpfile_{false};

@@ -1,5 +1,7 @@
 #include "storage/media_store.hpp"
 
+#include "faults/faults.hpp"
+
 #include "support/temp_dir.hpp"
 
 #include <doctest/doctest.h>
@@ -262,9 +264,11 @@ TEST_SUITE("storage.media_store") {
     CHECK_FALSE(fs::exists(dir.path() / "not-a-uuid"));
   }
 
-  TEST_CASE("write_batch larger than the unnamed-file limit writes every file, the rest through named temp files") {
-    // 600 entries: the first 256 are written unnamed (O_TMPFILE) and linked, the others take the
-    // named temp + rename path; a third of them replace files written before (a replay).
+  TEST_CASE("write_batch larger than the unnamed-file limit writes every file, in parts of 256 with their own syncs") {
+    // 600 entries, a third of them replacing files written before (a replay): parts of 256, 256
+    // and 88 files, each written unnamed (O_TMPFILE) and made durable by its own two syncfs
+    // calls. The 3rd sync (the 2nd part's data) fails: exactly that part's files fail, the
+    // others are stored. (One batch of 600 would sync twice and never fail.)
     temp_dir dir;
     media_store ms{dir.path()};
     for (int i = 0; i < 600; i += 3)
@@ -277,14 +281,23 @@ TEST_SUITE("storage.media_store") {
     std::vector<media_write> batch;
     for (int i = 0; i < 600; ++i)
       batch.push_back(entry(sid, "frames", names[i], data[i]));
+    mediaspool::faults::arm_io_faults({mediaspool::faults::io_fault{mediaspool::faults::io_scope::media, mediaspool::faults::io_op::sync, 3}});
     auto results = ms.write_batch(batch);
+    mediaspool::faults::arm_io_faults({});
     REQUIRE(results.size() == batch.size());
     for (int i = 0; i < 600; ++i) {
       CAPTURE(i);
-      CHECK_MESSAGE(results[i].ok(), results[i].message);
-      CHECK(read_file(*ms.path_of(sid, "frames", names[i])) == data[i]);
+      const bool in_failed_part = i >= 256 && i < 512;
+      CHECK(results[i].ok() == !in_failed_part);
+      auto path = *ms.path_of(sid, "frames", names[i]);
+      if (!in_failed_part)
+        CHECK(read_file(path) == data[i]);
+      else if (i % 3 == 0)
+        CHECK(read_file(path) == "old bytes, longer than the new ones"); // the earlier version stays
+      else
+        CHECK_FALSE(fs::exists(path));
     }
-    CHECK(files_under(dir.path()).size() == 600);
+    CHECK(files_under(dir.path()).size() == 600 - 256 + 85); // 85 older files in the failed part
     check_no_temp_files(dir.path());
   }
 
