@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
   net::server_context ctx{sys, sup.services(), net::codec_limits{cfg.max_audio_bytes, cfg.max_frame_bytes, cfg.max_text_bytes},
                           net::net_limits{cfg.read_message_max, 64u << 10,
                                           ms(cfg.handshake_timeout), ms(cfg.init_timeout), ms(cfg.idle_timeout),
-                                          cfg.connection_credit, cfg.max_connections,
+                                          cfg.connection_credit, ms(cfg.orphan_timeout), cfg.max_connections,
                                           cfg.max_messages_per_second, cfg.max_messages_per_second},
                           std::make_shared<net::flow_budget>(cfg.global_inflight)};
   ctx.queries = sup.queries();

@@ -54,6 +54,9 @@ server_metrics::server_metrics(std::shared_ptr<metrics::registry> reg)
     budget_waits(registry->add_counter("mediaspool_budget_waits_total",
                                        "Times a connection stopped reading because the process in-flight budget "
                                        "(limits.global-inflight) was spent; it then waits in line for its turn")),
+    budget_overdrafts(registry->add_counter("mediaspool_budget_overdrafts_total",
+                                            "Binary frames read ahead of the line, past a spent in-flight budget, "
+                                            "because a blob of the same connection waited for metadata behind them")),
     transcription_backlog(registry->add_gauge("mediaspool_transcription_backlog",
                                               "Audio chunks not transcribed yet (PostgreSQL's work list)")),
     transcribed(registry->add_counter("mediaspool_transcriptions_total", "Audio chunks transcribed",

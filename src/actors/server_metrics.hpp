@@ -45,6 +45,8 @@ struct server_metrics {
   std::array<metrics::counter*, 4> connection_limits{};
   /// Times a connection stopped reading because the process in-flight budget was spent.
   metrics::counter& budget_waits;
+  /// Binary frames read ahead of that line to finish a pair (unpaired_halves).
+  metrics::counter& budget_overdrafts;
   /// Failed spool (0) and media (1) writes: each is an I/O error or a full disk, never an ack.
   std::array<metrics::counter*, 2> storage_write_failures{};
 

@@ -9,6 +9,7 @@
 // next reader at random, so under sustained overload a few sessions starve for tens of seconds
 // while the rest go on (figure 7 of the benchmark: p99 31 s at 10,000 sessions).
 // Counting is lock-free; the line takes a mutex only while someone waits. Any thread.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -36,6 +37,14 @@ public:
   }
 
   bool spent() const noexcept { return used_.load(std::memory_order_relaxed) >= limit_; }
+
+  /// A connection finishing a pair (it holds a blob whose metadata is behind its next binary
+  /// frame; see unpaired_halves) may read that frame ahead of the line while the bytes in
+  /// flight stay below the limit plus this overdraft: an eighth of the limit, at least 16 MiB.
+  /// Memory stays bounded; only the bound is that much higher.
+  bool overdraft_left() const noexcept {
+    return used_.load(std::memory_order_relaxed) < limit_ + std::max<uint64_t>(limit_ / 8, uint64_t{16} << 20);
+  }
   uint64_t used() const noexcept { return used_.load(std::memory_order_relaxed); }
 
   /// True if a connection reading now would go ahead of one already in line.

@@ -28,6 +28,7 @@ struct net_limits {
   /// A WebSocket with nothing received for half of this is pinged; with nothing for all of it, closed.
   std::chrono::milliseconds idle_timeout{60000};
   uint64_t connection_credit = 4u << 20;
+  std::chrono::milliseconds orphan_timeout{30000}; ///< as the sessions' (unpaired_halves)
   uint64_t max_connections = 20000;
   double max_messages_per_second = 5000; ///< per connection; 0: unlimited
   double message_burst = 5000;

@@ -4,6 +4,7 @@
 #include "net/connection_handles.hpp"
 #include "net/payload_buffer.hpp"
 #include "net/rate_limiter.hpp"
+#include "net/unpaired_halves.hpp"
 
 #include <boost/beast/websocket.hpp>
 
@@ -29,7 +30,7 @@ class ws_connection final : public connection_port, public std::enable_shared_fr
 public:
   ws_connection(beast::tcp_stream&& stream, server_context& ctx)
     : ws_(std::move(stream)), ctx_(ctx), retry_timer_(ws_.get_executor()), init_timer_(ws_.get_executor()),
-      limiter_(ctx.limits.max_messages_per_second, ctx.limits.message_burst) {
+      limiter_(ctx.limits.max_messages_per_second, ctx.limits.message_burst), unpaired_(ctx.limits.orphan_timeout) {
     ctx_.connections++;
   }
 
@@ -196,7 +197,7 @@ private:
 
   void on_read_part(beast::error_code ec, std::size_t) {
     if (!ec && std::exchange(peeking_, false) && ws_.got_binary() && !ws_.is_message_done()
-        && (ctx_.budget->spent() || ctx_.budget->line_waiting()))
+        && (ctx_.budget->spent() || ctx_.budget->line_waiting()) && !may_finish_pair())
       return wait_for_turn(); // on_turn reads the rest
     if (!ec && !sized_)
       size_buffer();
@@ -256,10 +257,22 @@ private:
           init_timer_.cancel();
           if (auto denied = authenticate_recorder(ctx_.auth, m, query_token_, unix_now()))
             return refuse(std::move(*denied));
+        } else if constexpr (std::is_same_v<T, item_metadata>) {
+          unpaired_.metadata_read(m.kind, m.index, std::chrono::steady_clock::now());
         }
         caf::anon_send(session_, std::forward<decltype(m)>(m));
       },
       std::move(std::get<client_text>(parsed)));
+  }
+
+  // A blob this connection read waits for metadata that is behind this binary frame: read the
+  // frame now, ahead of the line, within the budget's overdraft (unpaired_halves says why).
+  bool may_finish_pair() {
+    if (!unpaired_.holds_blob(std::chrono::steady_clock::now()) || !ctx_.budget->overdraft_left())
+      return false;
+    if (ctx_.metrics)
+      ctx_.metrics->budget_overdrafts.inc();
+    return true;
   }
 
   // A binary frame found the process budget spent (or others waiting for it): join the line;
@@ -338,8 +351,9 @@ private:
     auto parsed = parse_blob(shared_bytes{std::move(buf), 0}, ctx_.codec);
     if (auto err = std::get_if<error_reply>(&parsed))
       return caf::anon_send(session_, std::move(*err));
-
-    caf::anon_send(session_, std::move(std::get<blob>(parsed)));
+    auto& b = std::get<blob>(parsed);
+    unpaired_.blob_read(b.kind, b.index, std::chrono::steady_clock::now());
+    caf::anon_send(session_, std::move(b));
   }
 
   void do_write() {
@@ -403,6 +417,7 @@ private:
   bool initialised_ = false;
   bool refused_ = false;    ///< session_init failed authentication: the connection is closing
   rate_limiter limiter_;    ///< limits.max-messages-per-second
+  unpaired_halves unpaired_; ///< blobs read whose metadata has not been
   rate_limiter::clock::time_point last_throttle_notice_{};
   std::string query_token_; ///< access_token of the upgrade request (never logged)
   std::string sid_; ///< from the first session_init, for log lines

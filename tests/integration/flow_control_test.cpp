@@ -90,4 +90,36 @@ TEST_SUITE("integration.flow_control") {
     REQUIRE(std::regex_search(m, waits, std::regex("mediaspool_budget_waits_total ([0-9]+)")));
     CHECK(std::stoull(waits[1]) >= sessions);
   }
+
+  TEST_CASE_FIXTURE(pg_fixture, "with the process budget spent, a blob whose metadata is behind the next binary frame still pairs at once") {
+    // A 1-byte budget and one connection sending blob 0, blob 1, metadata 0, metadata 1 (TCP
+    // keeps that order). Blob 0 spends the budget; blob 1 must then wait in line, and nothing
+    // ahead of it can free the budget but blob 0's pair, whose metadata is behind blob 1. Without
+    // reading blob 1 ahead of the line (the overdraft) blob 0 would wait for its orphan timeout
+    // (3 s here) and end as orphan_expired.
+    server_process server{url, {"--limits.global-inflight=1", "--limits.orphan-timeout=3s"}};
+    ws_test_client c{server.port()};
+    const auto sid = test_sid(990);
+    c.send_json(init_msg(sid));
+    REQUIRE(c.wait_for_type("session_init_ack"));
+    std::vector<test_item> items{make_item('f', 0, 41, 60000, 60000), make_item('f', 1, 42, 60000, 60000)};
+    for (auto& it : items)
+      c.send_blob(sid, item_kind::frame, it.index, it.payload);
+    for (auto& it : items)
+      c.send_json(metadata_msg(sid, it));
+    std::set<uint32_t> acked;
+    while (acked.size() < items.size()) {
+      auto msg = c.next(std::chrono::seconds(20));
+      REQUIRE_MESSAGE(msg, "no answer " << c.last_error());
+      auto type = (*msg)["type"].get<std::string>();
+      REQUIRE_MESSAGE(type == "frame_ack", "expected acks, got " << msg->dump());
+      acked.insert((*msg)["frame_index"].get<uint32_t>());
+    }
+    CHECK_NO_FAILURES(end_and_check(c, sid, 0, 2));
+    CHECK_NO_FAILURES(check_stored(server.media_root(), *this, sid, items));
+    auto m = http_get(server.port(), "/metrics").body;
+    std::smatch n;
+    REQUIRE(std::regex_search(m, n, std::regex("mediaspool_budget_overdrafts_total ([0-9]+)")));
+    CHECK(std::stoull(n[1]) >= 1);
+  }
 }
