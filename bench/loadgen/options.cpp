@@ -84,6 +84,9 @@ const std::vector<spec>& table() {
                     "it (30 min of recording is ~1,080 items); their latencies go only to the per-position "
                     "table (default 0)", NUM(warmup)},
     {"warmup-window", "K", "un-acked items per session during warm-up (default: --window)", NUM(warmup_window)},
+    {"warmup-payload-size", "BYTES", "payload of warm-up items (default 0: as measured items). Ages "
+                                     "sessions (rows, arrays, folders of 1,080 files) without writing "
+                                     "30 minutes of media each", NUM(warmup_payload)},
     {"items", "N", "measured items per session; the run ends when all are acked (default 0: use --duration)",
      NUM(items)},
     {"duration", "SECONDS", "measured time when --items is 0; then new items stop and the run drains "
@@ -279,6 +282,8 @@ std::string help_text() {
          "          --duration 10 --json out.json\n"
          "  loadgen --sessions 50 --mode max --payload-size 1024 --duration 10       # small items\n"
          "  loadgen --sessions 10000 --threads 2 --ramp-up 60 --warmup 1080 --duration 120 --end\n"
+         "  loadgen --sessions 1000 --threads 2 --ramp-up 5 --warmup 1080 --warmup-payload-size 1024 \\\n"
+         "          --duration 60        # sessions 30 minutes old, without 30 minutes of media each\n"
          "\nexit status: 0 every item acked; 3 acks missing or sessions given up; 2 bad options; 1 other\n"
          "errors. Ctrl-C ends the measured phase early and drains; a second Ctrl-C stops draining.\n";
   return out.str();
@@ -351,7 +356,7 @@ void to_json(nlohmann::json& j, const options& o) {
   j = nlohmann::json{
     {"url", o.url}, {"sessions", o.sessions}, {"threads", o.threads},
     {"mode", o.mode == pace::max ? "max" : "realtime"}, {"window", o.window}, {"warmup", o.warmup},
-    {"warmup_window", o.warmup_window}, {"items", o.items}, {"duration_s", o.duration_s},
+    {"warmup_window", o.warmup_window}, {"warmup_payload", o.warmup_payload}, {"items", o.items}, {"duration_s", o.duration_s},
     {"ramp_up_s", o.ramp_up_s}, {"end", o.end}, {"audio_size", o.audio_size}, {"frame_size", o.frame_size},
     {"size_jitter", o.size_jitter}, {"audio_interval_s", o.audio_interval_s},
     {"frame_interval_s", o.frame_interval_s}, {"meta_after_ratio", o.meta_after_ratio}, {"seed", o.seed},

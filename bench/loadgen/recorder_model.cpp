@@ -63,6 +63,8 @@ recorder_model::recorder_model(const options& o)
     frame_ms_(static_cast<uint64_t>(std::llround(o.frame_interval_s * 1000))),
     audio_size_(o.audio_size),
     frame_size_(o.frame_size),
+    warmup_(o.warmup),
+    warmup_payload_(o.warmup_payload),
     jitter_(std::clamp(o.size_jitter, 0.0, 0.99)),
     meta_after_ratio_(o.meta_after_ratio),
     user_id_(o.user_id),
@@ -70,7 +72,7 @@ recorder_model::recorder_model(const options& o)
   auto widest = [&](uint32_t base) {
     return static_cast<uint32_t>(std::ceil(static_cast<double>(base) * (1 + jitter_))) + 1;
   };
-  max_payload_ = std::max(widest(audio_size_), widest(frame_size_));
+  max_payload_ = std::max({widest(audio_size_), widest(frame_size_), warmup_payload_ + 1});
   if (!o.speech_dir.empty()) {
     for (uint32_t k = 0;; ++k) {
       std::ifstream in{o.speech_dir + "/chunk_" + std::to_string(k) + ".webm", std::ios::binary};
@@ -125,9 +127,26 @@ item_plan recorder_model::sequence::next() {
   return it;
 }
 
+// sequence::next puts a frame before an audio chunk ready at the same moment: frame i (at i*F)
+// follows the audio chunks ready strictly before it, audio chunk j (at (j+1)*A) the frames ready
+// at or before it.
+uint64_t recorder_model::position_of(kind k, uint32_t index) const noexcept {
+  const uint64_t a = audio_ms_, f = frame_ms_;
+  if (k == kind::frame) {
+    const uint64_t at = uint64_t{index} * f;
+    const uint64_t audio_before = a == 0 || at == 0 ? 0 : (at - 1) / a; // j + 1 <= (at - 1) / a
+    return index + audio_before;
+  }
+  const uint64_t at = (uint64_t{index} + 1) * a;
+  const uint64_t frames_before = f == 0 ? 0 : at / f + 1;
+  return index + frames_before;
+}
+
 uint32_t recorder_model::payload_size(uint32_t session, kind k, uint32_t index) const noexcept {
   if (k == kind::audio && !speech_.empty())
     return static_cast<uint32_t>(speech_[index % speech_.size()].size());
+  if (warmup_payload_ > 0 && position_of(k, index) < warmup_)
+    return warmup_payload_;
   double base = k == kind::audio ? audio_size_ : frame_size_;
   double u = unit(mix(seed_, salt_size, key(session, k, index))) * 2 - 1;
   return std::max<uint32_t>(1, static_cast<uint32_t>(std::llround(base * (1 + jitter_ * u))));

@@ -65,6 +65,8 @@ public:
   };
 
   uint32_t payload_size(uint32_t session, kind k, uint32_t index) const noexcept;
+  /// The item's place in its session's sequence (what sequence::next gives it as position).
+  uint64_t position_of(kind k, uint32_t index) const noexcept;
   bool meta_after(uint32_t session, kind k, uint32_t index) const noexcept;
 
   /// Header + stamp for a blob; the payload continues with pool_slice(...).
@@ -92,6 +94,8 @@ private:
   uint64_t frame_ms_;
   uint32_t audio_size_;
   uint32_t frame_size_;
+  uint32_t warmup_;         ///< the first warmup_ positions are warm-up items
+  uint32_t warmup_payload_; ///< their payload size; 0: as the others
   double jitter_;
   double meta_after_ratio_;
   int64_t user_id_;
