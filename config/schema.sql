@@ -55,6 +55,18 @@ CREATE TABLE IF NOT EXISTS media_items (
 CREATE INDEX IF NOT EXISTS media_items_audio_todo ON media_items (created_at)
     WHERE kind = 'a' AND (element->>'processed') IS DISTINCT FROM 'true';
 
+-- Transcription claims: which node is transcribing an audio chunk, until when. A node takes only
+-- chunks nobody else holds a live claim on, so several nodes with asr.enabled share the work list
+-- instead of all transcribing its oldest chunks; a claim whose node died expires (asr.claim-lease)
+-- and another node takes the chunk. Writing the transcript deletes the claim.
+CREATE TABLE IF NOT EXISTS asr_claims (
+    session_id VARCHAR(36) NOT NULL,
+    idx BIGINT NOT NULL,
+    node_id VARCHAR(64) NOT NULL,
+    until TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (session_id, idx)
+);
+
 -- Migrations that must run once, not on every start.
 CREATE TABLE IF NOT EXISTS mediaspool_migrations (
     name TEXT PRIMARY KEY,

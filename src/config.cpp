@@ -47,7 +47,9 @@ config::config() {
     .add(asr_nice, "nice", "nice value added to the worker threads so ingest keeps the CPU")
     .add(asr_batch, "batch", "chunks fetched from the PostgreSQL work list at a time")
     .add(asr_poll_interval, "poll-interval", "how often the work list and backlog are read")
-    .add(asr_give_up, "give-up", "a chunk whose file stays unreadable this long is marked with an error");
+    .add(asr_give_up, "give-up", "a chunk whose file stays unreadable this long is marked with an error")
+    .add(asr_claim_lease, "claim-lease",
+         "a node's claim on the chunks it took from the work list; another node takes them after it");
   opt_group{custom_options_, "limits"}
     .add(read_message_max, "read-message-max", "largest WebSocket message in bytes (1009 above)")
     .add(max_text_bytes, "max-text-bytes", "largest JSON text message")

@@ -90,6 +90,7 @@ public:
   size_t asr_batch = 16;
   caf::timespan asr_poll_interval = std::chrono::seconds(1);
   caf::timespan asr_give_up = std::chrono::minutes(10);
+  caf::timespan asr_claim_lease = std::chrono::seconds(60);
 
   // [auth] (PROTOCOL.md section 6)
   std::string node_id;

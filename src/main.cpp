@@ -187,7 +187,7 @@ int main(int argc, char** argv) {
                                                                  cfg.asr_command, "/tmp", ms(cfg.asr_command_timeout)},
                                                cfg.asr_nice},
                             asr_dispatcher_config{cfg.db_url, media_root, cfg.asr_batch, ms(cfg.asr_poll_interval),
-                                                  ms(cfg.asr_give_up), meters});
+                                                  ms(cfg.asr_give_up), meters, node_id, ms(cfg.asr_claim_lease)});
 
   auto ioc_owner = std::make_unique<net::asio::io_context>(static_cast<int>(cfg.io_threads));
   auto& ioc = *ioc_owner;

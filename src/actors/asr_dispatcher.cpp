@@ -51,7 +51,7 @@ void fetch(self_ptr self) {
     if (w.next > now)
       skip.push_back(key);
   storage::status s;
-  auto todo = st.pg->unprocessed_audio(st.cfg.batch, skip, s);
+  auto todo = st.pg->unprocessed_audio(st.cfg.batch, skip, storage::asr_claim{st.cfg.node_id, st.cfg.claim_lease}, s);
   if (!s.ok()) {
     log::asr().warn("asr: cannot read the work list: {}", s.message);
     return;

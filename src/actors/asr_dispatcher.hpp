@@ -31,6 +31,8 @@ struct asr_dispatcher_config {
   std::chrono::milliseconds poll{1000};
   std::chrono::milliseconds give_up{std::chrono::minutes(10)}; ///< retrying a chunk this long: error
   std::shared_ptr<server_metrics> metrics; ///< may be null (not measured)
+  std::string node_id = "local";   ///< whose claims this dispatcher's chunks are (asr_claims)
+  std::chrono::milliseconds claim_lease{std::chrono::seconds(60)}; ///< another node may take a chunk after this
 };
 
 struct asr_dispatcher_state {

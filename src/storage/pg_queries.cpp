@@ -132,31 +132,50 @@ pg_owner pg_store::session_owner(const std::string& session_id, status& st) {
 
 namespace {
 
-// Matches the partial index media_items_audio_todo of config/schema.sql.
+// Matches the partial index media_items_audio_todo of config/schema.sql. Chunks another node
+// holds a live claim on are left out, then the rest are claimed: when two nodes pick the same
+// chunk at once, the second one's INSERT meets the first one's claim, its ON CONFLICT condition
+// is false on the committed row, and RETURNING leaves the chunk out of its answer. A node renews
+// its own claims (a retry), and takes over claims that expired.
 constexpr const char* unprocessed_audio_sql =
-  "SELECT session_id, idx, COALESCE(element->>'file_path', ''), "
-  "COALESCE(element->>'mime_type', 'audio/webm'), "
-  "COALESCE(extract(epoch FROM now() - created_at), 0)::float8 FROM media_items "
-  "WHERE kind = 'a' AND (element->>'processed') IS DISTINCT FROM 'true' "
-  "AND (session_id || '/' || idx::text) NOT IN (SELECT jsonb_array_elements_text($2::jsonb)) "
-  "ORDER BY created_at, session_id, idx LIMIT $1";
+  "WITH todo AS ("
+  " SELECT m.session_id, m.idx, COALESCE(m.element->>'file_path', '') AS file_path, "
+  " COALESCE(m.element->>'mime_type', 'audio/webm') AS mime, "
+  " COALESCE(extract(epoch FROM now() - m.created_at), 0)::float8 AS age, m.created_at FROM media_items m "
+  " WHERE m.kind = 'a' AND (m.element->>'processed') IS DISTINCT FROM 'true' "
+  " AND (m.session_id || '/' || m.idx::text) NOT IN (SELECT jsonb_array_elements_text($2::jsonb)) "
+  " AND NOT EXISTS (SELECT 1 FROM asr_claims c WHERE c.session_id = m.session_id AND c.idx = m.idx "
+  "  AND c.node_id <> $3 AND c.until > now()) "
+  " ORDER BY m.created_at, m.session_id, m.idx LIMIT $1), "
+  "claimed AS ("
+  " INSERT INTO asr_claims AS c (session_id, idx, node_id, until) "
+  " SELECT session_id, idx, $3, now() + make_interval(secs => $4) FROM todo ORDER BY session_id, idx "
+  " ON CONFLICT (session_id, idx) DO UPDATE SET node_id = EXCLUDED.node_id, until = EXCLUDED.until "
+  " WHERE c.node_id = EXCLUDED.node_id OR c.until <= now() "
+  " RETURNING c.session_id, c.idx) "
+  "SELECT t.session_id, t.idx, t.file_path, t.mime, t.age FROM todo t "
+  "JOIN claimed USING (session_id, idx) ORDER BY t.created_at, t.session_id, t.idx";
 constexpr const char* count_unprocessed_sql =
   "SELECT count(*) FROM media_items WHERE kind = 'a' AND (element->>'processed') IS DISTINCT FROM 'true'";
+// The chunk is done: its claim goes with the same statement.
 constexpr const char* write_transcripts_sql =
-  "UPDATE media_items AS m SET element = m.element || x.patch "
-  "FROM jsonb_to_recordset($1::jsonb) AS x(session_id text, idx bigint, patch jsonb) "
+  "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(session_id text, idx bigint, patch jsonb)), "
+  "released AS (DELETE FROM asr_claims c USING x WHERE c.session_id = x.session_id AND c.idx = x.idx) "
+  "UPDATE media_items AS m SET element = m.element || x.patch FROM x "
   "WHERE m.session_id = x.session_id AND m.kind = 'a' AND m.idx = x.idx";
 
 } // namespace
 
 std::vector<pg_audio_todo> pg_store::unprocessed_audio(size_t limit, const std::vector<std::string>& skip,
-                                                       status& st) {
+                                                       const asr_claim& claim, status& st) {
   std::vector<pg_audio_todo> out;
   const std::string skip_json = nlohmann::json(skip).dump();
+  const double lease_s = std::chrono::duration<double>(claim.lease).count();
   st = run("unprocessed_audio", [&](pqxx::connection& c) {
     out.clear();
-    pqxx::nontransaction n{c};
-    auto r = n.exec_params(unprocessed_audio_sql, static_cast<int64_t>(limit), skip_json);
+    pqxx::work n{c};
+    auto r = n.exec_params(unprocessed_audio_sql, static_cast<int64_t>(limit), skip_json, claim.node_id, lease_s);
+    n.commit();
     for (const auto& row : r)
       out.push_back({row[0].as<std::string>(), static_cast<uint32_t>(row[1].as<int64_t>()), row[2].as<std::string>(),
                      row[3].as<std::string>(), row[4].as<double>()});

@@ -6,6 +6,7 @@
 #include "storage/errc.hpp"
 #include "storage/spool.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -59,6 +60,12 @@ struct pg_audio_todo {
   std::string file_path; ///< the element's file_path, relative to the media root
   std::string mime_type; ///< audio/webm (default) or audio/mp4
   double age_s = 0;      ///< since the row was inserted (about when the chunk was acked)
+};
+
+/// Who takes audio chunks off the work list, and for how long they are theirs.
+struct asr_claim {
+  std::string node_id;
+  std::chrono::milliseconds lease{std::chrono::seconds(60)};
 };
 
 /// A session's owner: `exists` false if there is no such session.
@@ -124,8 +131,11 @@ public:
   // -- transcription (issue 5) ------------------------------------------------------------------
 
   /// Up to `limit` audio chunks whose element has no `"processed": true`, oldest rows first,
-  /// leaving out the keys in `skip` ("<sid>/<index>": chunks in flight or waiting for a file).
-  std::vector<pg_audio_todo> unprocessed_audio(size_t limit, const std::vector<std::string>& skip, status& st);
+  /// leaving out the keys in `skip` ("<sid>/<index>": chunks in flight or waiting for a file)
+  /// and chunks another node holds a live claim on; the chunks returned are claimed for
+  /// `claim.node_id` until `claim.lease` from now (asr_claims; write_transcripts releases them).
+  std::vector<pg_audio_todo> unprocessed_audio(size_t limit, const std::vector<std::string>& skip,
+                                               const asr_claim& claim, status& st);
 
   /// How many audio chunks are not processed yet (the transcription backlog).
   status count_unprocessed_audio(uint64_t& n);

@@ -5,8 +5,11 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <cstdint>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace mediaspool::storage;
@@ -233,6 +236,83 @@ TEST_CASE_FIXTURE(pg_fixture, "a refresh rebuilds only the arrays it names") {
   CHECK(indexes(*this, "audio_chunks", "chunk_index") == "0");
   CHECK(scalar<int>("SELECT total_chunks FROM media_sessions") == 1);
   CHECK_MESSAGE(indexes(*this, "responses", "question_id").empty(), "responses still stale");
+}
+
+TEST_CASE_FIXTURE(pg_fixture, "transcription claims: nodes never get the same chunk while a claim lives; expired claims are taken over; transcripts release them") {
+  pg_store a{url}, b{url}, c{url};
+  migrate_ok(a);
+  std::vector<pg_item> items;
+  for (uint32_t i = 0; i < 4; ++i)
+    items.push_back(audio(sid_a, i));
+  REQUIRE(a.write_batch({session(sid_a)}, items, {}).ok());
+  auto keys = [](const std::vector<pg_audio_todo>& todo) {
+    std::vector<uint32_t> out;
+    for (auto& t : todo)
+      out.push_back(t.index);
+    return out;
+  };
+  status st;
+  CHECK(keys(a.unprocessed_audio(2, {}, {"node-a"}, st)) == std::vector<uint32_t>{0, 1});
+  REQUIRE(st.ok());
+  // node b skips node a's live claims and gets the rest
+  CHECK(keys(b.unprocessed_audio(10, {}, {"node-b"}, st)) == std::vector<uint32_t>{2, 3});
+  CHECK(keys(c.unprocessed_audio(10, {}, {"node-c"}, st)).empty());
+  // a node renews its own claims (a retry)
+  CHECK(keys(a.unprocessed_audio(10, {}, {"node-a"}, st)) == std::vector<uint32_t>{0, 1});
+  // node b dies: claims with no lease left are taken over by another node
+  CHECK(keys(b.unprocessed_audio(10, {}, {"node-b", std::chrono::milliseconds{0}}, st)) == std::vector<uint32_t>{2, 3});
+  CHECK(keys(c.unprocessed_audio(10, {}, {"node-c"}, st)) == std::vector<uint32_t>{2, 3});
+  // writing a transcript releases its claim
+  REQUIRE(a.write_transcripts({{sid_a, 0, R"({"transcription":"hello","processed":true})"}}).ok());
+  CHECK(scalar<int64_t>("SELECT count(*) FROM asr_claims WHERE idx = 0") == 0);
+  CHECK(scalar<int64_t>("SELECT count(*) FROM asr_claims") == 3);
+}
+
+TEST_CASE_FIXTURE(pg_fixture, "two nodes claiming the work list at the same time split it without overlap") {
+  pg_store setup{url};
+  migrate_ok(setup);
+  std::vector<pg_item> items;
+  for (uint32_t i = 0; i < 300; ++i)
+    items.push_back(audio(sid_b, i));
+  REQUIRE(setup.write_batch({session(sid_b)}, items, {}).ok());
+  std::vector<std::set<uint32_t>> got(2);
+  std::vector<std::string> errors(2);
+  std::atomic<int> connected{0};
+  auto node = [&](size_t n) {
+    pg_store store{url};
+    const std::string name = "node-" + std::to_string(n);
+    // Both connections are open before either claims, so the two claim loops overlap.
+    if (!store.ping().ok())
+      errors[n] = "no connection";
+    connected++;
+    for (int spin = 0; spin < 10000000 && connected.load() < 2; ++spin)
+      std::this_thread::yield();
+    for (int round = 0; round < 1000; ++round) { // bounded: 300 chunks at >= 1 per round
+      std::vector<std::string> skip;
+      for (auto i : got[n])
+        skip.push_back(sid_b + "/" + std::to_string(i));
+      status st;
+      auto todo = store.unprocessed_audio(3, skip, {name}, st);
+      if (!st.ok()) {
+        errors[n] = st.message;
+        return;
+      }
+      if (todo.empty())
+        return;
+      for (auto& t : todo)
+        got[n].insert(t.index);
+    }
+  };
+  std::thread t0{node, 0}, t1{node, 1};
+  t0.join();
+  t1.join();
+  CHECK_MESSAGE(errors[0].empty(), errors[0]);
+  CHECK_MESSAGE(errors[1].empty(), errors[1]);
+  size_t overlap = 0;
+  for (auto i : got[0])
+    overlap += got[1].count(i);
+  CHECK(overlap == 0);
+  CHECK(got[0].size() + got[1].size() == 300);
 }
 
 TEST_CASE_FIXTURE(pg_fixture, "held returns hashes of 2^63 and above unchanged") {

@@ -34,6 +34,17 @@ storage::pg_refresh entry(const std::vector<storage::pg_refresh>& due, const std
   return storage::pg_refresh{sid, false, false, false};
 }
 
+// `n` session ids "<prefix>000000000000", "<prefix>000000000001", ...
+std::vector<std::string> numbered_sids(const char* prefix, int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%s%012d", prefix, i);
+    out.push_back(buf);
+  }
+  return out;
+}
+
 // Grows sid_a's audio array to `length` elements, refreshed at `t0`.
 refresh_policy with_audio_length(uint64_t length) {
   refresh_policy p{cfg()};
@@ -189,13 +200,9 @@ TEST_CASE("with jitter, sessions growing together rebuild at different lengths, 
   refresh_config c = cfg();
   c.jitter = 0.2;
   refresh_policy p{c};
-  std::vector<std::string> sids;
-  for (int i = 0; i < 50; ++i) {
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "0f8fad5b-d9cb-469f-a165-%012d", i);
-    sids.push_back(buf);
-    p.added(sids.back(), 'f', 1000, t0);
-  }
+  const auto sids = numbered_sids("0f8fad5b-d9cb-469f-a165-", 50);
+  for (auto& sid : sids)
+    p.added(sid, 'f', 1000, t0);
   p.refreshed(p.due(t0), t0);
   REQUIRE(p.due(t0).empty());
   // One row per session at a time, as sessions that started together receive them.
@@ -232,12 +239,7 @@ TEST_CASE("with jitter, sessions paced by the minimum interval rebuild at differ
   refresh_config c = cfg();
   c.jitter = 0.2;
   refresh_policy p{c};
-  std::vector<std::string> sids;
-  for (int i = 0; i < 10; ++i) {
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "9896d492-e864-4210-a186-%012d", i);
-    sids.push_back(buf);
-  }
+  const auto sids = numbered_sids("9896d492-e864-4210-a186-", 10);
   // 10 ms steps for 12 s, 2 rows per session per step; count rebuilds per 200 ms slot. The
   // interval binds until ~interval / fraction = 8 s, the fraction after that.
   std::vector<int> per_slot(60, 0);
