@@ -43,7 +43,9 @@ public:
   /// flight stay below the limit plus this overdraft: an eighth of the limit, at least 16 MiB.
   /// Memory stays bounded; only the bound is that much higher.
   bool overdraft_left() const noexcept {
-    return used_.load(std::memory_order_relaxed) < limit_ + std::max<uint64_t>(limit_ / 8, uint64_t{16} << 20);
+    const uint64_t extra = std::max<uint64_t>(limit_ / 8, uint64_t{16} << 20);
+    const uint64_t bound = limit_ > UINT64_MAX - extra ? UINT64_MAX : limit_ + extra;
+    return used_.load(std::memory_order_relaxed) < bound;
   }
   uint64_t used() const noexcept { return used_.load(std::memory_order_relaxed); }
 

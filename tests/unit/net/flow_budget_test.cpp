@@ -79,4 +79,23 @@ TEST_CASE("the stall meter adds up the waits, counting one still going on") {
   CHECK(m.total(t + 21s) == 4s);
 }
 
+TEST_CASE("the overdraft for finishing a pair is an eighth of the limit, at least 16 MiB, and never overflows") {
+  flow_budget big{uint64_t{1} << 30};
+  big.take((uint64_t{1} << 30) + (uint64_t{1} << 27) - 1);
+  CHECK(big.spent());
+  CHECK(big.overdraft_left());
+  big.take(1);
+  CHECK_FALSE(big.overdraft_left());
+
+  flow_budget tiny{1};
+  tiny.take(16u << 20);
+  CHECK(tiny.overdraft_left()); // 1 + 16 MiB
+  tiny.take(1);
+  CHECK_FALSE(tiny.overdraft_left());
+
+  flow_budget huge{UINT64_MAX - 5};
+  huge.take(UINT64_MAX - 1);
+  CHECK(huge.overdraft_left()); // the bound saturates instead of wrapping to a small number
+}
+
 } // TEST_SUITE
