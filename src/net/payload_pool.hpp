@@ -9,6 +9,7 @@
 #include "actors/wire.hpp"
 
 #include <cstddef>
+#include <cstring>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -51,6 +52,19 @@ public:
       return; // v's storage is freed on return
     free_[cap].push_back(std::move(v));
     retained_ += cap;
+  }
+
+  /// Moves `v`'s bytes into a pooled buffer of at least `total` bytes' capacity and takes back
+  /// `v`'s old storage; `v`'s size and bytes are unchanged. Nothing happens if it is big enough.
+  void grow_exact(byte_vector& v, size_t total) {
+    if (total <= v.capacity())
+      return;
+    byte_vector exact = acquire(total);
+    exact.resize(v.size());
+    if (!v.empty())
+      std::memcpy(exact.data(), v.data(), v.size());
+    v.swap(exact);
+    give_back(std::move(exact));
   }
 
   /// Bytes of idle buffers kept.

@@ -4,11 +4,10 @@
 #include "net/connection_handles.hpp"
 #include "net/payload_buffer.hpp"
 #include "net/rate_limiter.hpp"
-#include "net/unpaired_halves.hpp"
+#include "net/read_admission.hpp"
 
 #include <boost/beast/websocket.hpp>
 
-#include <cstring>
 #include <deque>
 #include <optional>
 
@@ -30,7 +29,7 @@ class ws_connection final : public connection_port, public std::enable_shared_fr
 public:
   ws_connection(beast::tcp_stream&& stream, server_context& ctx)
     : ws_(std::move(stream)), ctx_(ctx), retry_timer_(ws_.get_executor()), init_timer_(ws_.get_executor()),
-      limiter_(ctx.limits.max_messages_per_second, ctx.limits.message_burst), unpaired_(ctx.limits.orphan_timeout) {
+      limiter_(ctx.limits.max_messages_per_second, ctx.limits.message_burst), admission_(ctx.budget, ctx.limits.orphan_timeout) {
     ctx_.connections++;
   }
 
@@ -158,10 +157,8 @@ private:
     }
     if (auto wait = limiter_.wait(rate_limiter::clock::now()); wait > rate_limiter::clock::duration::zero())
       return throttle(wait);
-    // Past the process budget only binary frames wait their turn: the next message is read
-    // one byte at first, and on_read_part goes on if it is text (metadata must reach a blob
-    // that holds budget bytes, or neither could ever move) or joins the line if it is binary.
-    peeking_ = ctx_.budget->spent() || ctx_.budget->line_waiting();
+    // Past the process budget only binary frames wait their turn (read_admission).
+    peeking_ = admission_.peek_first();
     paused_ = false;
     pause_hold_.reset();
     reading_ = true;
@@ -186,19 +183,18 @@ private:
     if (ws_.is_message_done())
       return;
     const size_t total = frame_->size() + ws_.read_size_hint(ctx_.limits.read_message_max + 1);
-    if (total <= frame_->capacity() || total > ctx_.limits.read_message_max)
-      return;
-    byte_vector exact = ctx_.pool->acquire(total);
-    exact.resize(frame_->size());
-    std::memcpy(exact.data(), frame_->data(), frame_->size());
-    frame_->swap(exact); // dbuf_ refers to *frame_, whose size is unchanged
-    ctx_.pool->give_back(std::move(exact));
+    if (total <= ctx_.limits.read_message_max)
+      ctx_.pool->grow_exact(*frame_, total); // dbuf_ refers to *frame_, whose size is unchanged
   }
 
   void on_read_part(beast::error_code ec, std::size_t) {
-    if (!ec && std::exchange(peeking_, false) && ws_.got_binary() && !ws_.is_message_done()
-        && (ctx_.budget->spent() || ctx_.budget->line_waiting()) && !may_finish_pair())
-      return wait_for_turn(); // on_turn reads the rest
+    if (!ec && std::exchange(peeking_, false) && ws_.got_binary() && !ws_.is_message_done()) {
+      auto v = admission_.binary_frame(std::chrono::steady_clock::now());
+      if (v == read_admission::verdict::wait)
+        return wait_for_turn(); // on_turn reads the rest
+      if (v == read_admission::verdict::read_ahead && ctx_.metrics)
+        ctx_.metrics->budget_overdrafts.inc();
+    }
     if (!ec && !sized_)
       size_buffer();
     // The size is checked whether or not the message is done: one read may return all of it.
@@ -258,21 +254,11 @@ private:
           if (auto denied = authenticate_recorder(ctx_.auth, m, query_token_, unix_now()))
             return refuse(std::move(*denied));
         } else if constexpr (std::is_same_v<T, item_metadata>) {
-          unpaired_.metadata_read(m.kind, m.index, std::chrono::steady_clock::now());
+          admission_.metadata_read(m.kind, m.index, std::chrono::steady_clock::now());
         }
         caf::anon_send(session_, std::forward<decltype(m)>(m));
       },
       std::move(std::get<client_text>(parsed)));
-  }
-
-  // A blob this connection read waits for metadata that is behind this binary frame: read the
-  // frame now, ahead of the line, within the budget's overdraft (unpaired_halves says why).
-  bool may_finish_pair() {
-    if (!unpaired_.holds_blob(std::chrono::steady_clock::now()) || !ctx_.budget->overdraft_left())
-      return false;
-    if (ctx_.metrics)
-      ctx_.metrics->budget_overdrafts.inc();
-    return true;
   }
 
   // A binary frame found the process budget spent (or others waiting for it): join the line;
@@ -352,7 +338,7 @@ private:
     if (auto err = std::get_if<error_reply>(&parsed))
       return caf::anon_send(session_, std::move(*err));
     auto& b = std::get<blob>(parsed);
-    unpaired_.blob_read(b.kind, b.index, std::chrono::steady_clock::now());
+    admission_.blob_read(b.kind, b.index, std::chrono::steady_clock::now());
     caf::anon_send(session_, std::move(b));
   }
 
@@ -417,7 +403,7 @@ private:
   bool initialised_ = false;
   bool refused_ = false;    ///< session_init failed authentication: the connection is closing
   rate_limiter limiter_;    ///< limits.max-messages-per-second
-  unpaired_halves unpaired_; ///< blobs read whose metadata has not been
+  read_admission admission_; ///< may the next message be read now (process budget)
   rate_limiter::clock::time_point last_throttle_notice_{};
   std::string query_token_; ///< access_token of the upgrade request (never logged)
   std::string sid_; ///< from the first session_init, for log lines

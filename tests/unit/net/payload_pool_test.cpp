@@ -43,4 +43,21 @@ TEST_SUITE("net.payload_pool") {
     pool.give_back(std::move(odd));
     CHECK(pool.retained() == 3 * 8192);
   }
+
+  TEST_CASE("grow_exact moves the bytes into a pooled buffer of the message's size and keeps the old storage") {
+    payload_pool pool{1u << 20};
+    byte_vector v = pool.acquire(4096);
+    v.resize(3);
+    v[0] = 'a';
+    v[1] = 'b';
+    v[2] = 'c';
+    pool.grow_exact(v, 160000);
+    CHECK(v.capacity() == payload_pool::round_up(160000));
+    REQUIRE(v.size() == 3);
+    CHECK((v[0] == 'a' && v[1] == 'b' && v[2] == 'c'));
+    CHECK(pool.retained() == 4096); // the 4 KiB buffer went back
+    pool.grow_exact(v, 1000);       // big enough: nothing moves
+    CHECK(v.capacity() == payload_pool::round_up(160000));
+    CHECK(pool.retained() == 4096);
+  }
 }
