@@ -1,21 +1,17 @@
 #include "support/server_process.hpp"
 
-#include <fcntl.h>
+#include "support/child_process.hpp"
+
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <deque>
 #include <fstream>
 #include <functional>
 #include <sstream>
 #include <thread>
-
-extern char** environ;
 
 namespace mediaspool::test {
 
@@ -63,7 +59,6 @@ void server_process::start() {
   std::error_code ignored;
   fs::remove(port_file, ignored);
 
-  // Everything the child needs is built before fork(): after it, only async-signal-safe calls.
   std::vector<std::string> args{bin_,
                                 "--server.port=0",
                                 "--server.port-file=" + port_file.string(),
@@ -71,50 +66,11 @@ void server_process::start() {
                                 "--media.root=" + media_root().string(),
                                 "--db.url=" + db_url_};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  // MEDIASPOOL_DB_URL would override --db.url and point the server away from the test's schema.
-  std::vector<char*> envp;
-  for (char** e = environ; *e != nullptr; ++e)
-    if (std::strncmp(*e, "MEDIASPOOL_DB_URL=", 18) != 0)
-      envp.push_back(*e);
-  envp.push_back(nullptr);
-  const std::string log = log_path().string();
   {
-    std::ofstream(log, std::ios::app) << "==== test harness: starting " << bin_ << " ====\n";
+    std::ofstream(log_path(), std::ios::app) << "==== test harness: starting " << bin_ << " ====\n";
   }
-  int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  REQUIRE_MESSAGE(log_fd >= 0, "cannot open " << log << ": " << std::strerror(errno));
-  REQUIRE_MESSAGE(null_fd >= 0, "cannot open /dev/null: " << std::strerror(errno));
-
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    // A test binary killed by ctest's timeout must not leave servers behind. (PDEATHSIG follows
-    // the forking thread, which is the test's main thread here.)
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::dup2(null_fd, 0);
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
-    // The test's own sockets (clients of an earlier server) must not live on in the new server.
-    ::close_range(3, ~0U, 0);
-    ::execve(argv[0], argv.data(), envp.data());
-    // strerror is not async-signal-safe: report the errno number digit by digit.
-    char msg[] = "test harness: execve failed, errno 000\n";
-    const int err = errno;
-    msg[sizeof msg - 5] = static_cast<char>('0' + err / 100 % 10);
-    msg[sizeof msg - 4] = static_cast<char>('0' + err / 10 % 10);
-    msg[sizeof msg - 3] = static_cast<char>('0' + err % 10);
-    [[maybe_unused]] auto n = ::write(2, msg, sizeof msg - 1);
-    ::_exit(127);
-  }
-  const int fork_errno = errno;
-  ::close(log_fd);
-  ::close(null_fd);
-  REQUIRE_MESSAGE(pid > 0, "fork failed: " << std::strerror(fork_errno));
-  pid_ = pid;
+  // MEDIASPOOL_DB_URL would override --db.url and point the server away from the test's schema.
+  pid_ = spawn_child(args, log_path(), {"MEDIASPOOL_DB_URL"});
 
   // Migration retries while PostgreSQL starts up, so allow a generous deadline; an early exit
   // (bad flag, no database) fails at once with the log shown.
@@ -138,18 +94,10 @@ void server_process::start() {
 }
 
 std::optional<int> server_process::reap(std::chrono::milliseconds timeout) {
-  const auto deadline = clock::now() + timeout;
-  for (;;) {
-    int status = 0;
-    pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == pid_ || (r < 0 && errno == ECHILD)) {
-      pid_ = -1;
-      return status;
-    }
-    if (clock::now() > deadline)
-      return std::nullopt;
-    std::this_thread::sleep_for(poll_interval);
-  }
+  auto status = reap_child(pid_, timeout);
+  if (status)
+    pid_ = -1;
+  return status;
 }
 
 void server_process::kill9() {
