@@ -14,6 +14,7 @@
 #                  loop-mounted ext4 (see DATA below)
 #   F7_CASES="SESSIONS:WARMUP:SECONDS[:WARMUP_BYTES] ..."  (environment) figure 7's real-time cases instead of
 #                  the defaults, e.g. F7_CASES="1000:100:60" bench/scripts/report.sh --only 7
+#   F7_RUNS=N      (environment) runs of each figure-7 case (default: --runs; they are long)
 #
 # Needs build/src/mediaspool, build/bench/loadgen and build/bench/sink (built here with -j1 if
 # missing), PostgreSQL 15 and root (the private cluster runs as 'postgres'). Installs gnuplot-nox
@@ -54,11 +55,13 @@ if [ "$QUICK" = 1 ]; then
   F3_SESSIONS="10 50 200 1000"
   F6_LEVELS="0 100 1000 5000 10000"
   F7_CASES=${F7_CASES:-"2000:5:20"}          # sessions:warmup items:measured seconds
+  F7_RUNS=${F7_RUNS:-1}
 else
   RUNS=${RUNS:-3}; DUR=10
   F3_SESSIONS="10 50 200 1000"
   F6_LEVELS="0 100 1000 5000 10000"
   F7_CASES=${F7_CASES:-"1000:100:60 1000:1080:60:1024 10000:10:60"}
+  F7_RUNS=${F7_RUNS:-$RUNS}
 fi
 
 [ "$(id -u)" = 0 ] || { echo "report.sh: run as root (the private PostgreSQL runs as postgres)" >&2; exit 1; }
@@ -533,39 +536,53 @@ EOF
 # ============================================================================================
 # Figure 7: real time, aged sessions (bounded versions of the 10,000 x 1,080-item target).
 # ============================================================================================
+# The result files of one figure-7 case id's runs that produced one, one per line.
+f7_runs_of() { local i; for ((i = 1; i <= F7_RUNS; i++)); do [ -s "$RAW/f7-$1-$i.json" ] && echo "$RAW/f7-$1-$i.json"; done; return 0; }
+
 fig7() {
-  log "figure 7: real time, cases $F7_CASES (sessions:warm-up items:seconds[:warm-up payload bytes]), one run each"
-  local c
+  log "figure 7: real time, cases $F7_CASES (sessions:warm-up items:seconds[:warm-up payload bytes]), $F7_RUNS run(s) each"
+  local c i F
   {
     echo "## 7. Real time: concurrent sessions at the recorder's cadence, aged with --warmup"
     echo
-    echo "The full target (10,000 sessions aged to 1,080 items, i.e. 10.8 M items and ~690 GB of warm-up payload) does not fit this machine's durable throughput; these bounded cases were run instead, **one run each** (they are long). Cadence: a 160 KB audio chunk every 10 s and a 45 KB frame every 2 s per session (0.6 items/s and ~38.5 KB/s per session; 10,000 sessions = 6,000 items/s and ~385 MB/s). Warm-up at max pace with window 4; sessions connect over --ramp-up and their cadence is spread over it. Where the warm-up payload is given, warm-up items carry that many bytes (\`--warmup-payload-size\`): the sessions are 30 minutes old in every other respect (1,080 rows, JSONB arrays and files each), only their past media is smaller."
+    echo "The full target (10,000 sessions aged to 1,080 items, i.e. 10.8 M items and ~690 GB of warm-up payload) does not fit this machine's durable throughput; these bounded cases were run instead, **$F7_RUNS run(s) each** (rounds: every case once per round, each run on a fresh server, spool and media); the numbers are medians over the runs, with the runs' range, and missing acks are summed over all runs. Cadence: a 160 KB audio chunk every 10 s and a 45 KB frame every 2 s per session (0.6 items/s and ~38.5 KB/s per session; 10,000 sessions = 6,000 items/s and ~385 MB/s). Warm-up at max pace with window 4; sessions connect over --ramp-up and their cadence is spread over it. Where the warm-up payload is given, warm-up items carry that many bytes (\`--warmup-payload-size\`): the sessions are 30 minutes old in every other respect (1,080 rows, JSONB arrays and files each), only their past media is smaller."
     echo
-    echo "| sessions | warm-up items/session | warm-up payload | measured s | offered items/s | acked items/s | ack p50 ms | ack p99 ms | max ms | missing acks | errors | target p99 ≤ 100 ms, 0 missing |"
+    echo "| sessions | warm-up items/session | warm-up payload | measured s | offered items/s | acked items/s | ack p50 ms | ack p99 ms (runs) | max ms | missing acks (all runs) | errors (all runs) | target p99 ≤ 100 ms, 0 missing |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   } >"$SEC/7.md"
+  for ((i = 1; i <= F7_RUNS; i++)); do
+    for c in $F7_CASES; do
+      local n w d wp
+      IFS=: read -r n w d wp <<<"$c"
+      local ramp; ramp=$(( n >= 5000 ? 10 : 5 ))
+      local id=$n-$w${wp:+-$wp}
+      log "figure 7: $n sessions aged $w, run $i of $F7_RUNS"
+      server_start "f7-$id-$i" "${INGEST_ARGS[@]}"
+      lg_run "$SERVER_PID" "$RAW/f7-$id-$i" --url "$(url_of "$SERVER_PORT")" --sessions "$n" --threads 2 --mode realtime \
+        --ramp-up "$ramp" --warmup "$w" --warmup-window 4 ${wp:+--warmup-payload-size "$wp"} --duration "$d" --drain-timeout 30 || true
+      server_stop; server_discard
+    done
+  done
   for c in $F7_CASES; do
     local n w d wp
     IFS=: read -r n w d wp <<<"$c"
-    local ramp; ramp=$(( n >= 5000 ? 10 : 5 ))
-    local id=$n-$w${wp:+-$wp}
-    server_start "f7-$id" "${INGEST_ARGS[@]}"
-    lg_run "$SERVER_PID" "$RAW/f7-$id" --url "$(url_of "$SERVER_PORT")" --sessions "$n" --threads 2 --mode realtime \
-      --ramp-up "$ramp" --warmup "$w" --warmup-window 4 ${wp:+--warmup-payload-size "$wp"} --duration "$d" --drain-timeout 30 || true
-    server_stop; server_discard
-    local f=$RAW/f7-$id.json
-    [ -s "$f" ] || continue
-    local p99 miss
-    p99=$(jq -r .result.latency_ms.p99 "$f"); miss=$(jq -r '.result.missing_acks + .result.unsent' "$f")
+    local F; mapfile -t F < <(f7_runs_of "$n-$w${wp:+-$wp}")
+    [ ${#F[@]} -gt 0 ] || continue
+    local p99 lo hi miss errs
+    p99=$(jmed .result.latency_ms.p99 "${F[@]}")
+    lo=$(for x in "${F[@]}"; do jq -r .result.latency_ms.p99 "$x"; done | sort -g | head -n 1)
+    hi=$(for x in "${F[@]}"; do jq -r .result.latency_ms.p99 "$x"; done | sort -g | tail -n 1)
+    miss=$(for x in "${F[@]}"; do jq -r '.result.missing_acks + .result.unsent' "$x"; done | awk '{ s += $1 } END { print s + 0 }')
+    errs=$(jq -s -c 'map(.result.errors_by_code) | reduce .[] as $e ({}; reduce ($e | to_entries[]) as $kv (.; .[$kv.key] += $kv.value))' "${F[@]}")
     local ok="**not met**"; [ "$(echo "$p99 <= 100" | bc -l)" = 1 ] && [ "$miss" = 0 ] && ok="**met** (bounded case)"
-    echo "| $n | $w | $([ -n "$wp" ] && echo "$wp B" || echo "as measured") | $(r %.0f "$(jq -r .result.measure_s "$f")") | $(r %.0f "$(echo "$n * 0.6" | bc -l)") | $(r %.0f "$(jq -r .result.items_per_s "$f")") | $(r %.1f "$(jq -r .result.latency_ms.p50 "$f")") | $(r %.1f "$p99") | $(r %.1f "$(jq -r .result.latency_ms.max "$f")") | $miss | $(jq -c .result.errors_by_code "$f") | $ok |" >>"$SEC/7.md"
-    F7_LAST="${F7_LAST:+$F7_LAST; }$n sessions aged $w: p99 $(r %.1f "$p99") ms, missing $miss"
+    echo "| $n | $w | $([ -n "$wp" ] && echo "$wp B" || echo "as measured") | $(r %.0f "$(jmed .result.measure_s "${F[@]}")") | $(r %.0f "$(echo "$n * 0.6" | bc -l)") | $(r %.0f "$(jmed .result.items_per_s "${F[@]}")") | $(r %.1f "$(jmed .result.latency_ms.p50 "${F[@]}")") | $(r %.1f "$p99") ($(r %.1f "$lo")–$(r %.1f "$hi")) | $(r %.1f "$(jmed .result.latency_ms.max "${F[@]}")") | $miss | $errs | $ok |" >>"$SEC/7.md"
+    F7_LAST="${F7_LAST:+$F7_LAST; }$n sessions aged $w: p99 $(r %.1f "$p99") ms (median of ${#F[@]}), missing $miss"
   done
   {
     echo
-    echo "CPU / disk per case: $(for c in $F7_CASES; do IFS=: read -r n w d wp <<<"$c"; f=$RAW/f7-$n-$w${wp:+-$wp}.json; [ -s "$f" ] && printf '%s sessions aged %s: %s; ' "$n" "$w" "$(host_line "$f")"; done)"
+    echo "CPU / disk per case (medians of the runs): $(for c in $F7_CASES; do IFS=: read -r n w d wp <<<"$c"; mapfile -t F < <(f7_runs_of "$n-$w${wp:+-$wp}"); [ ${#F[@]} -gt 0 ] && printf '%s sessions aged %s: %s; ' "$n" "$w" "$(host_line "${F[@]}")"; done)"
     echo
-    echo "Commands:"; echo; echo '```'; cmds_of "$RAW"/f7-*.cmd; echo '```'
+    echo "Commands (the first run of each case):"; echo; echo '```'; cmds_of "$RAW"/f7-*-1.cmd; echo '```'
     echo
   } >>"$SEC/7.md"
 }
