@@ -12,7 +12,7 @@ namespace mediaspool {
 namespace {
 
 using self_ptr = caf::stateful_actor<asr_dispatcher_state>*;
-using clock_type = std::chrono::steady_clock;
+using clock_type = caf::actor_clock::clock_type; // steady; self->clock() (the test coordinator's in tests)
 
 std::string key_of(const std::string& sid, uint32_t index) { return sid + "/" + std::to_string(index); }
 
@@ -45,24 +45,41 @@ void fetch(self_ptr self) {
   auto& st = self->state;
   if (!st.queue.empty() || st.idle.empty())
     return;
-  auto now = clock_type::now();
+  auto now = self->clock().now();
   std::vector<std::string> skip(st.busy.begin(), st.busy.end());
   for (auto& [key, w] : st.waiting)
     if (w.next > now)
       skip.push_back(key);
   storage::status s;
-  auto todo = st.pg->unprocessed_audio(st.cfg.batch, skip, storage::asr_claim{st.cfg.node_id, st.cfg.claim_lease}, s);
+  size_t considered = 0;
+  auto todo = st.pg->unprocessed_audio(st.cfg.batch, skip, storage::asr_claim{st.cfg.node_id, st.cfg.claim_lease}, s,
+                                       &considered);
   if (!s.ok()) {
     log::asr().warn("asr: cannot read the work list: {}", s.message);
     return;
   }
+  std::set<std::string> offered;
   for (auto& t : todo) {
     auto key = key_of(t.session_id, t.index);
+    offered.insert(key);
     st.busy.insert(key);
     st.inserted[key] = now - std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(t.age_s));
     auto header = st.cfg.media_root + "/" + t.session_id + "/audio/chunk_0.webm";
     st.queue.push_back({t.session_id, t.index, chunk_path(st.cfg.media_root, t), header, t.mime_type});
   }
+  // A chunk waiting to retry that the work list no longer offers (another node transcribed it
+  // after our claim ran out, or holds a live claim on it) would otherwise stay in `waiting` for
+  // good. When the query took fewer chunks than `batch`, the limit cut nothing: a due entry that
+  // it did not give us and that is not at a worker is done, or being done, elsewhere.
+  if (considered < st.cfg.batch) {
+    for (auto it = st.waiting.begin(); it != st.waiting.end();) {
+      if (it->second.next <= now && !offered.count(it->first) && !st.busy.count(it->first))
+        it = st.waiting.erase(it);
+      else
+        ++it;
+    }
+  }
+  st.stats.waiting = st.waiting.size();
 }
 
 void on_result(self_ptr self, caf::actor worker, asr_result& r);
@@ -94,7 +111,7 @@ void dispatch(self_ptr self) {
 // A chunk that has been retried for give_up becomes an error result.
 bool give_up(self_ptr self, const std::string& key, asr_result& r) {
   auto& st = self->state;
-  auto now = clock_type::now();
+  auto now = self->clock().now();
   auto [it, fresh] = st.waiting.try_emplace(key);
   auto& w = it->second;
   if (fresh)
@@ -143,6 +160,7 @@ void on_result(self_ptr self, caf::actor worker, asr_result& r) {
     st.saving.insert_or_assign(key, std::move(r));
     self->send(st.batcher, atom::asrdone::value, std::move(out), caf::actor_cast<caf::actor>(self));
   }
+  st.stats.waiting = st.waiting.size();
   dispatch(self);
 }
 
@@ -167,7 +185,7 @@ void on_saved(self_ptr self, const std::vector<storage::item_key>& keys) {
     }
     if (auto ins = st.inserted.find(key); ins != st.inserted.end()) {
       if (m)
-        m->transcription_lag.observe(std::chrono::duration<double>(clock_type::now() - ins->second).count());
+        m->transcription_lag.observe(std::chrono::duration<double>(self->clock().now() - ins->second).count());
       st.inserted.erase(ins);
     }
     st.saving.erase(it);

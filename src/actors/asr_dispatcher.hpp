@@ -39,8 +39,8 @@ struct asr_dispatcher_state {
   static inline const char* name = "asr_dispatcher";
 
   struct waiting_state {
-    std::chrono::steady_clock::time_point first;
-    std::chrono::steady_clock::time_point next;
+    caf::actor_clock::time_point first;
+    caf::actor_clock::time_point next;
     std::chrono::milliseconds backoff{0};
   };
 
@@ -54,7 +54,7 @@ struct asr_dispatcher_state {
   std::set<std::string> busy;                     ///< queued, at a worker, or being saved
   std::map<std::string, waiting_state> waiting;   ///< retry later
   std::map<std::string, asr_result> saving;       ///< sent to the batcher, not committed yet
-  std::map<std::string, std::chrono::steady_clock::time_point> inserted; ///< busy chunks: row insert time
+  std::map<std::string, caf::actor_clock::time_point> inserted; ///< busy chunks: row insert time
   asr_stats stats;
   bool backlog_known = false;
 };

@@ -124,6 +124,7 @@ struct asr_result {
 struct asr_stats {
   uint64_t backlog = 0;   ///< audio chunks not processed, as PostgreSQL last counted them
   uint64_t in_flight = 0; ///< jobs at workers or results waiting for their commit
+  uint64_t waiting = 0;   ///< chunks that failed for now (file not there yet) and wait to retry
   uint64_t done = 0;      ///< chunks transcribed since start
   uint64_t failed = 0;    ///< chunks marked processed with an error since start
   double audio_seconds = 0;

@@ -136,7 +136,8 @@ namespace {
 // holds a live claim on are left out, then the rest are claimed: when two nodes pick the same
 // chunk at once, the second one's INSERT meets the first one's claim, its ON CONFLICT condition
 // is false on the committed row, and RETURNING leaves the chunk out of its answer. A node renews
-// its own claims (a retry), and takes over claims that expired.
+// its own claims (a retry), and takes over claims that expired. Every chunk looked at comes back,
+// with whether this node got it, so the caller knows whether the limit cut the list short.
 constexpr const char* unprocessed_audio_sql =
   "WITH todo AS ("
   " SELECT m.session_id, m.idx, COALESCE(m.element->>'file_path', '') AS file_path, "
@@ -153,8 +154,8 @@ constexpr const char* unprocessed_audio_sql =
   " ON CONFLICT (session_id, idx) DO UPDATE SET node_id = EXCLUDED.node_id, until = EXCLUDED.until "
   " WHERE c.node_id = EXCLUDED.node_id OR c.until <= now() "
   " RETURNING c.session_id, c.idx) "
-  "SELECT t.session_id, t.idx, t.file_path, t.mime, t.age FROM todo t "
-  "JOIN claimed USING (session_id, idx) ORDER BY t.created_at, t.session_id, t.idx";
+  "SELECT t.session_id, t.idx, t.file_path, t.mime, t.age, c.idx IS NOT NULL FROM todo t "
+  "LEFT JOIN claimed c USING (session_id, idx) ORDER BY t.created_at, t.session_id, t.idx";
 constexpr const char* count_unprocessed_sql =
   "SELECT count(*) FROM media_items WHERE kind = 'a' AND (element->>'processed') IS DISTINCT FROM 'true'";
 // The chunk is done: its claim goes with the same statement.
@@ -167,8 +168,9 @@ constexpr const char* write_transcripts_sql =
 } // namespace
 
 std::vector<pg_audio_todo> pg_store::unprocessed_audio(size_t limit, const std::vector<std::string>& skip,
-                                                       const asr_claim& claim, status& st) {
+                                                       const asr_claim& claim, status& st, size_t* considered) {
   std::vector<pg_audio_todo> out;
+  size_t seen = 0;
   const std::string skip_json = nlohmann::json(skip).dump();
   const double lease_s = std::chrono::duration<double>(claim.lease).count();
   st = run("unprocessed_audio", [&](pqxx::connection& c) {
@@ -176,12 +178,18 @@ std::vector<pg_audio_todo> pg_store::unprocessed_audio(size_t limit, const std::
     pqxx::work n{c};
     auto r = n.exec_params(unprocessed_audio_sql, static_cast<int64_t>(limit), skip_json, claim.node_id, lease_s);
     n.commit();
+    seen = r.size();
     for (const auto& row : r)
-      out.push_back({row[0].as<std::string>(), static_cast<uint32_t>(row[1].as<int64_t>()), row[2].as<std::string>(),
-                     row[3].as<std::string>(), row[4].as<double>()});
+      if (row[5].as<bool>())
+        out.push_back({row[0].as<std::string>(), static_cast<uint32_t>(row[1].as<int64_t>()),
+                       row[2].as<std::string>(), row[3].as<std::string>(), row[4].as<double>()});
   });
-  if (!st.ok())
+  if (!st.ok()) {
     out.clear();
+    seen = 0;
+  }
+  if (considered)
+    *considered = seen;
   return out;
 }
 

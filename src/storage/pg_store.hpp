@@ -134,8 +134,11 @@ public:
   /// leaving out the keys in `skip` ("<sid>/<index>": chunks in flight or waiting for a file)
   /// and chunks another node holds a live claim on; the chunks returned are claimed for
   /// `claim.node_id` until `claim.lease` from now (asr_claims; write_transcripts releases them).
+  /// `considered` (if given) receives how many chunks open to this node the query took before
+  /// claiming, including any another node claimed at the same moment: below `limit` means the
+  /// answer covers every chunk open to this node.
   std::vector<pg_audio_todo> unprocessed_audio(size_t limit, const std::vector<std::string>& skip,
-                                               const asr_claim& claim, status& st);
+                                               const asr_claim& claim, status& st, size_t* considered = nullptr);
 
   /// How many audio chunks are not processed yet (the transcription backlog).
   status count_unprocessed_audio(uint64_t& n);

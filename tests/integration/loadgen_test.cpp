@@ -15,10 +15,14 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -132,6 +136,28 @@ std::vector<item_key> check_stored_session(const server_process& server, const p
   return keys;
 }
 
+// A port to restart the server on, below the kernel's ephemeral range (32768 and up by default):
+// one the server got with port 0 could meanwhile be taken by an outgoing connection — loadgen's
+// own reconnects to it among them, which can even connect to themselves while nothing listens.
+uint16_t free_fixed_port() {
+  std::mt19937 rng{std::random_device{}()};
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const auto port = static_cast<uint16_t>(20000 + rng() % 12000);
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    if (bound)
+      return port;
+  }
+  FAIL("no free port in 20000-31999");
+  return 0;
+}
+
 std::string url_of(uint16_t port) { return "ws://127.0.0.1:" + std::to_string(port) + "/ws/media-stream"; }
 
 } // namespace
@@ -170,8 +196,10 @@ TEST_SUITE("integration.loadgen") {
     // out: those items are durable but loadgen has no ack for them, so only the resumed
     // session's list of held items can tell it (acked via resume), and it must not send them
     // as new ones either.
-    server_process server{url, {"--debug.fault-injection", "--debug.crash-at=after-spool-sync@30"}};
-    const uint16_t port = server.port();
+    const uint16_t port = free_fixed_port();
+    server_process server{url, {"--debug.fault-injection", "--debug.crash-at=after-spool-sync@30",
+                                "--server.port=" + std::to_string(port)}};
+    REQUIRE(server.port() == port);
     const uint32_t sessions = 4;
     // The recorder's cadence sped up (an audio chunk every 0.5 s, a frame every 0.1 s) so that
     // the crash comes early and more items are recorded while the server is down.

@@ -37,9 +37,13 @@ pid_t spawn_child(const std::vector<std::string>& args, const std::filesystem::p
   }
   envp.push_back(nullptr);
   int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   REQUIRE_MESSAGE(log_fd >= 0, "cannot open " << log.string() << ": " << std::strerror(errno));
-  REQUIRE_MESSAGE(null_fd >= 0, "cannot open /dev/null: " << std::strerror(errno));
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd < 0) {
+    const int err = errno;
+    ::close(log_fd);
+    FAIL("cannot open /dev/null: " << std::strerror(err));
+  }
 
   pid_t pid = ::fork();
   if (pid == 0) {
@@ -69,14 +73,17 @@ pid_t spawn_child(const std::vector<std::string>& args, const std::filesystem::p
 }
 
 std::optional<int> reap_child(pid_t pid, std::chrono::milliseconds timeout) {
+  REQUIRE(pid > 0); // waitpid(-1 or 0) would reap any child of the test
   // Re-check every few ms: short enough to keep tests fast, long enough not to spin a shared
   // 2-core machine.
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     int status = 0;
     pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid || (r < 0 && errno == ECHILD))
+    if (r == pid)
       return status;
+    if (r < 0 && errno == ECHILD)
+      return 255 << 8; // gone, reaped elsewhere: "exit status 255", never mistaken for success
     if (std::chrono::steady_clock::now() > deadline)
       return std::nullopt;
     std::this_thread::sleep_for(5ms);

@@ -18,8 +18,8 @@ namespace mediaspool::test {
 pid_t spawn_child(const std::vector<std::string>& args, const std::filesystem::path& log,
                   const std::vector<std::string>& drop_env = {});
 
-/// Waits up to `timeout` for `pid` to exit and reaps it. Returns its wait status (see
-/// WIFEXITED), or nullopt if it still runs.
+/// Waits up to `timeout` for `pid` (> 0) to exit and reaps it. Returns its wait status (see
+/// WIFEXITED; exit status 255 if it was reaped elsewhere), or nullopt if it still runs.
 std::optional<int> reap_child(pid_t pid, std::chrono::milliseconds timeout);
 
 } // namespace mediaspool::test
