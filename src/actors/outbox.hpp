@@ -23,9 +23,10 @@ public:
   /// 1011 internal, 1013 try again later) after the queued messages.
   virtual void close(uint16_t code, std::string reason) = 0;
 
-  /// How long, in total up to now, the server has not read this connection because the whole
-  /// process was saturated (its in-flight budget spent). Metadata waiting for its binary frame
-  /// does not age meanwhile: the frame may be sitting unread in the socket (pairing::expire).
+  /// How long, in total up to now, a binary frame of this connection was on its way: waiting
+  /// unread in the socket while the whole process was saturated (its in-flight budget spent),
+  /// or being read (slowly, on a busy server or a slow uplink). Metadata waiting for its binary
+  /// frame does not age meanwhile: the client is not late (pairing::expire).
   virtual std::chrono::steady_clock::duration stalled() const = 0;
 };
 

@@ -68,8 +68,9 @@ public:
 
   /// Drops halves older than the orphan timeout and returns one orphan_expired error each.
   /// Metadata ages on its own clock, `metadata_now`, the one on_metadata was given: the session
-  /// passes time minus the stalls of its connection (outbox::stalled), since the binary frame
-  /// may be unread in the socket meanwhile. Blobs always age in real time: their bytes count
+  /// passes time minus the time its connection had a binary frame on the way (outbox::stalled:
+  /// unread in the socket while the process budget is spent, or still being read), since the
+  /// client is not late meanwhile. Blobs always age in real time: their bytes count
   /// against the process budget, so orphans must expire even while the server stalls, or a
   /// budget full of them would never drain.
   std::vector<error_reply> expire(clock::time_point now, clock::time_point metadata_now);

@@ -280,8 +280,8 @@ void session_state::arm_expiry() {
 
 // Ages use the actor clock, as the expiry timer does (steady_clock in production; the test
 // coordinator's clock in tests, so expiry is testable with advance_time). Metadata ages only
-// while the server reads the connection: stalled on a saturated process, the binary frame may
-// be waiting unread in the socket, and the client is not late (pairing::expire).
+// while no binary frame of the connection is on its way: one waiting unread in the socket on a
+// saturated process, or still being read, means the client is not late (pairing::expire).
 pairing::clock::time_point session_state::metadata_now() const {
   return self->clock().now() - out->stalled();
 }

@@ -95,9 +95,10 @@ private:
   std::deque<turn> line_;
 };
 
-/// How long a connection's reads have stood still because the process budget was spent (its
-/// turn in the line), including a wait still going on. Written on the connection's strand,
-/// read by its session actor; a mutex, since it changes only when a wait starts or ends.
+/// How long a connection's binary frames have been on their way: waiting in the line for the
+/// process budget, then being read, including a frame still on its way. Metadata does not age
+/// meanwhile (the client is not late). Written on the connection's strand, read by its session
+/// actor; a mutex, since it changes only when a frame starts or ends.
 class stall_meter {
 public:
   using clock = std::chrono::steady_clock;

@@ -195,6 +195,12 @@ private:
       if (v == read_admission::verdict::read_ahead && ctx_.metrics)
         ctx_.metrics->budget_overdrafts.inc();
     }
+    if (!ec && !binary_on_way_ && ws_.got_binary() && !ws_.is_message_done()) {
+      // The rest may take a while (a busy server, a slow uplink): metadata waiting for this
+      // frame does not age until it is read (on_read).
+      binary_on_way_ = true;
+      stall_->begin(std::chrono::steady_clock::now());
+    }
     if (!ec && !sized_)
       size_buffer();
     // The size is checked whether or not the message is done: one read may return all of it.
@@ -219,6 +225,8 @@ private:
   void on_read(beast::error_code ec) {
     reading_ = false;
     dbuf_.reset();
+    if (std::exchange(binary_on_way_, false))
+      stall_->end(std::chrono::steady_clock::now());
     if (ec) {
       closed_ = true;
       init_timer_.cancel();
@@ -267,6 +275,7 @@ private:
   void wait_for_turn() {
     paused_ = true;
     pause_hold_ = shared_from_this();
+    binary_on_way_ = true;
     stall_->begin(std::chrono::steady_clock::now());
     if (ctx_.metrics)
       ctx_.metrics->budget_waits.inc();
@@ -278,9 +287,12 @@ private:
   // that found their bytes in the socket have counted them, so the turns stop soon after the
   // budget is spent again (over by a few messages at most, as with reads already pending).
   void on_turn() override {
-    stall_->end(std::chrono::steady_clock::now());
-    if (closed_ || draining_)
+    // The frame's wait in line is over but it is still on its way: the stall ends in on_read.
+    if (closed_ || draining_) {
+      binary_on_way_ = false;
+      stall_->end(std::chrono::steady_clock::now());
       return ctx_.budget->pass_turn();
+    }
     paused_ = false;
     pause_hold_.reset();
     if (!sized_)
@@ -391,6 +403,7 @@ private:
   std::optional<websocket::close_reason> close_code_;
   uint64_t inflight_ = 0;
   std::shared_ptr<stall_meter> stall_ = std::make_shared<stall_meter>();
+  bool binary_on_way_ = false; ///< a binary frame waits in line or is partly read: stall_ runs
   std::shared_ptr<ws_connection> pause_hold_; ///< self-reference while paused on credit or in line
   uint64_t registry_id_ = 0;
   bool draining_ = false;

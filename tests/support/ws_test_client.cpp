@@ -30,7 +30,12 @@ struct ws_test_client::impl {
   asio::executor_work_guard<asio::io_context::executor_type> guard{ioc.get_executor()};
   websocket::stream<beast::tcp_stream> ws{ioc};
   beast::flat_buffer rbuf;
-  std::deque<std::pair<bool, std::string>> writes; ///< (binary, bytes); front is in flight
+  struct pending_write {
+    bool binary = false;
+    std::string bytes;
+    std::optional<bool> fin; ///< set: one frame of a fragmented binary message (fin: its last)
+  };
+  std::deque<pending_write> writes; ///< front is in flight
   std::optional<uint16_t> close_after_writes;
   bool ended = false; ///< io-thread copy of `closed`, read without the lock
 
@@ -146,20 +151,22 @@ struct ws_test_client::impl {
     do_read();
   }
 
-  void enqueue(bool binary, std::string bytes) {
+  void enqueue(bool binary, std::string bytes, std::optional<bool> fin) {
     if (ended || close_after_writes) {
       finish_writes(1, "write after close");
       return;
     }
-    writes.emplace_back(binary, std::move(bytes));
+    writes.push_back({binary, std::move(bytes), fin});
     if (writes.size() == 1)
       do_write();
   }
 
   void do_write() {
-    ws.binary(writes.front().first);
-    ws.async_write(asio::buffer(writes.front().second),
-                   [this](beast::error_code ec, size_t) { on_write(ec); });
+    auto& w = writes.front();
+    ws.binary(w.binary);
+    if (w.fin)
+      return ws.async_write_some(*w.fin, asio::buffer(w.bytes), [this](beast::error_code ec, size_t) { on_write(ec); });
+    ws.async_write(asio::buffer(w.bytes), [this](beast::error_code ec, size_t) { on_write(ec); });
   }
 
   void on_write(beast::error_code ec) {
@@ -214,12 +221,12 @@ struct ws_test_client::impl {
     });
   }
 
-  void post_send(bool binary, std::string bytes) {
+  void post_send(bool binary, std::string bytes, std::optional<bool> fin = std::nullopt) {
     {
       std::lock_guard lk{mu};
       ++writes_pending;
     }
-    asio::post(ioc, [this, binary, b = std::move(bytes)]() mutable { enqueue(binary, std::move(b)); });
+    asio::post(ioc, [this, binary, fin, b = std::move(bytes)]() mutable { enqueue(binary, std::move(b), fin); });
   }
 };
 
@@ -243,6 +250,10 @@ void ws_test_client::send_text(std::string text) {
 
 void ws_test_client::send_binary(std::string bytes) {
   impl_->post_send(true, std::move(bytes));
+}
+
+void ws_test_client::send_binary_fragment(std::string bytes, bool last) {
+  impl_->post_send(true, std::move(bytes), last);
 }
 
 void ws_test_client::send_blob(const std::string& session_id, item_kind kind, uint32_t index,
