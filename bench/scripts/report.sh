@@ -4,7 +4,7 @@
 #
 #   bench/scripts/report.sh [--quick] [--runs N] [--only 1,2,3,5,6,7,8] [--no-profile]
 #
-#   --quick        one run per figure, shorter phases (~5 minutes); default: 3 runs (~20 minutes)
+#   --quick        one run per figure, shorter phases (~5 minutes); default: 3 runs (~40 minutes)
 #   --runs N       runs per figure (each figure reports the median)
 #   --only LIST    only these figures (4 comes with 1; 10 is transcription)
 #   --no-profile   skip the perf profile of the server under the figure-1 load
