@@ -12,6 +12,8 @@
 //   key=value form: ... options='-csearch_path=<schema>'
 // `application_name=<schema>` is also set, so a test can find the store's backend in
 // pg_stat_activity (e.g. to terminate it).
+#include "storage/pg_store.hpp"
+
 #include <doctest/doctest.h>
 #include <pqxx/pqxx>
 
@@ -63,6 +65,13 @@ struct pg_fixture {
 
   pg_fixture(const pg_fixture&) = delete;
   pg_fixture& operator=(const pg_fixture&) = delete;
+
+  /// Creates the store's tables in this test's schema (storage::pg_store::migrate).
+  void migrate_store() const {
+    storage::pg_store store{url};
+    auto st = store.migrate();
+    REQUIRE_MESSAGE(st.ok(), "migrate failed: " << st.message);
+  }
 
   /// Runs one statement in the test schema (autocommit) and returns its result.
   pqxx::result query(const std::string& sql) const {

@@ -66,9 +66,7 @@ struct dispatcher_fixture : test::pg_fixture, test::coordinator_fixture {
 
   // One unprocessed audio chunk (chunk 0 of `sid`) in a migrated schema.
   void one_chunk() {
-    storage::pg_store store{url};
-    auto st = store.migrate();
-    REQUIRE_MESSAGE(st.ok(), "migrate failed: " << st.message);
+    migrate_store();
     add_chunk(0);
   }
 

@@ -79,12 +79,6 @@ struct batcher_fixture : test::pg_fixture, test::coordinator_fixture {
     shutdown(); // the batcher's connection goes before the schema is dropped
   }
 
-  void migrate() {
-    storage::pg_store store{url};
-    auto st = store.migrate();
-    REQUIRE_MESSAGE(st.ok(), "migrate failed: " << st.message);
-  }
-
   void start(const std::string& db_url) {
     batcher = spawn(db_batcher, db_batcher_config{db_url, "/media", 2000, refresh_config{0.25, 2000ms, 30000ms}, 1000ms});
     run();
@@ -109,7 +103,7 @@ const std::vector<pg_item> more_rows{frame(0), frame(1), response(5, "Why?")};
 TEST_SUITE("actors.db_batcher") {
 
 TEST_CASE_FIXTURE(batcher_fixture, "rows that arrive before one flush are written in one transaction and all confirmed") {
-  migrate();
+  migrate_store();
   start(url);
   send_rows(first_rows);
   send_rows(more_rows);
@@ -128,7 +122,7 @@ TEST_CASE_FIXTURE(batcher_fixture, "rows that arrive before one flush are writte
 }
 
 TEST_CASE_FIXTURE(batcher_fixture, "a replay of the same rows adds nothing and is confirmed again") {
-  migrate();
+  migrate_store();
   start(url);
   send_rows(first_rows);
   run();
@@ -143,7 +137,7 @@ TEST_CASE_FIXTURE(batcher_fixture, "a replay of the same rows adds nothing and i
 }
 
 TEST_CASE_FIXTURE(batcher_fixture, "finalize writes queued rows and returns totals equal to the array lengths") {
-  migrate();
+  migrate_store();
   start(url);
   send_rows(first_rows);
   send_rows(more_rows);
@@ -182,7 +176,7 @@ TEST_CASE_FIXTURE(batcher_fixture, "rows refused by PostgreSQL are written by a 
   CHECK(done->answers.empty());
   advance_time(1s);
   CHECK(done->answers.empty());
-  migrate();
+  migrate_store();
   advance_time(6s); // beyond the longest backoff (5 s)
   REQUIRE_MESSAGE(done->answers.size() == 1, "the kept rows are written once PostgreSQL accepts them");
   CHECK(done->answers[0] == keys_of(first_rows));
