@@ -40,6 +40,13 @@ void count_backlog(self_ptr self) {
     st.cfg.metrics->transcription_backlog.set(static_cast<int64_t>(n));
 }
 
+void set_waiting(self_ptr self) {
+  auto& st = self->state;
+  st.stats.waiting = st.waiting.size();
+  if (st.cfg.metrics)
+    st.cfg.metrics->transcription_retrying.set(static_cast<int64_t>(st.stats.waiting));
+}
+
 // Fills the queue from PostgreSQL when it ran dry, leaving out what is in flight or waiting.
 void fetch(self_ptr self) {
   auto& st = self->state;
@@ -79,7 +86,7 @@ void fetch(self_ptr self) {
         ++it;
     }
   }
-  st.stats.waiting = st.waiting.size();
+  set_waiting(self);
 }
 
 void on_result(self_ptr self, caf::actor worker, asr_result& r);
@@ -160,7 +167,7 @@ void on_result(self_ptr self, caf::actor worker, asr_result& r) {
     st.saving.insert_or_assign(key, std::move(r));
     self->send(st.batcher, atom::asrdone::value, std::move(out), caf::actor_cast<caf::actor>(self));
   }
-  st.stats.waiting = st.waiting.size();
+  set_waiting(self);
   dispatch(self);
 }
 

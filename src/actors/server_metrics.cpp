@@ -59,6 +59,9 @@ server_metrics::server_metrics(std::shared_ptr<metrics::registry> reg)
                                             "because a blob of the same connection waited for metadata behind them")),
     transcription_backlog(registry->add_gauge("mediaspool_transcription_backlog",
                                               "Audio chunks not transcribed yet (PostgreSQL's work list)")),
+    transcription_retrying(registry->add_gauge("mediaspool_transcription_retrying",
+                                               "Audio chunks of this node that failed for now (file not there yet, "
+                                               "engine unavailable) and wait to be tried again")),
     transcribed(registry->add_counter("mediaspool_transcriptions_total", "Audio chunks transcribed",
                                       {{"result", "ok"}})),
     transcription_failed(registry->add_counter("mediaspool_transcriptions_total", "Audio chunks transcribed",

@@ -52,6 +52,7 @@ struct server_metrics {
 
   // -- transcription (asr dispatcher) ---------------------------------------------
   metrics::gauge& transcription_backlog;         ///< audio chunks not processed, as last counted
+  metrics::gauge& transcription_retrying;        ///< chunks that failed for now and wait to retry
   metrics::counter& transcribed;                 ///< chunks transcribed (text, possibly empty)
   metrics::counter& transcription_failed;        ///< chunks marked processed with an error
   metrics::histogram& transcription_lag;         ///< row inserted (~ack) -> transcription committed, s

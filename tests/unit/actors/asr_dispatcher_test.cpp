@@ -58,6 +58,7 @@ caf::behavior silent_registry(caf::event_based_actor*) {
 
 struct dispatcher_fixture : test::pg_fixture, test::coordinator_fixture {
   std::shared_ptr<handed_out> log = std::make_shared<handed_out>();
+  std::shared_ptr<server_metrics> metrics = std::make_shared<server_metrics>(std::make_shared<metrics::registry>());
   caf::actor dispatcher;
 
   ~dispatcher_fixture() override {
@@ -86,6 +87,7 @@ struct dispatcher_fixture : test::pg_fixture, test::coordinator_fixture {
     c.poll = 1000ms;
     c.give_up = give_up;
     c.node_id = "node-a";
+    c.metrics = metrics;
     dispatcher = spawn(asr_dispatcher, c, std::vector<caf::actor>{spawn(never_ready_worker, log)},
                        spawn(recording_batcher, log), spawn(silent_registry));
     run(); // the first tick: fetch, hand out, the worker answers "retry"
@@ -103,6 +105,7 @@ TEST_CASE_FIXTURE(dispatcher_fixture, "a chunk waiting to retry that another nod
   start(10min);
   REQUIRE(log->jobs == 1);
   REQUIRE(stats().waiting == 1);
+  CHECK(metrics->transcription_retrying.value() == 1);
   // Another node writes the transcript meanwhile (as when it took the chunk over after our claim
   // ran out; leases run on PostgreSQL's clock, so here it simply writes).
   storage::pg_store other{url};
@@ -111,6 +114,7 @@ TEST_CASE_FIXTURE(dispatcher_fixture, "a chunk waiting to retry that another nod
   advance_time(1000ms); // the retry is due: the work list no longer offers the chunk
   CHECK(log->jobs == 1);
   CHECK_MESSAGE(stats().waiting == 0, "the retry entry of a chunk done elsewhere stayed");
+  CHECK(metrics->transcription_retrying.value() == 0);
 }
 
 TEST_CASE_FIXTURE(dispatcher_fixture, "a chunk waiting to retry that another node holds a live claim on is forgotten") {
