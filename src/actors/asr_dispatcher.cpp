@@ -65,10 +65,8 @@ void fetch(self_ptr self) {
     log::asr().warn("asr: cannot read the work list: {}", s.message);
     return;
   }
-  std::set<std::string> offered;
   for (auto& t : todo) {
     auto key = key_of(t.session_id, t.index);
-    offered.insert(key);
     st.busy.insert(key);
     st.inserted[key] = now - std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(t.age_s));
     auto header = st.cfg.media_root + "/" + t.session_id + "/audio/chunk_0.webm";
@@ -77,10 +75,10 @@ void fetch(self_ptr self) {
   // A chunk waiting to retry that the work list no longer offers (another node transcribed it
   // after our claim ran out, or holds a live claim on it) would otherwise stay in `waiting` for
   // good. When the query took fewer chunks than `batch`, the limit cut nothing: a due entry that
-  // it did not give us and that is not at a worker is done, or being done, elsewhere.
+  // is not busy (what it gave us just became busy) is done, or being done, elsewhere.
   if (considered < st.cfg.batch) {
     for (auto it = st.waiting.begin(); it != st.waiting.end();) {
-      if (it->second.next <= now && !offered.count(it->first) && !st.busy.count(it->first))
+      if (it->second.next <= now && !st.busy.count(it->first))
         it = st.waiting.erase(it);
       else
         ++it;

@@ -195,14 +195,13 @@ private:
       if (v == read_admission::verdict::read_ahead && ctx_.metrics)
         ctx_.metrics->budget_overdrafts.inc();
     }
-    if (!ec && !binary_on_way_ && ws_.got_binary() && !ws_.is_message_done()) {
-      // The rest may take a while (a busy server, a slow uplink): metadata waiting for this
-      // frame does not age until it is read (on_read).
-      binary_on_way_ = true;
-      stall_->begin(std::chrono::steady_clock::now());
-    }
-    if (!ec && !sized_)
+    if (!ec && !sized_) {
+      // The first part of a binary frame: the rest may take a while (a busy server, a slow
+      // uplink), and metadata waiting for it does not age until it is read (on_read).
+      if (ws_.got_binary() && !ws_.is_message_done())
+        stall_->begin(std::chrono::steady_clock::now());
       size_buffer();
+    }
     // The size is checked whether or not the message is done: one read may return all of it.
     if (!ec && (!ws_.is_message_done() || frame_->size() > ctx_.limits.read_message_max)) {
       if (frame_->size() <= ctx_.limits.read_message_max)
@@ -225,8 +224,7 @@ private:
   void on_read(beast::error_code ec) {
     reading_ = false;
     dbuf_.reset();
-    if (std::exchange(binary_on_way_, false))
-      stall_->end(std::chrono::steady_clock::now());
+    stall_->end(std::chrono::steady_clock::now());
     if (ec) {
       closed_ = true;
       init_timer_.cancel();
@@ -275,7 +273,6 @@ private:
   void wait_for_turn() {
     paused_ = true;
     pause_hold_ = shared_from_this();
-    binary_on_way_ = true;
     stall_->begin(std::chrono::steady_clock::now());
     if (ctx_.metrics)
       ctx_.metrics->budget_waits.inc();
@@ -289,7 +286,6 @@ private:
   void on_turn() override {
     // The frame's wait in line is over but it is still on its way: the stall ends in on_read.
     if (closed_ || draining_) {
-      binary_on_way_ = false;
       stall_->end(std::chrono::steady_clock::now());
       return ctx_.budget->pass_turn();
     }
@@ -403,7 +399,6 @@ private:
   std::optional<websocket::close_reason> close_code_;
   uint64_t inflight_ = 0;
   std::shared_ptr<stall_meter> stall_ = std::make_shared<stall_meter>();
-  bool binary_on_way_ = false; ///< a binary frame waits in line or is partly read: stall_ runs
   std::shared_ptr<ws_connection> pause_hold_; ///< self-reference while paused on credit or in line
   uint64_t registry_id_ = 0;
   bool draining_ = false;
