@@ -60,6 +60,8 @@ status errno_status(int err, std::string_view what, const fs::path& path) {
   return storage::errno_status(err, std::string{what} + " " + path.string());
 }
 
+void drop_cached_pages(int fd) { (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); }
+
 status fsync_dir(const fs::path& dir) {
   unique_fd fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
   if (fd.get() < 0)

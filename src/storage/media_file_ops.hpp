@@ -20,6 +20,10 @@ int checked_rename(const char* from, const char* to);
 /// Gives an O_TMPFILE file the name `to`.
 int checked_link_fd(int fd, const char* to);
 
+/// Evicts a file's pages from the page cache once its data is durable (clean pages go at once).
+/// Advisory: an error changes nothing but the cache.
+void drop_cached_pages(int fd);
+
 /// "<what> <path>: <strerror>", errc from errno.
 status errno_status(int err, std::string_view what, const std::filesystem::path& path);
 

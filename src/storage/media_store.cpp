@@ -219,6 +219,15 @@ std::vector<status> media_store::write_part(const std::vector<media_write>& file
   };
   if (auto st = sync_all("syncfs (file data) under"); !st.ok())
     return fail_pending(st, true);
+  // Media is written once and read rarely (review, one transcription pass): kept in the page
+  // cache it would evict what is read again (PostgreSQL's pages, the spool's index), and every
+  // file would take fresh pages. Dropped once durable, its pages are reused by the next batch
+  // while still hot: 4x less kernel time per 64 KiB file here, where the VM hands free memory
+  // back to the host and each fresh page faults in from there (README "What bounds figures 1
+  // and 2"). Named temp files (filesystems without O_TMPFILE) are closed already and keep theirs.
+  for (size_t i = 0; i < files.size(); ++i)
+    if (pending[i] && unnamed[i] >= 0)
+      drop_cached_pages(unnamed[i]);
   for (size_t i = 0; i < files.size(); ++i) {
     if (!pending[i])
       continue;

@@ -11,6 +11,11 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 using namespace mediaspool::storage;
 using mediaspool::test::temp_dir;
 namespace fs = std::filesystem;
@@ -55,6 +60,27 @@ status write(const media_store& ms, std::string_view folder, std::string_view na
 media_write entry(std::string_view session_id, std::string_view folder, std::string_view name,
                   const std::string& data) {
   return media_write{session_id, folder, name, data.data(), data.size()};
+}
+
+// How many of a file's pages are in the page cache (mincore does not fault them in).
+size_t resident_pages(const fs::path& p) {
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE_MESSAGE(fd >= 0, "cannot open " << p);
+  struct stat st{};
+  REQUIRE(::fstat(fd, &st) == 0);
+  const auto size = static_cast<size_t>(st.st_size);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  REQUIRE(map != MAP_FAILED);
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in_core((size + page - 1) / page);
+  const int rc = ::mincore(map, size, in_core.data());
+  ::munmap(map, size);
+  REQUIRE(rc == 0);
+  size_t n = 0;
+  for (unsigned char c : in_core)
+    n += c & 1U;
+  return n;
 }
 
 void check_no_temp_files(const fs::path& root) {
@@ -227,6 +253,19 @@ TEST_SUITE("storage.media_store") {
     CHECK(read_file(*ms.path_of(sid, "audio", "chunk_2.webm")) == a);
     CHECK(files_under(dir.path()).size() == 2);
     check_no_temp_files(dir.path());
+  }
+
+  TEST_CASE("write_batch leaves the files it wrote out of the page cache") {
+    // Media is cold once durable: its pages are dropped so the next batch reuses them.
+    temp_dir dir;
+    media_store ms{dir / "media"};
+    const std::string a(256 * 1024, '\x5a');
+    auto results = ms.write_batch({entry(sid, "audio", "chunk_0.webm", a)});
+    REQUIRE_MESSAGE(results[0].ok(), results[0].message);
+    auto path = *ms.path_of(sid, "audio", "chunk_0.webm");
+    CHECK_MESSAGE(resident_pages(path) == 0, "pages of " << path << " still cached");
+    CHECK(read_file(path) == a);
+    CHECK_MESSAGE(resident_pages(path) > 0, "reading it brings it back (the check can see cached pages)");
   }
 
   TEST_CASE("write_batch of no files returns no results and creates nothing") {
