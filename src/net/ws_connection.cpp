@@ -166,7 +166,7 @@ private:
     // pending read holds no memory (figure 6: RSS per idle session).
     frame_ = std::make_shared<byte_vector>();
     sized_ = false;
-    dbuf_.emplace(*frame_, ctx_.limits.read_message_max + read_part_bytes);
+    dbuf_.emplace(*frame_, ctx_.limits.read_message_max + read_part_bytes, ctx_.pool.get());
     read_part();
   }
 

@@ -9,6 +9,7 @@
 
 using mediaspool::byte_vector;
 using mediaspool::net::payload_buffer;
+using mediaspool::net::payload_pool;
 
 TEST_SUITE("net.payload_buffer") {
   TEST_CASE("reads in parts of any size append exactly the bytes committed, across growth") {
@@ -58,5 +59,26 @@ TEST_SUITE("net.payload_buffer") {
     CHECK(buf.size() == 1);
     CHECK(bytes.size() == 1);
     CHECK(bytes[0] == 'z');
+  }
+
+  TEST_CASE("with a pool, a message's first bytes and its growth take pooled storage and give back the outgrown") {
+    payload_pool pool{1u << 20};
+    auto idle = pool.acquire(4096);
+    const char* idle_storage = idle.data();
+    pool.give_back(std::move(idle));
+    byte_vector bytes;
+    payload_buffer buf{bytes, 1u << 20, &pool};
+    auto peek = buf.prepare(1); // the read that waits for a frame's first byte
+    CHECK_MESSAGE(static_cast<const char*>(peek.data()) == idle_storage, "the first byte goes into the pooled buffer");
+    CHECK(pool.retained() == 0);
+    boost::asio::buffer_copy(peek, boost::asio::buffer("h", 1));
+    buf.commit(1);
+    auto part = buf.prepare(4096); // the first part: more than the 4 KiB buffer holds
+    std::string rest(4096, 'i');
+    boost::asio::buffer_copy(part, boost::asio::buffer(rest));
+    buf.commit(rest.size());
+    CHECK(bytes.capacity() == 8192);
+    CHECK_MESSAGE(pool.retained() == 4096, "the outgrown buffer went back to the pool");
+    CHECK(std::string(bytes.data(), bytes.size()) == "h" + rest);
   }
 }
