@@ -162,8 +162,9 @@ private:
     paused_ = false;
     pause_hold_.reset();
     reading_ = true;
-    // Empty until bytes arrive: Beast prepares the buffer only then, so an idle connection's
-    // pending read holds no memory (figure 6: RSS per idle session).
+    // Empty until the read starts; Beast then prepares the one-byte peek up front, which
+    // payload_buffer keeps a small malloc, so an idle connection's pending read holds a few
+    // bytes (figure 6: RSS per idle session). The first part takes a pooled buffer.
     frame_ = std::make_shared<byte_vector>();
     sized_ = false;
     dbuf_.emplace(*frame_, ctx_.limits.read_message_max + read_part_bytes, ctx_.pool.get());
