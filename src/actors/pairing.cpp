@@ -186,6 +186,17 @@ std::vector<error_reply> pairing::expire(clock::time_point now, clock::time_poin
   return out;
 }
 
+std::optional<pairing::clock::duration> pairing::next_expiry(clock::time_point now,
+                                                             clock::time_point metadata_now) const {
+  std::optional<clock::duration> next;
+  auto earliest = [&](clock::duration d) { next = next ? std::min(*next, d) : d; };
+  for (const auto& [k, half] : metas_)
+    earliest(half.since + cfg_.orphan_timeout - metadata_now);
+  for (const auto& [k, half] : blobs_)
+    earliest(half.since + cfg_.orphan_timeout - now);
+  return next;
+}
+
 std::vector<uint32_t> pairing::held_indexes(item_kind kind) const {
   std::vector<uint32_t> out;
   if (kind == item_kind::response)

@@ -76,6 +76,11 @@ public:
   std::vector<error_reply> expire(clock::time_point now, clock::time_point metadata_now);
   std::vector<error_reply> expire(clock::time_point now) { return expire(now, now); }
 
+  /// How long from `now` until the oldest waiting half could expire (each half on its own clock,
+  /// as in expire), or nothing if none waits. The metadata clock never runs ahead of real time,
+  /// so checking after this long is never late.
+  std::optional<clock::duration> next_expiry(clock::time_point now, clock::time_point metadata_now) const;
+
   /// Blob bytes waiting for metadata.
   uint64_t unpaired_bytes() const noexcept { return unpaired_bytes_; }
 

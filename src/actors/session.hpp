@@ -25,6 +25,7 @@ struct session_services {
   std::vector<session_loader_actor> loaders;
   caf::actor registry;
   pairing_config pairing;
+  /// Orphans are checked when the oldest waiting half is due, but at most this often.
   std::chrono::milliseconds expire_interval{1000};
   std::chrono::milliseconds init_timeout{30000};
   std::chrono::milliseconds end_timeout{60000};

@@ -66,10 +66,12 @@ public:
       sched.run();
   }
 
-  /// Moves the coordinator's clock by `d`, delivers what fell due, and runs.
-  void advance_time(caf::timespan d) {
-    sched.clock().advance_time(d);
+  /// Moves the coordinator's clock by `d`, delivers what fell due, and runs. Returns how many
+  /// timeouts fell due.
+  size_t advance_time(caf::timespan d) {
+    const size_t due = sched.clock().advance_time(d);
     run();
+    return due;
   }
 
   /// Spawns without the detached flag (it would escape the coordinator, STYLE.md 8.4) and

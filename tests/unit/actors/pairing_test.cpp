@@ -286,6 +286,27 @@ TEST_SUITE("actors.pairing") {
     CHECK(payloads.alive_bytes() == 0);
   }
 
+  TEST_CASE_FIXTURE(pairing_fixture, "the next expiry is the oldest waiting half's deadline, each on its own clock") {
+    pairing_config cfg;
+    cfg.orphan_timeout = 1000ms;
+    pairing p{cfg};
+    CHECK_FALSE_MESSAGE(p.next_expiry(t0, t0).has_value(), "nothing waits, nothing to check");
+    as<pairing::waiting>(p.on_blob(blob_of(frame, 5, "abc"), t0 + 200ms));
+    as<pairing::waiting>(p.on_metadata(meta(audio, 8, 3), t0 + 100ms)); // metadata clock
+    // Real time 400 ms; the metadata clock is 300 ms behind (the connection was unread 300 ms).
+    auto next = p.next_expiry(t0 + 400ms, t0 + 100ms);
+    REQUIRE(next.has_value());
+    CHECK_MESSAGE(*next == 800ms, "the blob's deadline (1,200 ms) comes before the metadata's (1,100 + 300 ms)");
+    as<pairing::complete>(p.on_blob(blob_of(audio, 8, "xyz"), t0 + 400ms));
+    as<pairing::complete>(p.on_metadata(meta(frame, 5, 3), t0 + 400ms));
+    CHECK_FALSE(p.next_expiry(t0 + 400ms, t0 + 400ms).has_value());
+    as<pairing::waiting>(p.on_metadata(meta(audio, 9, 3), t0 + 500ms));
+    next = p.next_expiry(t0 + 900ms, t0 + 700ms);
+    REQUIRE(next.has_value());
+    CHECK(*next == 800ms);
+    CHECK_MESSAGE(p.expire(t0 + 900ms + *next, t0 + 1500ms).size() == 1, "the metadata expires at that deadline");
+  }
+
   TEST_CASE_FIXTURE(pairing_fixture, "stores a resend anew after the spool failed the original") {
     pairing p{pairing_config{}};
     as<pairing::complete>(send_pair(p, audio, 4, "bytes"));
