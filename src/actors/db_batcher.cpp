@@ -49,22 +49,25 @@ bool write_some(db_batcher_pointer self) {
   std::vector<storage::pg_session> sessions;
   for (auto& sid : sids)
     sessions.push_back({sid, std::nullopt, std::nullopt, st.cfg.media_root + "/" + sid, std::nullopt});
-  // What the refresh decision would be if this batch commits.
-  refresh_policy trial = *st.policy;
+  // The refresh decision as if this batch commits; undone if it does not. Only the batch's own
+  // sessions are looked at unless the tick asked for all (refresh_policy::due_among).
+  const std::vector<std::string> touched(sids.begin(), sids.end());
+  auto before = st.policy->save(touched);
   for (auto& it : items)
-    trial.added(it.key.session_id, it.key.kind, 1, now);
-  auto refresh = trial.due(now);
+    st.policy->added(it.key.session_id, it.key.kind, 1, now);
+  auto refresh = st.scan_all ? st.policy->due(now) : st.policy->due_among(touched, now);
   auto s = st.pg->write_batch(sessions, items, refresh);
   if (!s.ok()) {
+    st.policy->restore(std::move(before));
     on_failure(self, s, items.size());
     return false;
   }
+  st.scan_all = false;
   if (st.backoff.count() > 0)
     log::db().info("db_batcher#{}: PostgreSQL writes succeed again", self->id());
   st.backoff = std::chrono::milliseconds(0);
   st.batches++;
-  trial.refreshed(refresh, now);
-  *st.policy = std::move(trial);
+  st.policy->refreshed(refresh, now);
   // One dbdone per distinct spool writer, in queue order.
   std::vector<std::pair<spool_writer_actor, std::vector<storage::item_key>>> replies;
   for (size_t i = 0; i < n; ++i) {
@@ -142,8 +145,10 @@ db_batcher_actor::behavior_type db_batcher(db_batcher_pointer self, db_batcher_c
     [=](atom::tick) {
       auto& s = self->state;
       self->delayed_send(self, s.cfg.tick_interval, atom::tick::value);
-      if (!s.queue.empty() || s.backoff.count() > 0)
+      if (!s.queue.empty() || s.backoff.count() > 0) {
+        s.scan_all = true; // the next batch looks at every session instead
         return;
+      }
       auto now = self->clock().now(); // the actor clock, so tests can advance it
       auto refresh = s.policy->due(now);
       if (refresh.empty())

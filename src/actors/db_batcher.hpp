@@ -37,6 +37,9 @@ struct db_batcher_state {
   /// Transcription results waiting for their commit, each batch with the actor to tell.
   std::vector<std::pair<std::vector<storage::pg_transcript>, caf::actor>> transcripts;
   bool flush_scheduled = false;
+  /// The next batch looks at every session's arrays, not only its own (set by the tick, so
+  /// arrays due by time alone are found at least once per tick even under steady load).
+  bool scan_all = true;
   std::chrono::milliseconds backoff{0};
   uint64_t batches = 0;
 };

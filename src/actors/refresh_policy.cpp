@@ -65,15 +65,50 @@ bool refresh_policy::is_due(const array_state& a, const session_state& s, clock:
   return a.pending >= threshold && (!a.last_refresh || now - *a.last_refresh >= s.interval);
 }
 
+std::optional<storage::pg_refresh> refresh_policy::due_of(const std::string& session_id, const session_state& s,
+                                                          clock::time_point now) const {
+  storage::pg_refresh r{session_id, is_due(s.audio, s, now), is_due(s.frames, s, now),
+                        is_due(s.responses, s, now)};
+  if (r.audio || r.frames || r.responses)
+    return r;
+  return std::nullopt;
+}
+
 std::vector<storage::pg_refresh> refresh_policy::due(clock::time_point now) const {
   std::vector<storage::pg_refresh> out;
-  for (auto& [sid, s] : sessions_) {
-    storage::pg_refresh r{sid, is_due(s.audio, s, now), is_due(s.frames, s, now),
-                          is_due(s.responses, s, now)};
-    if (r.audio || r.frames || r.responses)
-      out.push_back(std::move(r));
-  }
+  for (auto& [sid, s] : sessions_)
+    if (auto r = due_of(sid, s, now))
+      out.push_back(std::move(*r));
   return out;
+}
+
+std::vector<storage::pg_refresh> refresh_policy::due_among(const std::vector<std::string>& session_ids,
+                                                           clock::time_point now) const {
+  std::vector<storage::pg_refresh> out;
+  for (auto& sid : session_ids)
+    if (auto it = sessions_.find(sid); it != sessions_.end())
+      if (auto r = due_of(sid, it->second, now))
+        out.push_back(std::move(*r));
+  return out;
+}
+
+refresh_policy::saved_state refresh_policy::save(const std::vector<std::string>& session_ids) const {
+  saved_state saved;
+  saved.sessions_.reserve(session_ids.size());
+  for (auto& sid : session_ids) {
+    auto it = sessions_.find(sid);
+    saved.sessions_.emplace_back(sid, it == sessions_.end() ? std::nullopt : std::optional<session_state>{it->second});
+  }
+  return saved;
+}
+
+void refresh_policy::restore(saved_state&& saved) {
+  for (auto& [sid, state] : saved.sessions_) {
+    if (state)
+      sessions_[sid] = *state;
+    else
+      sessions_.erase(sid);
+  }
 }
 
 void refresh_policy::refreshed(const std::vector<storage::pg_refresh>& done, clock::time_point now) {

@@ -74,7 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         std::abort();
       sent[key] = c->hash;
     }
-    if (auto* d = std::get_if<pairing::duplicate>(&out)) {
+    if (std::holds_alternative<pairing::duplicate>(out)) {
       if (!committed.count(key) && !sent.count(key))
         std::abort(); // a duplicate of nothing
     }

@@ -183,4 +183,30 @@ TEST_CASE_FIXTURE(batcher_fixture, "rows refused by PostgreSQL are written by a 
   CHECK(count() == 3);
 }
 
+TEST_CASE_FIXTURE(batcher_fixture, "an array due by time alone is rebuilt within a tick while other sessions keep rows coming") {
+  // A batch looks only at its own sessions' arrays; the tick makes the next batch look at all,
+  // so a session that stopped sending is caught up even when the queue is never empty.
+  migrate_store();
+  start(url);
+  send_rows(first_rows); // a new session: its array is built at once (3 elements)
+  run();
+  REQUIRE(session_column("jsonb_array_length(audio_chunks)") == "3");
+  send_rows({audio(3)});  // 1 of 3 is below the fraction: pending
+  run();
+  CHECK(session_column("jsonb_array_length(audio_chunks)") == "3");
+  const std::string other = "3f2b8c1e-0000-4000-8000-00000000000b";
+  auto other_row = [&](uint32_t n) {
+    return pg_item{{other, 'f', n}, 3000 + n, 45000, nlohmann::json{{"frame_index", n}}.dump()};
+  };
+  // The idle catch-up is due 30 s after audio(3); the other session writes every second. A tick
+  // that finds rows queued leaves its scan to the next batch.
+  for (uint32_t i = 0; i < 32; ++i) {
+    send_rows({other_row(i)});
+    advance_time(1s);
+  }
+  CHECK_MESSAGE(session_column("jsonb_array_length(audio_chunks)") == "4",
+                "the idle session's array is caught up although every batch was the other session's");
+  CHECK(count() == 4 + 32);
+}
+
 } // TEST_SUITE

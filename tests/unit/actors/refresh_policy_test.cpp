@@ -130,6 +130,33 @@ TEST_CASE("forget stops tracking a finalized session") {
   CHECK(p.tracked_sessions() == 1);
 }
 
+TEST_CASE("due_among looks only at the sessions it is given") {
+  auto p = with_audio_length(100);
+  p.added(sid_a, 'a', 30, t0 + 10s); // due: 30 of 100, past min_interval
+  p.added(sid_b, 'f', 3, t0 + 10s);  // due: a new array
+  auto among_b = p.due_among({sid_b}, t0 + 10s);
+  REQUIRE(among_b.size() == 1);
+  CHECK(among_b[0].session_id == sid_b);
+  CHECK(among_b[0].frames);
+  CHECK_MESSAGE(p.due_among({"not-tracked"}, t0 + 10s).empty(), "an unknown session is never due");
+  CHECK(p.due(t0 + 10s).size() == 2);
+}
+
+TEST_CASE("restore puts back the sessions saved before rows whose write failed") {
+  auto p = with_audio_length(100);
+  auto saved = p.save({sid_a, sid_b});
+  p.added(sid_a, 'a', 30, t0 + 10s);
+  p.added(sid_b, 'f', 3, t0 + 10s);
+  REQUIRE(p.due(t0 + 10s).size() == 2);
+  p.restore(std::move(saved));
+  CHECK_MESSAGE(p.due(t0 + 1h).empty(), "the failed rows are not pending (they are added again on retry)");
+  CHECK_MESSAGE(p.tracked_sessions() == 1, "a session first seen in the failed batch is not tracked");
+  p.added(sid_a, 'a', 24, t0 + 10s);
+  CHECK_MESSAGE(p.due(t0 + 10s).empty(), "the length and rate limit are those before the failure");
+  p.added(sid_a, 'a', 1, t0 + 10s);
+  CHECK(entry(p.due(t0 + 10s), sid_a).audio);
+}
+
 TEST_CASE("kinds and sessions are due independently of each other") {
   refresh_policy p{cfg()};
   p.added(sid_a, 'a', 100, t0);
