@@ -208,7 +208,8 @@ int main(int argc, char** argv) {
   ctx.router = net::make_router(ctx);
   std::shared_ptr<net::listener> lst;
   try {
-    lst = std::make_shared<net::listener>(ioc, net::tcp::endpoint{net::asio::ip::make_address(cfg.host), cfg.port}, ctx);
+    lst = std::make_shared<net::listener>(ioc, net::tcp::endpoint{net::asio::ip::make_address(cfg.host), cfg.port}, ctx,
+                                           cfg.io_threads);
   } catch (const std::exception& e) {
     return die("cannot listen on " + cfg.host + ":" + std::to_string(cfg.port) + ": " + e.what());
   }

@@ -38,7 +38,7 @@ const char* help =
   "for bench/loadgen). Any path upgrades. Prints totals on SIGINT/SIGTERM.\n\n"
   "  --host ADDR         listen address (default 127.0.0.1)\n"
   "  --port N            listen port, 0 for any (default 18090)\n"
-  "  --threads N         I/O threads sharing one io_context, a strand per connection (default 1)\n"
+  "  --threads N         I/O threads sharing one io_context, a strand per connection if more than 1 (default 1)\n"
   "  --port-file FILE    write the bound port here once listening\n"
   "  --read-slice BYTES  payload bytes read per step and discarded (default 65536)\n"
   "  --help              this text\n";
@@ -80,8 +80,9 @@ bool parse(int argc, char** argv, sink_options& o) {
 
 class listener {
 public:
-  listener(asio::io_context& ioc, tcp::endpoint ep, const sink::sink_limits& limits, sink::sink_stats& stats)
-    : ioc_(ioc), acceptor_(ioc), limits_(limits), stats_(stats) {
+  listener(asio::io_context& ioc, tcp::endpoint ep, const sink::sink_limits& limits, sink::sink_stats& stats,
+           unsigned threads)
+    : ioc_(ioc), acceptor_(ioc), limits_(limits), stats_(stats), threads_(threads) {
     acceptor_.open(ep.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     acceptor_.bind(ep);
@@ -91,7 +92,10 @@ public:
   unsigned short port() const { return acceptor_.local_endpoint().port(); }
 
   void accept() {
-    acceptor_.async_accept(asio::make_strand(ioc_), [this](boost::system::error_code ec, tcp::socket s) {
+    // As the server does: one I/O thread needs no strand (mediaspool's net/listener.cpp).
+    asio::any_io_executor ex = threads_ <= 1 ? asio::any_io_executor(ioc_.get_executor())
+                                             : asio::any_io_executor(asio::make_strand(ioc_));
+    acceptor_.async_accept(ex, [this](boost::system::error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted)
         return;
       if (!ec)
@@ -105,6 +109,7 @@ private:
   tcp::acceptor acceptor_;
   const sink::sink_limits& limits_;
   sink::sink_stats& stats_;
+  unsigned threads_;
 };
 
 } // namespace
@@ -128,7 +133,7 @@ int main(int argc, char** argv) {
   sink::sink_stats stats;
   std::unique_ptr<listener> lst;
   try {
-    lst = std::make_unique<listener>(ioc, tcp::endpoint{asio::ip::make_address(o.host), o.port}, o.limits, stats);
+    lst = std::make_unique<listener>(ioc, tcp::endpoint{asio::ip::make_address(o.host), o.port}, o.limits, stats, o.threads);
   } catch (const std::exception& e) {
     std::cerr << "sink: cannot listen on " << o.host << ":" << o.port << ": " << e.what() << "\n";
     return 1;

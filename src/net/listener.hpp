@@ -10,7 +10,8 @@ namespace mediaspool::net {
 class listener : public std::enable_shared_from_this<listener> {
 public:
   /// Binds and listens; throws boost::system::system_error if the address is unavailable.
-  listener(asio::io_context& ioc, tcp::endpoint endpoint, server_context& ctx);
+  /// `io_threads`: how many threads run `ioc` (connections get strands only if more than one).
+  listener(asio::io_context& ioc, tcp::endpoint endpoint, server_context& ctx, size_t io_threads);
 
   void run() { do_accept(); }
   void stop();
@@ -19,10 +20,12 @@ public:
 private:
   void do_accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
+  asio::any_io_executor connection_executor();
 
   asio::io_context& ioc_;
   tcp::acceptor acceptor_;
   server_context& ctx_;
+  size_t io_threads_;
 };
 
 } // namespace mediaspool::net

@@ -164,7 +164,12 @@ std::string url_of(uint16_t port) { return "ws://127.0.0.1:" + std::to_string(po
 
 TEST_SUITE("integration.loadgen") {
   TEST_CASE_FIXTURE(pg_fixture, "loadgen at max pace: every acked item is stored with the bytes its model derives") {
-    server_process server{url};
+    // One I/O thread serialises each connection with the io_context's own executor, more use a
+    // strand per connection (net/listener.cpp): both must store the same.
+    std::vector<std::string> args;
+    SUBCASE("one I/O thread") {}
+    SUBCASE("two I/O threads, a strand per connection") { args = {"--server.io-threads=2"}; }
+    server_process server{url, args};
     const uint32_t sessions = 3, per_session = 40;
     // Small, jittered payloads and both orders of metadata and blob: the model decides each
     // item's size, order and bytes, so a mismatch anywhere shows as a wrong file.
