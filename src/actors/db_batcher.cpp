@@ -4,7 +4,6 @@
 #include "actors/thread_name.hpp"
 
 #include <algorithm>
-#include <set>
 
 namespace mediaspool {
 
@@ -40,18 +39,19 @@ bool write_some(db_batcher_pointer self) {
   auto now = self->clock().now(); // the actor clock, so tests can advance it
   size_t n = std::min(st.queue.size(), st.cfg.max_batch_items);
   std::vector<storage::pg_item> items;
-  std::set<std::string> sids;
+  std::vector<std::string> touched; // the batch's sessions, sorted, each once
   items.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     items.push_back(st.queue[i].row);
-    sids.insert(st.queue[i].row.key.session_id);
+    touched.push_back(st.queue[i].row.key.session_id);
   }
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
   std::vector<storage::pg_session> sessions;
-  for (auto& sid : sids)
+  for (auto& sid : touched)
     sessions.push_back({sid, std::nullopt, std::nullopt, st.cfg.media_root + "/" + sid, std::nullopt});
   // The refresh decision as if this batch commits; undone if it does not. Only the batch's own
   // sessions are looked at unless the tick asked for all (refresh_policy::due_among).
-  const std::vector<std::string> touched(sids.begin(), sids.end());
   auto before = st.policy->save(touched);
   for (auto& it : items)
     st.policy->added(it.key.session_id, it.key.kind, 1, now);

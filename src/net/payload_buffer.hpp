@@ -38,16 +38,18 @@ public:
   mutable_buffers_type prepare(size_t n) {
     if (n > max_ - size_)
       throw std::length_error{"payload_buffer: message above its maximum size"};
-    const size_t want = std::max(bytes_.capacity() * 2, size_ + n);
-    if (size_ + n > bytes_.capacity() && pool_ != nullptr && want >= payload_pool::class_bytes) {
-      pool_->grow_exact(bytes_, want);
-    } else if (size_ + n > bytes_.capacity()) {
-      byte_vector bigger;
-      bigger.reserve(want);
-      bigger.resize(size_);
-      if (size_ > 0)
-        std::memcpy(bigger.data(), bytes_.data(), size_);
-      bytes_.swap(bigger);
+    if (size_ + n > bytes_.capacity()) {
+      const size_t want = std::max(bytes_.capacity() * 2, size_ + n);
+      if (pool_ != nullptr && want >= payload_pool::class_bytes) {
+        pool_->grow_exact(bytes_, want);
+      } else {
+        byte_vector bigger;
+        bigger.reserve(want);
+        bigger.resize(size_);
+        if (size_ > 0)
+          std::memcpy(bigger.data(), bytes_.data(), size_);
+        bytes_.swap(bigger);
+      }
     }
     bytes_.resize(size_ + n); // within capacity, and uninitialized_allocator writes nothing
     return {bytes_.data() + size_, n};
