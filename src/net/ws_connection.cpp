@@ -1,3 +1,7 @@
+// One recording session's WebSocket: the read loop with its credit, budget and rate limits, and
+// the write queue. Kept in one file because it is the one translation unit that instantiates
+// websocket::stream (STYLE 8.1's size guide yields to the build-time rule); its settings are in
+// ws_options.hpp, its handles in connection_handles.hpp.
 #include "net/ws_connection.hpp"
 
 #include "actors/log.hpp"
@@ -5,6 +9,7 @@
 #include "net/payload_buffer.hpp"
 #include "net/rate_limiter.hpp"
 #include "net/read_admission.hpp"
+#include "net/ws_options.hpp"
 
 #include <boost/beast/websocket.hpp>
 
@@ -47,26 +52,7 @@ public:
       if (auto t = params.find("access_token"); t != params.end())
         query_token_ = std::move(t->second);
     }
-    beast::get_lowest_layer(ws_).expires_never();
-    // Beast's suggested server settings, but our deadlines and with pings: a browser answers them
-    // by itself, so only a dead peer or a silent attacker reaches the idle timeout. The close
-    // handshake is bounded by the handshake deadline, so a peer that never answers our close
-    // frame cannot hold the socket for long.
-    websocket::stream_base::timeout t{};
-    t.handshake_timeout = std::min(ctx_.limits.handshake_timeout, ctx_.limits.idle_timeout);
-    t.idle_timeout = ctx_.limits.idle_timeout;
-    t.keep_alive_pings = true;
-    ws_.set_option(t);
-    // Beast's own limit fails the read at the frame header and closes at once; in Boost 1.74
-    // that teardown resets a client still sending, which then never sees the 1009. So Beast
-    // gets a generous backstop and the real limit is enforced per part in on_read_part, where
-    // async_close drains what the client still sends before the socket closes.
-    ws_.read_message_max(std::max<size_t>(ctx_.limits.read_message_max * 4, 64u << 20));
-    ws_.auto_fragment(false);
-    // Media does not compress; permessage-deflate would cost ~30x the CPU (STACK.md).
-    websocket::permessage_deflate pmd;
-    pmd.server_enable = false;
-    ws_.set_option(pmd);
+    apply_server_options(ws_, ctx_.limits);
     ws_.async_accept(req, beast::bind_front_handler(&ws_connection::on_accept, shared_from_this()));
   }
 
@@ -133,9 +119,7 @@ private:
     init_timer_.expires_after(ctx_.limits.init_timeout);
     init_timer_.async_wait([self = shared_from_this()](beast::error_code err) {
       if (!err && !self->initialised_) {
-        if (self->ctx_.metrics)
-          self->ctx_.metrics->on_sent(error_reply{ec::not_initialized, {}, std::nullopt});
-        self->queue_write(serialize(error_reply{ec::not_initialized, "no session_init within the deadline", std::nullopt}));
+        self->send_error({ec::not_initialized, "no session_init within the deadline", std::nullopt});
         self->queue_close(static_cast<uint16_t>(websocket::close_code::policy_error), "no session_init");
       }
     });
@@ -212,11 +196,8 @@ private:
       frame_.reset();
       log::net().info("ws: sid={} message above read_message_max ({} bytes); closing with 1009",
                       sid_.empty() ? "-" : sid_, ctx_.limits.read_message_max);
-      if (ctx_.metrics)
-        ctx_.metrics->on_sent(error_reply{ec::too_large, {}, std::nullopt});
-      queue_write(serialize(error_reply{ec::too_large, "message larger than " +
-                                          std::to_string(ctx_.limits.read_message_max) + " bytes",
-                                        std::nullopt}));
+      send_error({ec::too_large, "message larger than " + std::to_string(ctx_.limits.read_message_max) + " bytes",
+                  std::nullopt});
       return queue_close(static_cast<uint16_t>(websocket::close_code::too_big), "message too big");
     }
     on_read(ec);
@@ -305,13 +286,10 @@ private:
     auto now = rate_limiter::clock::now();
     if (now - last_throttle_notice_ >= std::chrono::seconds(1)) {
       last_throttle_notice_ = now;
-      error_reply err{ec::rate_limited,
-                      "more than " + std::to_string(static_cast<uint64_t>(ctx_.limits.max_messages_per_second))
-                        + " messages per second: reading slows down to that rate",
-                      std::nullopt};
-      if (ctx_.metrics)
-        ctx_.metrics->on_sent(err);
-      queue_write(serialize(err));
+      send_error({ec::rate_limited,
+                  "more than " + std::to_string(static_cast<uint64_t>(ctx_.limits.max_messages_per_second))
+                    + " messages per second: reading slows down to that rate",
+                  std::nullopt});
     }
     paused_ = true;
     retry_timer_.expires_after(wait);
@@ -325,10 +303,9 @@ private:
   void refuse(error_reply err) {
     refused_ = true;
     log::net().info("ws: sid={} refused: {} ({})", sid_, to_string(err.code), err.message);
-    if (ctx_.metrics)
-      ctx_.metrics->on_sent(err);
-    queue_write(serialize(err));
-    queue_close(static_cast<uint16_t>(websocket::close_code::policy_error), to_string(err.code));
+    auto code = err.code;
+    send_error(std::move(err));
+    queue_close(static_cast<uint16_t>(websocket::close_code::policy_error), to_string(code));
   }
 
   void on_binary() {
@@ -349,6 +326,13 @@ private:
     auto& b = std::get<blob>(parsed);
     admission_.blob_read(b.kind, b.index, std::chrono::steady_clock::now());
     caf::anon_send(session_, std::move(b));
+  }
+
+  // An error the connection itself answers (the session's own go through its metered outbox).
+  void send_error(error_reply err) {
+    if (ctx_.metrics)
+      ctx_.metrics->on_sent(err);
+    queue_write(serialize(err));
   }
 
   void do_write() {
