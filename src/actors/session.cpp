@@ -29,7 +29,9 @@ void session_state::on_init(const session_init& init) {
                       init.user_id ? std::to_string(*init.user_id) : "-",
                       init.interview_session_id ? std::to_string(*init.interview_session_id) : "-");
   auto on_error = [this](caf::error& err) {
-    auto code = to_ec(err);
+    // A registry or loader that does not answer within init_timeout is busy (thousands of
+    // sessions connecting at once), not broken: the client is told to retry.
+    auto code = err == caf::sec::request_timeout ? ec::overloaded : to_ec(err);
     log::session().warn("session#{}: sid={} init failed: {}", self->id(), sid, to_string(code));
     const bool policy = code == ec::session_mismatch || code == ec::forbidden;
     out->send(error_reply{code,

@@ -403,4 +403,29 @@ TEST_CASE_FIXTURE(session_fixture, "a loader error answers overloaded and closes
   CHECK(retry.out->closes.empty());
 }
 
+TEST_CASE_FIXTURE(session_fixture, "a session_init the loader does not answer in time answers overloaded, not internal") {
+  // Under load (10,000 sessions connecting at once) the loaders fall behind: a client whose
+  // session could not be opened in time must be told to retry, like any other busy store.
+  using namespace std::chrono_literals;
+  loader_rec->hold = true;
+  auto c = connect();
+  auto down = watch(c.actor);
+  init(c);
+  CHECK(c.out->all<error_reply>().empty());
+  advance_time(svc->init_timeout + 1s);
+  auto errors = c.out->all<error_reply>();
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].code == ec::overloaded);
+  CHECK(c.out->closes == std::vector<uint16_t>{1013});
+  CHECK(c.out->all<init_ack>().empty());
+  CHECK(down->has_value());
+  // A late answer from the loader changes nothing, and a retry opens the session.
+  self->send(loader, atom::ok::value);
+  run();
+  CHECK(c.out->all<init_ack>().empty());
+  loader_rec->hold = false;
+  auto retry = ready();
+  CHECK(retry.out->closes.empty());
+}
+
 } // TEST_SUITE
