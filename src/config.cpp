@@ -64,6 +64,9 @@ config::config() {
     .add(max_unpaired_bytes, "max-unpaired-bytes", "blob bytes per session waiting for their metadata")
     .add(orphan_timeout, "orphan-timeout", "how long a half waits for its partner")
     .add(max_connections, "max-connections", "WebSocket connections beyond this get HTTP 503")
+    .add(admission_lag, "admission-lag",
+         "new sessions get overloaded (1013) while the network loop runs this late (smoothed; resumes are "
+         "always taken); 0: never refuse")
     .add(max_messages_per_second, "max-messages-per-second",
          "WebSocket messages per second per connection (bursts up to the same number); 0: unlimited");
   opt_group{custom_options_, "spool"}

@@ -58,6 +58,7 @@ public:
   size_t max_unpaired_bytes = 16u << 20;
   caf::timespan orphan_timeout = std::chrono::seconds(30);
   size_t max_connections = 20000;
+  caf::timespan admission_lag = std::chrono::milliseconds(500);
   double max_messages_per_second = 5000;
 
   // [spool]

@@ -7,6 +7,7 @@
 #include "faults/faults.hpp"
 #include "net/api.hpp"
 #include "net/listener.hpp"
+#include "net/loop_lag_probe.hpp"
 
 #include <caf/all.hpp>
 
@@ -168,6 +169,8 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   auto meters = std::make_shared<server_metrics>(std::make_shared<metrics::registry>());
   auto writes = std::make_shared<storage_health>(meters->storage_write_failures);
+  auto gate = std::make_shared<admission>(std::chrono::duration_cast<std::chrono::microseconds>(cfg.admission_lag),
+                                          &meters->io_loop_lag_us, &meters->sessions_refused);
   auto media_root = std::filesystem::absolute(cfg.media_root).string();
   auto node_id = cfg.node_id.empty() ? default_node_id(cfg.port) : cfg.node_id;
   auto ms = [](caf::timespan t) { return std::chrono::duration_cast<std::chrono::milliseconds>(t); };
@@ -178,7 +181,7 @@ int main(int argc, char** argv) {
                                                                     ms(cfg.db_idle_refresh), cfg.db_refresh_jitter},
                                                      std::chrono::milliseconds(1000)},
                                    pairing_config{ms(cfg.orphan_timeout), cfg.max_unpaired_bytes},
-                                   supervisor_config{}.queries, supervisor_config{}.recording_builders, meters, writes},
+                                   supervisor_config{}.queries, supervisor_config{}.recording_builders, meters, writes, gate},
                  spool, media};
   sup.start_recovery();
   if (cfg.asr_enabled)
@@ -214,6 +217,8 @@ int main(int argc, char** argv) {
     return die("cannot listen on " + cfg.host + ":" + std::to_string(cfg.port) + ": " + e.what());
   }
   lst->run();
+  auto lag_probe = std::make_shared<net::loop_lag_probe>(ioc, gate);
+  lag_probe->start();
   auto bound = lst->local_endpoint().port();
   spdlog::info("mediaspool: listening on {}:{} (ws path {})", cfg.host, bound, ctx.ws_path);
   if (!cfg.port_file.empty()) {
@@ -263,6 +268,8 @@ int main(int argc, char** argv) {
   // Everything bound to the io_context goes before it.
   drain_timer.reset();
   signals.reset();
+  lag_probe->stop();
+  lag_probe.reset();
   lst.reset();
   ctx.gate->close();
   ctx.budget->clear_line(); // its turns hold executors of the io_context

@@ -47,6 +47,10 @@ struct server_metrics {
   metrics::counter& budget_waits;
   /// Binary frames read ahead of that line to finish a pair (unpaired_halves).
   metrics::counter& budget_overdrafts;
+  /// The network loop's smoothed lateness (admission), microseconds.
+  metrics::gauge& io_loop_lag_us;
+  /// New sessions turned away while the node ran late (admission).
+  metrics::counter& sessions_refused;
   /// Failed spool (0) and media (1) writes: each is an I/O error or a full disk, never an ack.
   std::array<metrics::counter*, 2> storage_write_failures{};
 

@@ -3,6 +3,7 @@
 // holds. The spool is read BEFORE PostgreSQL: a record leaves the spool only after its row is
 // committed, so an item that moves between the two reads is still found in PostgreSQL.
 // Blocking (libpqxx): spawn it detached; the supervisor starts a few.
+#include "actors/admission.hpp"
 #include "actors/protocol.hpp"
 
 #include <memory>
@@ -16,11 +17,12 @@ struct session_loader_state {
   std::unique_ptr<storage::pg_store> pg;
   std::string media_root;
   std::optional<std::string> node_id; ///< written into the session row at init (scale-out)
+  std::shared_ptr<admission> gate;    ///< may be null: every session is taken
 };
 
 session_loader_actor::behavior_type
 session_loader(session_loader_actor::stateful_pointer<session_loader_state> self,
                std::shared_ptr<storage::spool> spool, std::string db_url, std::string media_root,
-               std::string node_id = {});
+               std::string node_id = {}, std::shared_ptr<admission> gate = nullptr);
 
 } // namespace mediaspool

@@ -25,7 +25,7 @@ supervisor::supervisor(caf::actor_system& sys, supervisor_config cfg, std::share
   services_->spool = spooler_;
   for (size_t i = 0; i < std::max<size_t>(1, cfg.loaders); ++i)
     services_->loaders.push_back(
-      sys.spawn<caf::detached>(session_loader, spool, cfg.db_url, cfg.media_root, cfg.node_id));
+      sys.spawn<caf::detached>(session_loader, spool, cfg.db_url, cfg.media_root, cfg.node_id, cfg.gate));
   services_->registry = sys.spawn(registry);
   services_->pairing = cfg.pairing;
   services_->metrics = cfg.metrics;

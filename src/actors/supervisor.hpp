@@ -3,6 +3,7 @@
 // everything in an order that loses nothing: sessions first (by their connections closing), then
 // a bounded wait until every durable item is a file and a row, then exits to the workers and to
 // the actors that re-arm timers (which would otherwise keep the actor system alive forever).
+#include "actors/admission.hpp"
 #include "actors/asr_dispatcher.hpp"
 #include "actors/db_batcher.hpp"
 #include "actors/transcriber.hpp"
@@ -31,6 +32,7 @@ struct supervisor_config {
   size_t recording_builders = 1; ///< recording.webm assemblers (detached; CPU-bound while building)
   std::shared_ptr<server_metrics> metrics; ///< shared with sessions and the spool writer; may be null
   std::shared_ptr<storage_health> health;   ///< written by the spool and file writers; may be null
+  std::shared_ptr<admission> gate;          ///< whether new sessions are taken (loaders); may be null
 };
 
 class supervisor {

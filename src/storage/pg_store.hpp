@@ -103,6 +103,9 @@ public:
   /// row's user_id (the existing row's, not `s.user_id`, when it existed).
   status ensure_session(const pg_session& s, bool& existed, std::optional<int64_t>* owner = nullptr);
 
+  /// Whether the session row exists (st tells whether the question could be answered).
+  bool session_exists(const std::string& session_id, status& st);
+
   /// Media items (kinds 'a' and 'f') a session holds: for resume and dedupe.
   std::vector<held_item> held(const std::string& session_id, status& st);
 

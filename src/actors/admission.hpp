@@ -1,0 +1,82 @@
+#pragma once
+// Whether this node takes new sessions. Under more real-time load than the node can store, the
+// bytes of the sessions it already serves wait in their sockets and every ack falls behind, more
+// each minute: a new session would only add to that wait. So while the network loop runs late
+// (a timer on it fires later than its deadline: net/loop_lag_probe), a session_init for a session
+// this node does not know is answered `overloaded` and closed with 1013, which a load balancer
+// or the browser retries elsewhere or later. Resumes are always taken: their sessions hold acked
+// recordings and their clients hold the rest.
+//
+// Quick to refuse, slow to take again: the lateness is smoothed (each sample weighs a quarter), so
+// a single slow moment turns nobody away; the refusing stops only after `calm_samples` samples
+// in a row below half the limit (5 s of 100 ms samples), because an overloaded loop has lulls
+// of a second or two (measured: 1.3 s late, then 36 ms, then 2.6 s) and sessions taken in a lull
+// only add to the next wait. One writer (the probe); any number of readers.
+#include "actors/metrics.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+namespace mediaspool {
+
+class admission {
+public:
+  /// `max_lag` zero: never refuse. The metrics (may be null) show the smoothed lag and count
+  /// the sessions refused.
+  explicit admission(std::chrono::microseconds max_lag, metrics::gauge* lag_gauge = nullptr,
+                     metrics::counter* refused_counter = nullptr, unsigned calm_samples = 50)
+    : max_lag_us_(max_lag.count()), calm_samples_(calm_samples), lag_gauge_(lag_gauge),
+      refused_counter_(refused_counter) {}
+
+  /// One measurement of the network loop's lateness.
+  void loop_lag(std::chrono::microseconds sample) noexcept {
+    const double s = static_cast<double>(sample.count() < 0 ? 0 : sample.count());
+    smoothed_us_ = smoothed_us_ + 0.25 * (s - smoothed_us_);
+    const auto lag = static_cast<int64_t>(smoothed_us_);
+    lag_us_.store(lag, std::memory_order_relaxed);
+    if (lag_gauge_)
+      lag_gauge_->set(lag);
+    if (max_lag_us_ <= 0)
+      return;
+    if (!refusing_.load(std::memory_order_relaxed)) {
+      if (lag > max_lag_us_) {
+        refusing_.store(true, std::memory_order_relaxed);
+        calm_ = 0;
+      }
+    } else if (lag >= max_lag_us_ / 2) {
+      calm_ = 0;
+    } else if (++calm_ >= calm_samples_) {
+      refusing_.store(false, std::memory_order_relaxed);
+    }
+  }
+
+  /// True while new sessions are turned away.
+  bool refusing() const noexcept { return refusing_.load(std::memory_order_relaxed); }
+
+  /// The smoothed lateness of the network loop.
+  std::chrono::microseconds lag() const noexcept {
+    return std::chrono::microseconds(lag_us_.load(std::memory_order_relaxed));
+  }
+
+  /// Counts a session turned away (for /metrics).
+  void refused() noexcept {
+    refused_total_.fetch_add(1, std::memory_order_relaxed);
+    if (refused_counter_)
+      refused_counter_->inc();
+  }
+  uint64_t refused_total() const noexcept { return refused_total_.load(std::memory_order_relaxed); }
+
+private:
+  const int64_t max_lag_us_;
+  const unsigned calm_samples_;
+  metrics::gauge* lag_gauge_;
+  metrics::counter* refused_counter_;
+  double smoothed_us_ = 0; ///< the probe's thread only
+  unsigned calm_ = 0;      ///< samples in a row below half the limit while refusing (probe's thread)
+  std::atomic<int64_t> lag_us_{0};
+  std::atomic<bool> refusing_{false};
+  std::atomic<uint64_t> refused_total_{0};
+};
+
+} // namespace mediaspool

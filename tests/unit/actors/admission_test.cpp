@@ -1,0 +1,72 @@
+// The admission state alone: samples in, the refusing decision out (no clock, no loop).
+#include "actors/admission.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace mediaspool;
+using namespace std::chrono_literals;
+
+namespace {
+
+void feed(admission& a, std::chrono::microseconds lag, int samples) {
+  for (int i = 0; i < samples; ++i)
+    a.loop_lag(lag);
+}
+
+} // namespace
+
+TEST_SUITE("actors.admission") {
+
+TEST_CASE("a loop that keeps up takes every session") {
+  admission a{500ms};
+  feed(a, 300us, 100);
+  CHECK_FALSE(a.refusing());
+  CHECK(a.lag() < 1ms);
+}
+
+TEST_CASE("one slow moment does not turn sessions away; a loop that stays late does") {
+  admission a{500ms};
+  feed(a, 1ms, 10);
+  a.loop_lag(1500ms); // a quarter of it: 375 ms
+  CHECK_FALSE(a.refusing());
+  feed(a, 1ms, 20);
+  CHECK_FALSE(a.refusing());
+  feed(a, 900ms, 3); // 900 * (1 - 0.75^3) = 520 ms
+  CHECK(a.refusing());
+  CHECK(a.lag() > 500ms);
+}
+
+TEST_CASE("once refusing, it takes sessions again only after a calm spell below half the limit") {
+  admission a{500ms, nullptr, nullptr, 50};
+  feed(a, 2s, 20);
+  REQUIRE(a.refusing());
+  feed(a, 400ms, 60); // settles at 400 ms: under the limit, over half of it
+  CHECK(a.refusing());
+  feed(a, 1ms, 40); // calm for 40 samples (the first few still above half while it decays)...
+  CHECK(a.refusing());
+  feed(a, 3s, 1); // ...then a lull ends: the calm spell starts again
+  feed(a, 1ms, 45);
+  CHECK(a.refusing());
+  feed(a, 1ms, 10);
+  CHECK_FALSE(a.refusing());
+}
+
+TEST_CASE("limit zero never refuses, and the lag is still measured") {
+  metrics::gauge lag;
+  admission a{0us, &lag};
+  feed(a, 5s, 50);
+  CHECK_FALSE(a.refusing());
+  CHECK(a.lag() > 4s);
+  CHECK(lag.value() == a.lag().count());
+}
+
+TEST_CASE("refused sessions are counted") {
+  metrics::counter refused;
+  admission a{500ms, nullptr, &refused};
+  a.refused();
+  a.refused();
+  CHECK(a.refused_total() == 2);
+  CHECK(refused.value() == 2);
+}
+
+} // TEST_SUITE

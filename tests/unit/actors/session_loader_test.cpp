@@ -1,0 +1,108 @@
+// The session loader against the real PostgreSQL (a schema per test case) and a real spool, on
+// the test coordinator: what it answers while the node takes new sessions and while it refuses
+// them (actors/admission.hpp).
+#include "actors/session_loader.hpp"
+#include "storage/spool.hpp"
+#include "support/coordinator_fixture.hpp"
+#include "support/pg_fixture.hpp"
+#include "support/temp_dir.hpp"
+
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+
+using namespace mediaspool;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string known_sid = "3f2b8c1e-0000-4000-8000-0000000000a1";
+const std::string new_sid = "3f2b8c1e-0000-4000-8000-0000000000a2";
+const std::string spooled_sid = "3f2b8c1e-0000-4000-8000-0000000000a3";
+
+struct loader_fixture : test::pg_fixture, test::coordinator_fixture {
+  test::temp_dir dir;
+  std::shared_ptr<storage::spool> spool;
+  std::shared_ptr<admission> gate = std::make_shared<admission>(500ms);
+  session_loader_actor loader;
+
+  loader_fixture() {
+    migrate_store();
+    storage::status st;
+    spool = storage::spool::open(storage::spool_options{(dir.path() / "spool").string(), 4u << 20}, st);
+    REQUIRE_MESSAGE(st.ok(), st.message);
+    loader = spawn(session_loader, spool, url, "/media", "node-a", gate);
+    run();
+  }
+
+  ~loader_fixture() override {
+    shutdown(); // the loader's connection goes before the schema is dropped
+  }
+
+  std::shared_ptr<test::reply_slot<init_result>> init(const std::string& sid) {
+    auto slot = request<init_result>(loader, atom::init::value, session_init{sid, 42, 7, "2024-01-01T00:00:00Z", "", std::nullopt});
+    run();
+    REQUIRE(slot->answered());
+    return slot;
+  }
+
+  int rows(const std::string& sid) {
+    return scalar<int>("SELECT count(*) FROM media_sessions WHERE session_id = '" + sid + "'");
+  }
+
+  void overload() {
+    for (int i = 0; i < 20; ++i)
+      gate->loop_lag(2s);
+    REQUIRE(gate->refusing());
+  }
+};
+
+} // namespace
+
+TEST_SUITE("actors.session_loader") {
+
+TEST_CASE_FIXTURE(loader_fixture, "a node that keeps up opens new sessions and resumes known ones") {
+  auto first = init(new_sid);
+  REQUIRE_FALSE(first->error);
+  CHECK_FALSE(first->value->resumed);
+  CHECK(rows(new_sid) == 1);
+  auto again = init(new_sid);
+  REQUIRE_FALSE(again->error);
+  CHECK(again->value->resumed);
+}
+
+TEST_CASE_FIXTURE(loader_fixture, "a node that runs late refuses a new session with overloaded and writes no row for it") {
+  overload();
+  auto r = init(new_sid);
+  REQUIRE(r->error);
+  CHECK(to_ec(*r->error) == ec::overloaded);
+  CHECK_MESSAGE(rows(new_sid) == 0, "a refused session leaves nothing behind");
+  CHECK(gate->refused_total() == 1);
+  // Caught up again (a calm spell below half the limit), the same client's retry opens it.
+  for (int i = 0; i < 100; ++i)
+    gate->loop_lag(1ms);
+  REQUIRE_FALSE(gate->refusing());
+  auto retry = init(new_sid);
+  REQUIRE_FALSE(retry->error);
+  CHECK_FALSE(retry->value->resumed);
+  CHECK(rows(new_sid) == 1);
+}
+
+TEST_CASE_FIXTURE(loader_fixture, "a node that runs late still resumes the sessions it holds, in PostgreSQL or only in the spool") {
+  REQUIRE_FALSE(init(known_sid)->error);
+  std::string payload(100, 'x');
+  REQUIRE(spool->write_durable({storage::spool_entry{{spooled_sid, 'a', 0}, 1, "chunk_0.webm", "{}", payload.data(), payload.size()}}).ok());
+  overload();
+  auto known = init(known_sid);
+  REQUIRE_FALSE(known->error);
+  CHECK(known->value->resumed);
+  auto spooled = init(spooled_sid);
+  REQUIRE_FALSE(spooled->error);
+  CHECK(spooled->value->resumed);
+  REQUIRE(spooled->value->held.size() == 1);
+  CHECK(spooled->value->held[0].index == 0);
+  CHECK(gate->refused_total() == 0);
+}
+
+} // TEST_SUITE
