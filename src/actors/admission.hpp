@@ -22,21 +22,19 @@ namespace mediaspool {
 
 class admission {
 public:
-  /// `max_lag` zero: never refuse. The metrics (may be null) show the smoothed lag and count
-  /// the sessions refused.
+  /// `max_lag` zero: never refuse. The smoothed lag and the sessions refused go to the given
+  /// metrics (/metrics), or to ones of its own when they are null.
   explicit admission(std::chrono::microseconds max_lag, metrics::gauge* lag_gauge = nullptr,
                      metrics::counter* refused_counter = nullptr, unsigned calm_samples = 50)
-    : max_lag_us_(max_lag.count()), calm_samples_(calm_samples), lag_gauge_(lag_gauge),
-      refused_counter_(refused_counter) {}
+    : max_lag_us_(max_lag.count()), calm_samples_(calm_samples), lag_(lag_gauge ? *lag_gauge : own_lag_),
+      refused_(refused_counter ? *refused_counter : own_refused_) {}
 
   /// One measurement of the network loop's lateness.
   void loop_lag(std::chrono::microseconds sample) noexcept {
     const double s = static_cast<double>(sample.count() < 0 ? 0 : sample.count());
     smoothed_us_ = smoothed_us_ + 0.25 * (s - smoothed_us_);
     const auto lag = static_cast<int64_t>(smoothed_us_);
-    lag_us_.store(lag, std::memory_order_relaxed);
-    if (lag_gauge_)
-      lag_gauge_->set(lag);
+    lag_.set(lag);
     if (max_lag_us_ <= 0)
       return;
     if (!refusing_.load(std::memory_order_relaxed)) {
@@ -55,28 +53,22 @@ public:
   bool refusing() const noexcept { return refusing_.load(std::memory_order_relaxed); }
 
   /// The smoothed lateness of the network loop.
-  std::chrono::microseconds lag() const noexcept {
-    return std::chrono::microseconds(lag_us_.load(std::memory_order_relaxed));
-  }
+  std::chrono::microseconds lag() const noexcept { return std::chrono::microseconds(lag_.value()); }
 
-  /// Counts a session turned away (for /metrics).
-  void refused() noexcept {
-    refused_total_.fetch_add(1, std::memory_order_relaxed);
-    if (refused_counter_)
-      refused_counter_->inc();
-  }
-  uint64_t refused_total() const noexcept { return refused_total_.load(std::memory_order_relaxed); }
+  /// Counts a session turned away.
+  void refused() noexcept { refused_.inc(); }
+  uint64_t refused_total() const noexcept { return refused_.value(); }
 
 private:
   const int64_t max_lag_us_;
   const unsigned calm_samples_;
-  metrics::gauge* lag_gauge_;
-  metrics::counter* refused_counter_;
+  metrics::gauge own_lag_;
+  metrics::counter own_refused_;
+  metrics::gauge& lag_;
+  metrics::counter& refused_;
   double smoothed_us_ = 0; ///< the probe's thread only
   unsigned calm_ = 0;      ///< samples in a row below half the limit while refusing (probe's thread)
-  std::atomic<int64_t> lag_us_{0};
   std::atomic<bool> refusing_{false};
-  std::atomic<uint64_t> refused_total_{0};
 };
 
 } // namespace mediaspool
