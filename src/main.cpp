@@ -192,8 +192,14 @@ int main(int argc, char** argv) {
                             asr_dispatcher_config{cfg.db_url, media_root, cfg.asr_batch, ms(cfg.asr_poll_interval),
                                                   ms(cfg.asr_give_up), meters, node_id, ms(cfg.asr_claim_lease)});
 
+  // Two loops: the media loop (server.io-threads threads) carries the WebSockets; the HTTP loop
+  // (one thread) accepts, reads every request and serves the HTTP routes, so /healthz, /readyz,
+  // /metrics, reviews and new connections' handshakes stay prompt when recording load makes the
+  // media loop run late (at 10,000 sessions past capacity it ran seconds late).
   auto ioc_owner = std::make_unique<net::asio::io_context>(static_cast<int>(cfg.io_threads));
   auto& ioc = *ioc_owner;
+  auto http_ioc_owner = std::make_unique<net::asio::io_context>(1);
+  auto& http_ioc = *http_ioc_owner;
   net::server_context ctx{sys, sup.services(), net::codec_limits{cfg.max_audio_bytes, cfg.max_frame_bytes, cfg.max_text_bytes},
                           net::net_limits{cfg.read_message_max, 64u << 10,
                                           ms(cfg.handshake_timeout), ms(cfg.init_timeout), ms(cfg.idle_timeout),
@@ -208,11 +214,18 @@ int main(int argc, char** argv) {
   ctx.fault_injection = cfg.fault_injection;
   ctx.health = sys.spawn<caf::detached>(health_probe, health_config{cfg.db_url, spool, cfg.spool_path, media_root,
                                                                     cfg.min_free_bytes, writes});
+  // With one thread the media loop's own executor keeps a connection's handlers in order as a
+  // strand would, without the strand's lock, queue and shared count copied with every operation.
+  ctx.ws_executor = [&ioc, threads = cfg.io_threads]() -> net::asio::any_io_executor {
+    if (threads <= 1)
+      return ioc.get_executor();
+    return net::asio::make_strand(ioc);
+  };
   ctx.router = net::make_router(ctx);
   std::shared_ptr<net::listener> lst;
   try {
-    lst = std::make_shared<net::listener>(ioc, net::tcp::endpoint{net::asio::ip::make_address(cfg.host), cfg.port}, ctx,
-                                           cfg.io_threads);
+    lst = std::make_shared<net::listener>(http_ioc, net::tcp::endpoint{net::asio::ip::make_address(cfg.host), cfg.port},
+                                           ctx);
   } catch (const std::exception& e) {
     return die("cannot listen on " + cfg.host + ":" + std::to_string(cfg.port) + ": " + e.what());
   }
@@ -236,6 +249,7 @@ int main(int argc, char** argv) {
   std::function<void()> poll_drained = [&] {
     if (ctx.connections.load() == 0 || std::chrono::steady_clock::now() >= drain_deadline) {
       spdlog::info("mediaspool: {} connections left at stop", ctx.connections.load());
+      http_ioc.stop();
       ioc.stop();
       return;
     }
@@ -251,9 +265,16 @@ int main(int argc, char** argv) {
     ctx.live.shutdown_all();
     drain_deadline = std::chrono::steady_clock::now() + ms(cfg.shutdown_drain);
     poll_drained();
-    signals->async_wait([&](auto, int) { ioc.stop(); });
+    signals->async_wait([&](auto, int) {
+      http_ioc.stop();
+      ioc.stop();
+    });
   });
   std::vector<std::thread> threads;
+  threads.emplace_back([&] {
+    name_this_thread("ms.http");
+    http_ioc.run();
+  });
   for (size_t i = 1; i < cfg.io_threads; ++i)
     threads.emplace_back([&] {
       name_this_thread("ms.net");
@@ -273,6 +294,7 @@ int main(int argc, char** argv) {
   lst.reset();
   ctx.gate->close();
   ctx.budget->clear_line(); // its turns hold executors of the io_context
+  http_ioc_owner.reset(); // its HTTP sessions, before the media loop their upgrades were posted to
   ioc_owner.reset();
   auto left = sup.shutdown(std::chrono::seconds(10));
   caf::anon_send_exit(ctx.health, caf::exit_reason::user_shutdown);

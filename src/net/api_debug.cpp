@@ -4,7 +4,8 @@
 //                               the spool writer, file writers, DB batcher and transcriber;
 //   GET /api/debug/log-levels   every component's level;
 //   PUT /api/debug/log-levels?component=db&level=debug   change one while the server runs;
-//   GET/PUT /api/debug/faults?io=media.sync@1:persistent&crash=mid-batch@3   injected faults
+//   GET/PUT /api/debug/faults?io=media.sync@1:persistent&crash=mid-batch@3   injected faults;
+//                               PUT ...?stall-media-loop=<ms> blocks the WebSockets' loop once
 //                               (only with debug.fault-injection=true).
 // The session list is gathered by a short-lived actor asking each live session (bounded wait).
 #include "actors/log.hpp"
@@ -12,10 +13,12 @@
 #include "net/api.hpp"
 #include "net/auth.hpp"
 
+#include <boost/asio/post.hpp>
 #include <caf/event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <thread>
 
 namespace mediaspool::net {
 
@@ -131,6 +134,19 @@ void fault_points(server_context& ctx, const http_request& req, const route_para
       if (!crash->second.empty() && !(point = faults::parse_crash_point(crash->second, error)))
         return respond(error_response(req, http::status::bad_request, "bad_request", error));
       faults::arm_crash_point(point);
+    }
+    if (auto stall = p.query.find("stall-media-loop"); stall != p.query.end()) {
+      // Blocks the media loop (one of its threads) as an overload would, to drill what stays up.
+      long ms = 0;
+      try {
+        ms = std::stol(stall->second);
+      } catch (const std::exception&) {
+      }
+      if (ms < 1 || ms > 30000)
+        return respond(error_response(req, http::status::bad_request, "bad_request",
+                                      "stall-media-loop takes milliseconds from 1 to 30000"));
+      log::net().warn("faults: the media loop stalls for {} ms", ms);
+      boost::asio::post(ctx.ws_executor(), [ms] { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); });
     }
     log::net().warn("faults: armed {}", faults::describe());
   }

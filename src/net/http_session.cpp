@@ -8,6 +8,8 @@
 
 #include <optional>
 
+#include <unistd.h>
+
 namespace mediaspool::net {
 
 namespace {
@@ -54,19 +56,48 @@ private:
           ctx_.metrics->connection_limits[server_metrics::max_connections]->inc();
         return write(error_response(req, http::status::service_unavailable, "overloaded", "too many connections"));
       }
-      return start_ws_connection(std::move(stream_), std::move(req), ctx_);
+      return hand_over(std::move(req));
     }
     // The handler may answer from an actor's thread: the response is posted back onto this
-    // connection's strand. The socket waits without a deadline meanwhile.
+    // connection's loop, through the gate that main closes before the loop is destroyed. The
+    // socket waits without a deadline meanwhile.
     stream_.expires_never();
     auto self = shared_from_this();
     auto respond = [self](http_response res) {
-      asio::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
-        std::visit([&](auto& r) { self->write(std::move(r)); }, res);
+      self->ctx_.gate->run([&] {
+        asio::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+          std::visit([&](auto& r) { self->write(std::move(r)); }, res);
+        });
       });
     };
     if (!ctx_.router->dispatch(req, respond))
       write(error_response(req, http::status::not_found, "not_found", "no such route: " + path));
+  }
+
+  // The WebSocket runs on the media loop, not on this one: the socket leaves this loop's reactor
+  // and joins the other's, so a media loop running late never delays the accepts, health checks
+  // and review routes served here. Nothing follows the upgrade request before the handshake's
+  // answer (RFC 6455 4.1), so the read buffer holds nothing to carry over.
+  void hand_over(http_request req) {
+    stream_.expires_never();
+    beast::error_code ec;
+    const auto protocol = stream_.socket().local_endpoint(ec).protocol();
+    if (ec)
+      return; // the peer is gone
+    const auto fd = stream_.socket().release(ec);
+    if (ec)
+      return;
+    auto exec = ctx_.ws_executor();
+    tcp::socket moved{exec};
+    moved.assign(protocol, fd, ec);
+    if (ec) {
+      ::close(fd);
+      log::net().warn("ws: cannot move a connection to the media loop: {}", ec.message());
+      return;
+    }
+    asio::post(exec, [socket = std::move(moved), req = std::move(req), &ctx = ctx_]() mutable {
+      start_ws_connection(beast::tcp_stream(std::move(socket)), std::move(req), ctx);
+    });
   }
 
   template <class Response>

@@ -5,8 +5,8 @@
 
 namespace mediaspool::net {
 
-listener::listener(asio::io_context& ioc, tcp::endpoint endpoint, server_context& ctx, size_t io_threads)
-  : ioc_(ioc), acceptor_(asio::make_strand(ioc)), ctx_(ctx), io_threads_(io_threads) {
+listener::listener(asio::io_context& ioc, tcp::endpoint endpoint, server_context& ctx)
+  : acceptor_(ioc), ctx_(ctx) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -20,20 +20,8 @@ void listener::stop() {
   });
 }
 
-// With one thread running the io_context its handlers already run one at a time, so its own
-// executor keeps a connection's handlers in order as a strand would, without the strand's lock
-// and queue, and small enough to live inside the type-erased executor that every operation
-// copies (a strand is held on the heap by a shared pointer: an allocation or an atomic count per
-// copy). Other threads post to it as safely as to a strand.
-asio::any_io_executor listener::connection_executor() {
-  if (io_threads_ <= 1)
-    return ioc_.get_executor();
-  return asio::make_strand(ioc_);
-}
-
 void listener::do_accept() {
-  acceptor_.async_accept(connection_executor(),
-                         beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+  acceptor_.async_accept(beast::bind_front_handler(&listener::on_accept, shared_from_this()));
 }
 
 void listener::on_accept(beast::error_code ec, tcp::socket socket) {

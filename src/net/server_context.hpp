@@ -9,11 +9,13 @@
 #include "net/payload_pool.hpp"
 #include "net/http_router.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
 #include <caf/actor_system.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,6 +52,9 @@ struct server_context {
   std::atomic<uint64_t> connections{0};
   connection_registry live; ///< WebSocket connections, for an orderly shutdown
   std::string ws_path = "/ws/media-stream";
+  /// The executor a new WebSocket connection runs on: the media loop, not the HTTP loop that
+  /// accepted it (set by main; a strand when several threads run the media loop).
+  std::function<boost::asio::any_io_executor()> ws_executor;
   std::shared_ptr<const http_router> router; ///< set by main (make_router)
   std::shared_ptr<server_metrics> metrics;   ///< set by main before make_router; null: no /metrics
   health_probe_actor health;                 ///< set by main before make_router (GET /readyz)

@@ -248,6 +248,27 @@ TEST_CASE_FIXTURE(pg_fixture, "GET /api/debug/actors lists live sessions with th
   CHECK(page.body.find("/debug/debug.js") != std::string::npos);
 }
 
+TEST_CASE_FIXTURE(pg_fixture, "health, readiness and metrics answer while the media loop is stalled (HTTP has its own loop)") {
+  server_process srv{url, {"--debug.fault-injection=true"}};
+  const auto sid = test_sid(921);
+  ws_test_client c{srv.port()};
+  CHECK_NO_FAILURES(init_and_check(c, sid, false));
+  // Blocks the WebSockets' loop for 10 s, as a node far past capacity runs late; the answers
+  // below must come from the HTTP loop while it is blocked (with one loop they waited 10 s).
+  auto put = http_get(srv.port(), "/api/debug/faults?stall-media-loop=10000", {}, 3s, "PUT");
+  REQUIRE_MESSAGE(put.status == 200, put.status << " " << put.error << " " << put.body);
+  send_item(c, sid, make_item('f', 0, 7, 2000, 2000));
+  for (const char* route : {"/healthz", "/readyz", "/metrics"}) {
+    auto r = http_get(srv.port(), route, {}, 3s);
+    CHECK_MESSAGE(r.status == 200, route << ": " << r.status << " " << r.error);
+  }
+  // The stall was real: the item's ack had not come when those answered, and comes after it.
+  CHECK(c.drain().empty());
+  auto ack = c.wait_for_type("frame_ack", 20s);
+  REQUIRE_MESSAGE(ack, "no ack after the stall: " << c.last_error());
+  CHECK(http_get(srv.port(), "/api/debug/faults?stall-media-loop=0", {}, 3s, "PUT").status == 400);
+}
+
 TEST_CASE_FIXTURE(pg_fixture, "log levels change while the server runs") {
   server_process srv{url};
   auto levels = json::parse(http_get(srv.port(), "/api/debug/log-levels").body);
