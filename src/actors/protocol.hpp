@@ -222,7 +222,8 @@ using health_probe_actor = caf::typed_actor<caf::replies_to<atom::probe>::with<r
 
 /// Answers session_init: creates or finds the session and lists what it holds.
 using session_loader_actor = caf::typed_actor<
-  caf::replies_to<atom::init, session_init>::with<init_result>>;
+  caf::replies_to<atom::init, session_init>::with<init_result>,
+  caf::reacts_to<atom::flush>>; // to itself: serve the inits waiting (one transaction)
 
 /// Answers the review API's read-only queries (detached, own PostgreSQL connection).
 /// list/detail reply with a JSON body; detail replies "" for an unknown session.

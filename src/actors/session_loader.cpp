@@ -7,6 +7,123 @@
 
 namespace mediaspool {
 
+namespace {
+
+using loader_self = session_loader_actor::stateful_pointer<session_loader_state>;
+
+// An item in both places (between its commit and its spool delete) counts once.
+void sort_unique(std::vector<storage::held_item>& held) {
+  std::sort(held.begin(), held.end(), [](const auto& x, const auto& y) {
+    return x.kind != y.kind ? x.kind < y.kind : x.index < y.index;
+  });
+  held.erase(std::unique(held.begin(), held.end(),
+                         [](const auto& x, const auto& y) { return x.kind == y.kind && x.index == y.index; }),
+             held.end());
+}
+
+// Reads the spool (before PostgreSQL: see the header) and applies admission. Returns false when
+// `p` is already answered.
+bool read_spool(loader_self self, pending_init& p, init_result& out, bool& in_spool) {
+  auto& st = self->state;
+  const auto& sid = p.init.session_id;
+  storage::status s;
+  out.held = st.spool->held(sid, s);
+  if (!s.ok()) {
+    log::session().error("session_loader#{}: sid={} spool read failed: {}", self->id(), sid, s.message);
+    p.promise.deliver(make_error(ec::internal));
+    return false;
+  }
+  in_spool = !out.held.empty();
+  // A node that runs late takes no new sessions (admission.hpp); it asks only then, so the
+  // check costs nothing while the node keeps up. Never a row for a session turned away.
+  if (st.gate && st.gate->refusing() && !in_spool) {
+    const bool known = st.pg->session_exists(sid, s);
+    if (s.ok() && !known) {
+      st.gate->refused();
+      log::session().warn("session_loader#{}: sid={} refused: the network loop runs {} ms late (limit "
+                          "limits.admission-lag); resumes are still taken",
+                          self->id(), sid, st.gate->lag().count() / 1000);
+      p.promise.deliver(make_error(ec::overloaded));
+      return false;
+    }
+  }
+  return true;
+}
+
+// The rows of every init in one transaction; if it fails, each alone, so that one session's
+// failure is not its batch-mates'.
+std::vector<storage::status> ensure_rows(loader_self self, const std::vector<storage::pg_session>& rows,
+                                         std::vector<storage::pg_ensured>& ensured) {
+  auto& st = self->state;
+  ++st.batches;
+  auto s = st.pg->ensure_sessions(rows, ensured);
+  std::vector<storage::status> each(rows.size(), s);
+  if (s.ok() || rows.size() == 1)
+    return each;
+  log::session().warn("session_loader#{}: {} session rows in one transaction failed ({}): each alone", self->id(),
+                      rows.size(), s.message);
+  ensured.assign(rows.size(), {});
+  for (size_t j = 0; j < rows.size(); ++j) {
+    std::vector<storage::pg_ensured> one;
+    ++st.batches;
+    each[j] = st.pg->ensure_sessions({rows[j]}, one);
+    if (each[j].ok())
+      ensured[j] = one[0];
+  }
+  return each;
+}
+
+void serve_pending(loader_self self) {
+  auto& st = self->state;
+  auto batch = std::move(st.pending);
+  st.pending.clear();
+  std::vector<init_result> results(batch.size());
+  std::vector<bool> in_spool(batch.size(), false);
+  std::vector<size_t> served; // indexes into batch, one per row below
+  std::vector<storage::pg_session> rows;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    bool spooled = false;
+    if (!read_spool(self, batch[i], results[i], spooled))
+      continue;
+    in_spool[i] = spooled;
+    const auto& init = batch[i].init;
+    served.push_back(i);
+    rows.push_back({init.session_id, init.interview_session_id, init.user_id, st.media_root + "/" + init.session_id,
+                    st.node_id});
+  }
+  if (rows.empty())
+    return;
+  std::vector<storage::pg_ensured> ensured;
+  auto statuses = ensure_rows(self, rows, ensured);
+  if (rows.size() > 1)
+    log::session().debug("session_loader#{}: {} session inits in one transaction", self->id(), rows.size());
+  for (size_t j = 0; j < served.size(); ++j) {
+    auto& p = batch[served[j]];
+    auto& out = results[served[j]];
+    const auto& sid = p.init.session_id;
+    auto s = statuses[j];
+    if (s.ok() && p.init.owner && ensured[j].owner != p.init.owner) {
+      log::session().warn("session_loader#{}: sid={} belongs to another user than {}", self->id(), sid, *p.init.owner);
+      p.promise.deliver(make_error(ec::forbidden));
+      continue;
+    }
+    if (s.ok()) {
+      auto from_pg = st.pg->held(sid, s);
+      out.held.insert(out.held.end(), from_pg.begin(), from_pg.end());
+    }
+    if (!s.ok()) {
+      log::session().warn("session_loader#{}: sid={} PostgreSQL unavailable at init: {}", self->id(), sid, s.message);
+      p.promise.deliver(make_error(ec::overloaded));
+      continue;
+    }
+    sort_unique(out.held);
+    out.resumed = ensured[j].existed || in_spool[served[j]];
+    p.promise.deliver(std::move(out));
+  }
+}
+
+} // namespace
+
 session_loader_actor::behavior_type
 session_loader(session_loader_actor::stateful_pointer<session_loader_state> self,
                std::shared_ptr<storage::spool> spool, std::string db_url, std::string media_root,
@@ -21,56 +138,14 @@ session_loader(session_loader_actor::stateful_pointer<session_loader_state> self
   return {
     [=](atom::init, const session_init& init) -> caf::result<init_result> {
       auto& st = self->state;
-      storage::status s;
-      init_result out;
-      out.held = st.spool->held(init.session_id, s);
-      if (!s.ok()) {
-        log::session().error("session_loader#{}: sid={} spool read failed: {}", self->id(),
-                             init.session_id, s.message);
-        return make_error(ec::internal);
-      }
-      bool in_spool = !out.held.empty();
-      // A node that runs late takes no new sessions (admission.hpp); it asks only then, so the
-      // check costs nothing while the node keeps up. Never a row for a session turned away.
-      if (st.gate && st.gate->refusing() && !in_spool) {
-        const bool known = st.pg->session_exists(init.session_id, s);
-        if (s.ok() && !known) {
-          st.gate->refused();
-          log::session().warn("session_loader#{}: sid={} refused: the network loop runs {} ms late (limit "
-                              "limits.admission-lag); resumes are still taken",
-                              self->id(), init.session_id, st.gate->lag().count() / 1000);
-          return make_error(ec::overloaded);
-        }
-      }
-      bool existed = false;
-      std::optional<int64_t> owner;
-      s = st.pg->ensure_session({init.session_id, init.interview_session_id, init.user_id,
-                                 st.media_root + "/" + init.session_id, st.node_id},
-                                existed, &owner);
-      if (s.ok() && init.owner && owner != init.owner) {
-        log::session().warn("session_loader#{}: sid={} belongs to another user than {}", self->id(), init.session_id,
-                            *init.owner);
-        return make_error(ec::forbidden);
-      }
-      if (s.ok()) {
-        auto from_pg = st.pg->held(init.session_id, s);
-        out.held.insert(out.held.end(), from_pg.begin(), from_pg.end());
-      }
-      if (!s.ok()) {
-        log::session().warn("session_loader#{}: sid={} PostgreSQL unavailable at init: {}", self->id(),
-                            init.session_id, s.message);
-        return make_error(ec::overloaded);
-      }
-      // An item in both places (between its commit and its spool delete) counts once.
-      std::sort(out.held.begin(), out.held.end(), [](const auto& x, const auto& y) {
-        return x.kind != y.kind ? x.kind < y.kind : x.index < y.index;
-      });
-      out.held.erase(std::unique(out.held.begin(), out.held.end(),
-                                 [](const auto& x, const auto& y) { return x.kind == y.kind && x.index == y.index; }),
-                     out.held.end());
-      out.resumed = existed || in_spool;
-      return out;
+      auto promise = self->make_response_promise<init_result>();
+      st.pending.push_back({init, promise});
+      // Behind every init already in the mailbox: the flush serves them all.
+      if (st.pending.size() == 1)
+        self->send(self, atom::flush::value);
+      return promise;
     },
+    [=](atom::flush) { serve_pending(self); },
   };
 }
 

@@ -238,22 +238,40 @@ status pg_store::migrate() {
 }
 
 status pg_store::ensure_session(const pg_session& s, bool& existed, std::optional<int64_t>* owner) {
-  return run("ensure_session", [&](pqxx::connection& c) {
+  std::vector<pg_ensured> out;
+  auto st = ensure_sessions({s}, out);
+  if (st.ok()) {
+    existed = out[0].existed;
+    if (owner)
+      *owner = out[0].owner;
+  }
+  return st;
+}
+
+status pg_store::ensure_sessions(const std::vector<pg_session>& sessions, std::vector<pg_ensured>& out) {
+  std::vector<size_t> order(sessions.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return sessions[a].session_id < sessions[b].session_id; });
+  return run("ensure_sessions", [&](pqxx::connection& c) {
+    std::vector<pg_ensured> found(sessions.size());
     pqxx::work w{c};
-    auto r = w.exec_prepared("ms_session_insert", s.session_id, s.interview_session_id,
-                             s.user_id, s.storage_path, s.node_id);
-    const bool found = r.empty();
-    std::optional<int64_t> row_owner = s.user_id;
-    if (found) {
-      auto t = w.exec_prepared("ms_session_touch", s.session_id, s.node_id);
-      row_owner.reset();
-      if (!t.empty() && !t[0][0].is_null())
-        row_owner = t[0][0].as<int64_t>();
+    for (auto i : order) {
+      const auto& s = sessions[i];
+      auto r = w.exec_prepared("ms_session_insert", s.session_id, s.interview_session_id, s.user_id, s.storage_path,
+                               s.node_id);
+      found[i].existed = r.empty();
+      found[i].owner = s.user_id;
+      if (found[i].existed) {
+        auto t = w.exec_prepared("ms_session_touch", s.session_id, s.node_id);
+        found[i].owner.reset();
+        if (!t.empty() && !t[0][0].is_null())
+          found[i].owner = t[0][0].as<int64_t>();
+      }
     }
     w.commit();
-    existed = found;
-    if (owner)
-      *owner = row_owner;
+    out = std::move(found);
   });
 }
 

@@ -32,6 +32,12 @@ struct pg_session {
   std::optional<std::string> node_id; ///< the node opening it (scale-out); kept as is if unset
 };
 
+/// What ensure_sessions found for one session.
+struct pg_ensured {
+  bool existed = false;
+  std::optional<int64_t> owner; ///< the row's user_id (the existing row's when it existed)
+};
+
 /// Which of a session's JSONB arrays to rebuild from media_items.
 struct pg_refresh {
   std::string session_id;
@@ -102,6 +108,11 @@ public:
   /// Inserts the session row unless it exists. `existed` tells which; `owner` (if given) gets the
   /// row's user_id (the existing row's, not `s.user_id`, when it existed).
   status ensure_session(const pg_session& s, bool& existed, std::optional<int64_t>* owner = nullptr);
+
+  /// ensure_session for several sessions in ONE transaction (one commit, so a storm of inits
+  /// shares its WAL flushes), taking their row locks in session order as the batcher does.
+  /// `out[i]` answers `sessions[i]`; on failure nothing is committed.
+  status ensure_sessions(const std::vector<pg_session>& sessions, std::vector<pg_ensured>& out);
 
   /// Whether the session row exists (st tells whether the question could be answered).
   bool session_exists(const std::string& session_id, status& st);

@@ -10,7 +10,9 @@
 #include <doctest/doctest.h>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 using namespace mediaspool;
 using namespace std::chrono_literals;
@@ -103,6 +105,37 @@ TEST_CASE_FIXTURE(loader_fixture, "a node that runs late still resumes the sessi
   REQUIRE(spooled->value->held.size() == 1);
   CHECK(spooled->value->held[0].index == 0);
   CHECK(gate->refused_total() == 0);
+}
+
+TEST_CASE_FIXTURE(loader_fixture, "inits that queue up together are served in one transaction, each with its own answer") {
+  REQUIRE_FALSE(init(known_sid)->error); // owned by user 7
+  auto sid = [](int i) { return "3f2b8c1e-0000-4000-8000-0000000001" + std::to_string(10 + i); };
+  auto ask = [&](const std::string& id, std::optional<int64_t> owner) {
+    return request<init_result>(loader, atom::init::value, session_init{id, 42, 7, "2024-01-01T00:00:00Z", "", owner});
+  };
+  std::vector<std::shared_ptr<test::reply_slot<init_result>>> fresh;
+  for (int i = 0; i < 20; ++i)
+    fresh.push_back(ask(sid(i), 7));
+  auto resumed = ask(known_sid, 7);
+  auto stranger = ask(known_sid, 8); // someone else's session, in the middle of the batch
+  auto last = ask(sid(20), std::nullopt);
+  run();
+  for (auto& f : fresh) {
+    REQUIRE(f->answered());
+    REQUIRE_FALSE(f->error);
+    CHECK_FALSE(f->value->resumed);
+  }
+  REQUIRE(resumed->answered());
+  REQUIRE_FALSE(resumed->error);
+  CHECK(resumed->value->resumed);
+  REQUIRE(stranger->error);
+  CHECK(to_ec(*stranger->error) == ec::forbidden);
+  REQUIRE_FALSE(last->error);
+  CHECK_FALSE(last->value->resumed);
+  // One transaction made all 21 new rows: they share its xid.
+  CHECK(scalar<int>("SELECT count(*) FROM media_sessions WHERE session_id LIKE '3f2b8c1e-0000-4000-8000-0000000001%'") == 21);
+  CHECK(scalar<int>("SELECT count(DISTINCT xmin::text) FROM media_sessions "
+                    "WHERE session_id LIKE '3f2b8c1e-0000-4000-8000-0000000001%'") == 1);
 }
 
 } // TEST_SUITE
