@@ -4,6 +4,7 @@
 #include "actors/thread_name.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace mediaspool {
 
@@ -73,10 +74,22 @@ std::vector<storage::status> ensure_rows(loader_self self, const std::vector<sto
   return each;
 }
 
+// Enough to share a commit widely; small enough that the first sessions of a storm get their
+// answers while the rest wait, instead of all at the end of one huge transaction.
+constexpr size_t max_batch = 256;
+
 void serve_pending(loader_self self) {
   auto& st = self->state;
-  auto batch = std::move(st.pending);
-  st.pending.clear();
+  std::vector<pending_init> batch;
+  if (st.pending.size() <= max_batch) {
+    batch = std::move(st.pending);
+    st.pending.clear();
+  } else {
+    batch.assign(std::make_move_iterator(st.pending.begin()),
+                 std::make_move_iterator(st.pending.begin() + max_batch));
+    st.pending.erase(st.pending.begin(), st.pending.begin() + max_batch);
+    self->send(self, atom::flush::value); // the rest, after the inits queued meanwhile
+  }
   std::vector<init_result> results(batch.size());
   std::vector<bool> in_spool(batch.size(), false);
   std::vector<size_t> served; // indexes into batch, one per row below

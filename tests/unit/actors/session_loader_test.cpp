@@ -138,4 +138,19 @@ TEST_CASE_FIXTURE(loader_fixture, "inits that queue up together are served in on
                     "WHERE session_id LIKE '3f2b8c1e-0000-4000-8000-0000000001%'") == 1);
 }
 
+TEST_CASE_FIXTURE(loader_fixture, "a storm larger than a batch is served in batches of at most 256, every init answered") {
+  std::vector<std::shared_ptr<test::reply_slot<init_result>>> slots;
+  for (int i = 0; i < 300; ++i) {
+    auto id = "3f2b8c1e-0000-4000-8000-00000000" + std::to_string(1000 + i);
+    slots.push_back(request<init_result>(loader, atom::init::value, session_init{id, 42, 7, "2024-01-01T00:00:00Z", "", 7}));
+  }
+  run();
+  for (auto& slot : slots) {
+    REQUIRE(slot->answered());
+    CHECK_FALSE(slot->error);
+  }
+  CHECK(scalar<int>("SELECT count(*) FROM media_sessions") == 300);
+  CHECK(scalar<int>("SELECT count(DISTINCT xmin::text) FROM media_sessions") == 2);
+}
+
 } // TEST_SUITE
