@@ -2,7 +2,8 @@
 # The restart storm: N real-time sessions record; the server is killed with SIGKILL after
 # KILL_AFTER seconds and restarted at once on the same port; every recorder (loadgen) reconnects
 # and resumes. Prints loadgen's summary (session_init_ack covers both the first inits and the
-# resumes) and the lateness of the media loop every 3 s (/metrics, 3 s limit).
+# resumes) and, every 3 s from /metrics (3 s limit), the lateness of the media loop and the
+# server-side init latency (sum and count since the start of that process).
 #
 #   bench/scripts/restart_storm.sh [SESSIONS [KILL_AFTER [DURATION]]]   (defaults 3000 50 90)
 #   EXTRA="--db.loaders=4" bench/scripts/restart_storm.sh               extra server flags
@@ -22,7 +23,7 @@ PORT=$SERVER_PORT
 URL=ws://127.0.0.1:$PORT/ws/media-stream
 log "server $SERVER_PID on port $PORT; $N sessions, killed after ${KILL_AFTER}s"
 ( for _ in $(seq 1 $(((DURATION + 30) / 3))); do
-    echo "$(date +%T) $(curl -s -m 3 "127.0.0.1:$PORT/metrics" | grep -E '^mediaspool_(io_loop_lag_microseconds|sessions) ' | tr '\n' ' ')"
+    echo "$(date +%T) $(curl -s -m 3 "127.0.0.1:$PORT/metrics" | grep -E '^mediaspool_(io_loop_lag_microseconds|sessions|session_init_seconds_(sum|count)) ' | tr '\n' ' ')"
     sleep 3
   done ) >"$WORK/metrics.log" 2>&1 &
 SAMPLER=$!

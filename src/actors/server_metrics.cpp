@@ -40,6 +40,10 @@ server_metrics::server_metrics(std::shared_ptr<metrics::registry> reg)
     ack_latency(registry->add_histogram("mediaspool_ack_latency_seconds",
                                         "From a pair completing in the session to its durable notice",
                                         latency_buckets())),
+    init_latency(registry->add_histogram("mediaspool_session_init_seconds",
+                                         "From session_init to session_init_ack: the registry's claim and the "
+                                         "loader's rows and held items (a restart's reconnect storm shows here)",
+                                         latency_buckets())),
     spool_commit_seconds(registry->add_histogram("mediaspool_spool_commit_seconds",
                                                  "Duration of one spool group commit (WriteBatch + fsync)",
                                                  latency_buckets())),

@@ -29,6 +29,7 @@ struct server_metrics {
   metrics::counter& conflicts;
   std::array<metrics::counter*, 14> errors{};          ///< by ec (index = value; none unused)
   metrics::histogram& ack_latency;                     ///< pair complete -> durable, seconds
+  metrics::histogram& init_latency;                    ///< session_init -> session_init_ack, seconds
 
   // -- spool writer --------------------------------------------------------------
   metrics::histogram& spool_commit_seconds;

@@ -25,6 +25,7 @@ void session_state::on_init(const session_init& init) {
   }
   sid = init.session_id;
   ph = phase::loading;
+  init_since = self->clock().now();
   log::session().info("session#{}: sid={} init (user {}, interview {})", self->id(), sid,
                       init.user_id ? std::to_string(*init.user_id) : "-",
                       init.interview_session_id ? std::to_string(*init.interview_session_id) : "-");
@@ -59,6 +60,8 @@ void session_state::on_loaded(init_result& res) {
     pairs->load_held(static_cast<item_kind>(h.kind), h.index, h.hash, h.size);
   ph = phase::ready;
   auto ack = make_init_ack(res.resumed);
+  if (svc->metrics)
+    svc->metrics->init_latency.observe(std::chrono::duration<double>(self->clock().now() - init_since).count());
   log::session().info("session#{}: sid={} {} with {} audio and {} frame ranges held", self->id(), sid,
                       res.resumed ? "resumed" : "created", ack.audio_received.size(),
                       ack.frames_received.size());

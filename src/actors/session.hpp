@@ -59,6 +59,7 @@ struct session_state {
   bool draining = false; ///< server shutdown: close with 1001 once nothing is in flight
   uint64_t acked = 0;
   caf::actor_clock::time_point started{};
+  caf::actor_clock::time_point init_since{}; ///< when session_init arrived (init latency)
 
   explicit session_state(caf::event_based_actor* selfptr) : self(selfptr) {}
 

@@ -89,6 +89,7 @@ TEST_CASE_FIXTURE(pg_fixture, "metrics count acks items by kind duplicates and e
   CHECK_MESSAGE(metric(m, "mediaspool_errors_total{code=\"bad_json\"}") == 1.0, m);
   CHECK_MESSAGE(metric(m, "mediaspool_errors_total{code=\"conflict\"}") == 0.0, m);
   CHECK_MESSAGE(metric(m, "mediaspool_ack_latency_seconds_count") == 5.0, m);
+  CHECK_MESSAGE(metric(m, "mediaspool_session_init_seconds_count") == 1.0, m);
   CHECK_MESSAGE(metric(m, "mediaspool_spool_commit_seconds_count") >= 1.0, m);
   CHECK_MESSAGE(metric(m, "mediaspool_connections") == 1.0, m);
   CHECK_MESSAGE(metric(m, "mediaspool_sessions") == 1.0, m);
