@@ -62,10 +62,10 @@ server_metrics::server_metrics(std::shared_ptr<metrics::registry> reg)
                                             "Binary frames read ahead of the line, past a spent in-flight budget, "
                                             "because a blob of the same connection waited for metadata behind them")),
     io_loop_lag_us(registry->add_gauge("mediaspool_io_loop_lag_microseconds",
-                                       "How late the network loop runs (a 100 ms timer's firing minus its deadline, "
+                                       "How late the media loop (WebSockets) runs (a 100 ms timer's firing minus its deadline, "
                                        "smoothed); above limits.admission-lag new sessions are refused")),
     sessions_refused(registry->add_counter("mediaspool_sessions_refused_total",
-                                           "New sessions answered overloaded (1013) because the network loop ran "
+                                           "New sessions answered overloaded (1013) because the media loop ran "
                                            "late; resumes are never refused")),
     transcription_backlog(registry->add_gauge("mediaspool_transcription_backlog",
                                               "Audio chunks not transcribed yet (PostgreSQL's work list)")),

@@ -41,7 +41,7 @@ bool read_spool(loader_self self, pending_init& p, init_result& out, bool& in_sp
     const bool known = st.pg->session_exists(sid, s);
     if (s.ok() && !known) {
       st.gate->refused();
-      log::session().warn("session_loader#{}: sid={} refused: the network loop runs {} ms late (limit "
+      log::session().warn("session_loader#{}: sid={} refused: the media loop runs {} ms late (limit "
                           "limits.admission-lag); resumes are still taken",
                           self->id(), sid, st.gate->lag().count() / 1000);
       p.promise.deliver(make_error(ec::overloaded));
