@@ -240,11 +240,12 @@ int main(int argc, char** argv) {
     std::filesystem::rename(cfg.port_file + ".tmp", cfg.port_file);
   }
 
-  auto signals = std::make_unique<net::asio::signal_set>(ioc, SIGINT, SIGTERM);
+  // On the HTTP loop: a media loop running late (or stalled) must not delay a stop.
+  auto signals = std::make_unique<net::asio::signal_set>(http_ioc, SIGINT, SIGTERM);
   // Shutdown: stop accepting, let every connection finish (its sessions close with 1001 after
   // their last acks), then stop Asio; a connection that does not finish within the bound is
   // cut (its unacked items were never promised). A second signal stops at once.
-  auto drain_timer = std::make_unique<net::asio::steady_timer>(ioc);
+  auto drain_timer = std::make_unique<net::asio::steady_timer>(http_ioc);
   auto drain_deadline = std::chrono::steady_clock::now();
   std::function<void()> poll_drained = [&] {
     if (ctx.connections.load() == 0 || std::chrono::steady_clock::now() >= drain_deadline) {

@@ -59,7 +59,9 @@ std::vector<storage::status> ensure_rows(loader_self self, const std::vector<sto
   ++st.batches;
   auto s = st.pg->ensure_sessions(rows, ensured);
   std::vector<storage::status> each(rows.size(), s);
-  if (s.ok() || rows.size() == 1)
+  // Unreachable (or a commit in doubt): trying each alone would only repeat the wait, and could
+  // find a row the failed commit did make and call a new session resumed.
+  if (s.ok() || rows.size() == 1 || s.code == storage::errc::db_unavailable)
     return each;
   log::session().warn("session_loader#{}: {} session rows in one transaction failed ({}): each alone", self->id(),
                       rows.size(), s.message);

@@ -123,6 +123,17 @@ void fault_points(server_context& ctx, const http_request& req, const route_para
                                   "fault injection is off (debug.fault-injection=false)"));
   if (req.method() == http::verb::put) {
     std::string error;
+    long stall_ms = 0; // validated before anything is armed: a bad request arms nothing
+    if (auto stall = p.query.find("stall-media-loop"); stall != p.query.end()) {
+      size_t used = 0;
+      try {
+        stall_ms = std::stol(stall->second, &used);
+      } catch (const std::exception&) {
+      }
+      if (used != stall->second.size() || stall_ms < 1 || stall_ms > 30000)
+        return respond(error_response(req, http::status::bad_request, "bad_request",
+                                      "stall-media-loop takes milliseconds from 1 to 30000"));
+    }
     if (auto io = p.query.find("io"); io != p.query.end()) {
       auto parsed = faults::parse_io_faults(io->second, error);
       if (!parsed)
@@ -135,18 +146,11 @@ void fault_points(server_context& ctx, const http_request& req, const route_para
         return respond(error_response(req, http::status::bad_request, "bad_request", error));
       faults::arm_crash_point(point);
     }
-    if (auto stall = p.query.find("stall-media-loop"); stall != p.query.end()) {
+    if (stall_ms > 0) {
       // Blocks the media loop (one of its threads) as an overload would, to drill what stays up.
-      long ms = 0;
-      try {
-        ms = std::stol(stall->second);
-      } catch (const std::exception&) {
-      }
-      if (ms < 1 || ms > 30000)
-        return respond(error_response(req, http::status::bad_request, "bad_request",
-                                      "stall-media-loop takes milliseconds from 1 to 30000"));
-      log::net().warn("faults: the media loop stalls for {} ms", ms);
-      boost::asio::post(ctx.ws_executor(), [ms] { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); });
+      log::net().warn("faults: the media loop stalls for {} ms", stall_ms);
+      boost::asio::post(ctx.ws_executor(),
+                        [stall_ms] { std::this_thread::sleep_for(std::chrono::milliseconds(stall_ms)); });
     }
     log::net().warn("faults: armed {}", faults::describe());
   }

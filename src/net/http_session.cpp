@@ -7,12 +7,31 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <optional>
+#include <utility>
 
 #include <unistd.h>
 
 namespace mediaspool::net {
 
 namespace {
+
+// A WebSocket's place in ctx.connections (limits.max-connections), taken on the HTTP loop when
+// its upgrade is accepted, so a media loop running late cannot let more in than the limit; the
+// connection gives it back when it ends. Given back here if the connection never starts.
+class connection_slot {
+public:
+  explicit connection_slot(server_context& ctx) : ctx_(&ctx) { ctx.connections++; }
+  connection_slot(connection_slot&& o) noexcept : ctx_(std::exchange(o.ctx_, nullptr)) {}
+  connection_slot& operator=(connection_slot&&) = delete;
+  ~connection_slot() {
+    if (ctx_)
+      ctx_->connections--;
+  }
+  void hand_to_connection() { ctx_ = nullptr; }
+
+private:
+  server_context* ctx_;
+};
 
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
@@ -51,6 +70,8 @@ private:
           ctx_.metrics->on_sent(error_reply{ec::forbidden, {}, std::nullopt});
         return write(error_response(req, http::status::forbidden, "forbidden", "this origin may not connect"));
       }
+      if (ctx_.live.closed())
+        return write(error_response(req, http::status::service_unavailable, "overloaded", "the server is stopping"));
       if (ctx_.connections.load() >= ctx_.limits.max_connections) {
         if (ctx_.metrics)
           ctx_.metrics->connection_limits[server_metrics::max_connections]->inc();
@@ -61,17 +82,48 @@ private:
     // The handler may answer from an actor's thread: the response is posted back onto this
     // connection's loop, through the gate that main closes before the loop is destroyed. The
     // socket waits without a deadline meanwhile.
+    // The session keeps itself alive until its answer is posted; the responder holds only a weak
+    // pointer, so one that an actor drops after the loops are gone frees nothing bound to them.
+    // A responder dropped unanswered closes the connection instead of leaving it waiting.
     stream_.expires_never();
-    auto self = shared_from_this();
-    auto respond = [self](http_response res) {
-      self->ctx_.gate->run([&] {
-        asio::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
-          std::visit([&](auto& r) { self->write(std::move(r)); }, res);
-        });
+    waiting_ = shared_from_this();
+    auto slot = std::make_shared<answer_slot>(weak_from_this());
+    auto respond = [slot](http_response res) {
+      slot->answered = true;
+      auto self = slot->session.lock();
+      if (!self)
+        return;
+      self->on_loop([self, res = std::move(res)]() mutable {
+        std::visit([&](auto& r) { self->write(std::move(r)); }, res);
       });
     };
     if (!ctx_.router->dispatch(req, respond))
       write(error_response(req, http::status::not_found, "not_found", "no such route: " + path));
+  }
+
+  // Shared by every copy of one request's responder.
+  struct answer_slot {
+    explicit answer_slot(std::weak_ptr<http_session> s) : session(std::move(s)) {}
+    ~answer_slot() {
+      if (answered)
+        return;
+      if (auto self = session.lock())
+        self->on_loop([self] { self->close(); });
+    }
+    std::weak_ptr<http_session> session;
+    bool answered = false;
+  };
+
+  // Runs `f` on this session's loop (from any thread) unless main has closed the gate; it ends
+  // the wait for an answer.
+  template <class F>
+  void on_loop(F&& f) {
+    ctx_.gate->run([&] {
+      asio::post(stream_.get_executor(), [self = shared_from_this(), f = std::forward<F>(f)]() mutable {
+        self->waiting_.reset();
+        f();
+      });
+    });
   }
 
   // The WebSocket runs on the media loop, not on this one: the socket leaves this loop's reactor
@@ -82,22 +134,24 @@ private:
     stream_.expires_never();
     beast::error_code ec;
     const auto protocol = stream_.socket().local_endpoint(ec).protocol();
-    if (ec)
-      return; // the peer is gone
-    const auto fd = stream_.socket().release(ec);
-    if (ec)
-      return;
-    auto exec = ctx_.ws_executor();
-    tcp::socket moved{exec};
-    moved.assign(protocol, fd, ec);
-    if (ec) {
-      ::close(fd);
-      log::net().warn("ws: cannot move a connection to the media loop: {}", ec.message());
-      return;
+    if (!ec) {
+      const auto fd = stream_.socket().release(ec);
+      if (!ec) {
+        auto exec = ctx_.ws_executor();
+        tcp::socket moved{exec};
+        moved.assign(protocol, fd, ec);
+        if (!ec) {
+          asio::post(exec, [socket = std::move(moved), req = std::move(req), slot = connection_slot{ctx_},
+                            &ctx = ctx_]() mutable {
+            slot.hand_to_connection();
+            start_ws_connection(beast::tcp_stream(std::move(socket)), std::move(req), ctx);
+          });
+          return;
+        }
+        ::close(fd);
+      }
     }
-    asio::post(exec, [socket = std::move(moved), req = std::move(req), &ctx = ctx_]() mutable {
-      start_ws_connection(beast::tcp_stream(std::move(socket)), std::move(req), ctx);
-    });
+    log::net().info("ws: upgrade dropped before the media loop took it: {}", ec.message());
   }
 
   template <class Response>
@@ -121,6 +175,7 @@ private:
   server_context& ctx_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<http_session> waiting_; ///< itself, while an HTTP route's answer is on its way
 };
 
 } // namespace

@@ -35,7 +35,7 @@ public:
   ws_connection(beast::tcp_stream&& stream, server_context& ctx)
     : ws_(std::move(stream)), ctx_(ctx), retry_timer_(ws_.get_executor()), init_timer_(ws_.get_executor()),
       limiter_(ctx.limits.max_messages_per_second, ctx.limits.message_burst), admission_(ctx.budget, ctx.limits.orphan_timeout) {
-    ctx_.connections++;
+    // Counted in ctx_.connections since http_session reserved its slot (hand_over); given back here.
   }
 
   ~ws_connection() {

@@ -111,7 +111,8 @@ public:
 
   /// ensure_session for several sessions in ONE transaction (one commit, so a storm of inits
   /// shares its WAL flushes), taking their row locks in session order as the batcher does.
-  /// `out[i]` answers `sessions[i]`; on failure nothing is committed.
+  /// `out[i]` answers `sessions[i]`; on failure nothing is committed (db_unavailable: unless the
+  /// connection dropped during the commit itself).
   status ensure_sessions(const std::vector<pg_session>& sessions, std::vector<pg_ensured>& out);
 
   /// Whether the session row exists (st tells whether the question could be answered).

@@ -296,4 +296,20 @@ TEST_CASE_FIXTURE(pg_fixture, "max connections: the WebSocket beyond the limit g
   CHECK(http_get(server.port(), "/readyz").status == 200);
 }
 
+TEST_CASE_FIXTURE(pg_fixture, "max connections hold while the media loop runs late: upgrades waiting for it count") {
+  server_process server{url, {"--limits.max-connections=2", "--debug.fault-injection=true", "--server.io-threads=1"}};
+  const std::vector<std::pair<std::string, std::string>> upgrade{{"Upgrade", "websocket"},
+                                                                 {"Connection", "Upgrade"},
+                                                                 {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+                                                                 {"Sec-WebSocket-Version", "13"}};
+  auto stall = http_get(server.port(), "/api/debug/faults?stall-media-loop=8000", {}, 3s, "PUT");
+  REQUIRE_MESSAGE(stall.status == 200, stall.status << " " << stall.error);
+  // Two upgrades wait for the stalled media loop (no answer within 1 s); the third is over the
+  // limit and is told so by the HTTP loop at once.
+  CHECK(http_get(server.port(), "/ws/media-stream", upgrade, 1s).status == 0);
+  CHECK(http_get(server.port(), "/ws/media-stream", upgrade, 1s).status == 0);
+  auto third = http_get(server.port(), "/ws/media-stream", upgrade, 3s);
+  CHECK_MESSAGE(third.status == 503, third.status << " " << third.error << " " << third.body);
+}
+
 } // TEST_SUITE

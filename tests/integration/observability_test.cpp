@@ -250,7 +250,8 @@ TEST_CASE_FIXTURE(pg_fixture, "GET /api/debug/actors lists live sessions with th
 }
 
 TEST_CASE_FIXTURE(pg_fixture, "health, readiness and metrics answer while the media loop is stalled (HTTP has its own loop)") {
-  server_process srv{url, {"--debug.fault-injection=true"}};
+  // One media thread: the stall blocks all of the media loop.
+  server_process srv{url, {"--debug.fault-injection=true", "--server.io-threads=1"}};
   const auto sid = test_sid(921);
   ws_test_client c{srv.port()};
   CHECK_NO_FAILURES(init_and_check(c, sid, false));
@@ -268,6 +269,7 @@ TEST_CASE_FIXTURE(pg_fixture, "health, readiness and metrics answer while the me
   auto ack = c.wait_for_type("frame_ack", 20s);
   REQUIRE_MESSAGE(ack, "no ack after the stall: " << c.last_error());
   CHECK(http_get(srv.port(), "/api/debug/faults?stall-media-loop=0", {}, 3s, "PUT").status == 400);
+  CHECK(http_get(srv.port(), "/api/debug/faults?stall-media-loop=10ms", {}, 3s, "PUT").status == 400);
 }
 
 TEST_CASE_FIXTURE(pg_fixture, "log levels change while the server runs") {
