@@ -56,7 +56,6 @@ bool read_spool(loader_self self, pending_init& p, init_result& out, bool& in_sp
 std::vector<storage::status> ensure_rows(loader_self self, const std::vector<storage::pg_session>& rows,
                                          std::vector<storage::pg_ensured>& ensured) {
   auto& st = self->state;
-  ++st.batches;
   auto s = st.pg->ensure_sessions(rows, ensured);
   std::vector<storage::status> each(rows.size(), s);
   // Unreachable (or a commit in doubt): trying each alone would only repeat the wait, and could
@@ -68,7 +67,6 @@ std::vector<storage::status> ensure_rows(loader_self self, const std::vector<sto
   ensured.assign(rows.size(), {});
   for (size_t j = 0; j < rows.size(); ++j) {
     std::vector<storage::pg_ensured> one;
-    ++st.batches;
     each[j] = st.pg->ensure_sessions({rows[j]}, one);
     if (each[j].ok())
       ensured[j] = one[0];

@@ -29,7 +29,6 @@ struct session_loader_state {
   std::optional<std::string> node_id; ///< written into the session row at init (scale-out)
   std::shared_ptr<admission> gate;    ///< may be null: every session is taken
   std::vector<pending_init> pending;  ///< arrived since the last batch; a flush to self is on its way
-  uint64_t batches = 0;               ///< transactions made for inits (tests, logs)
 };
 
 session_loader_actor::behavior_type

@@ -79,12 +79,10 @@ private:
       }
       return hand_over(std::move(req));
     }
-    // The handler may answer from an actor's thread: the response is posted back onto this
-    // connection's loop, through the gate that main closes before the loop is destroyed. The
-    // socket waits without a deadline meanwhile.
-    // The session keeps itself alive until its answer is posted; the responder holds only a weak
-    // pointer, so one that an actor drops after the loops are gone frees nothing bound to them.
-    // A responder dropped unanswered closes the connection instead of leaving it waiting.
+    // The handler may answer from an actor's thread: the answer is posted back onto this loop
+    // (on_loop), and the socket waits without a deadline meanwhile. The session keeps itself
+    // alive until then; the responder holds it only weakly, so one that an actor drops after the
+    // loops are gone frees nothing bound to them, and one dropped unanswered closes the connection.
     stream_.expires_never();
     waiting_ = shared_from_this();
     auto slot = std::make_shared<answer_slot>(weak_from_this());
