@@ -212,6 +212,7 @@ int main(int argc, char** argv) {
   ctx.auth = auth;
   ctx.metrics = meters;
   ctx.fault_injection = cfg.fault_injection;
+  ctx.admission_gate = gate;
   ctx.health = sys.spawn<caf::detached>(health_probe, health_config{cfg.db_url, spool, cfg.spool_path, media_root,
                                                                     cfg.min_free_bytes, writes});
   // With one thread the media loop's own executor keeps a connection's handlers in order as a

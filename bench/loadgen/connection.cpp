@@ -28,8 +28,8 @@ struct out_msg {
 
 class ws_client final : public connection, public std::enable_shared_from_this<ws_client> {
 public:
-  ws_client(asio::io_context& ioc, const target& t, connection_events* owner)
-    : ws_(ioc), t_(t), owner_(owner) {}
+  ws_client(asio::io_context& ioc, const target& t, std::string path, connection_events* owner)
+    : ws_(ioc), t_(t), path_(std::move(path)), owner_(owner) {}
 
   void start() override {
     started_ = steady::now();
@@ -105,7 +105,7 @@ private:
     ws_.auto_fragment(false);
     ws_.write_buffer_bytes(t_.write_buffer);
     ws_.read_message_max(1u << 20);
-    ws_.async_handshake(t_.host + ":" + t_.port, t_.path, [self = shared_from_this()](beast::error_code err) {
+    ws_.async_handshake(answer_, t_.host + ":" + t_.port, path_, [self = shared_from_this()](beast::error_code err) {
       self->on_handshake(err);
     });
   }
@@ -183,9 +183,10 @@ private:
     if (dead_)
       return;
     int code = ec == websocket::error::closed ? static_cast<int>(ws_.reason().code) : 0;
+    const unsigned refused = !opened_ && answer_.result_int() != 101 ? answer_.result_int() : 0;
     drop();
     if (auto o = std::exchange(owner_, nullptr))
-      o->on_down(opened_, code, ec.message());
+      o->on_down(opened_, code, refused, ec.message());
   }
 
   void drop() {
@@ -198,6 +199,8 @@ private:
 
   websocket::stream<beast::tcp_stream> ws_;
   const target& t_;
+  std::string path_;
+  websocket::response_type answer_; ///< the upgrade's HTTP answer (a refusal's status)
   connection_events* owner_;
   beast::flat_buffer rbuf_;
   std::deque<out_msg> q_;
@@ -211,8 +214,9 @@ private:
 
 } // namespace
 
-std::shared_ptr<connection> make_connection(asio::io_context& ioc, const target& t, connection_events* owner) {
-  return std::make_shared<ws_client>(ioc, t, owner);
+std::shared_ptr<connection> make_connection(asio::io_context& ioc, const target& t, std::string path,
+                                            connection_events* owner) {
+  return std::make_shared<ws_client>(ioc, t, std::move(path), owner);
 }
 
 } // namespace loadgen

@@ -36,8 +36,10 @@ public:
   /// A queued message was completely handed to the socket.
   virtual void on_written(uint64_t tag) = 0;
   /// The connection is gone (never called after the owner closed or detached it). `opened`
-  /// says whether the handshake had completed; `close_code` is the server's close code, or 0.
-  virtual void on_down(bool opened, int close_code, const std::string& why) = 0;
+  /// says whether the handshake had completed; `close_code` is the server's close code, or 0;
+  /// `refused_status` the HTTP status of an upgrade the server answered without upgrading
+  /// (503: past capacity or too many connections), or 0.
+  virtual void on_down(bool opened, int close_code, unsigned refused_status, const std::string& why) = 0;
 
 protected:
   ~connection_events() = default;
@@ -58,7 +60,8 @@ public:
   virtual void detach() = 0;
 };
 
-std::shared_ptr<connection> make_connection(boost::asio::io_context& ioc, const target& t,
+/// `path`: t.path with this connection's query (?sid=..., as the recorder page routes by).
+std::shared_ptr<connection> make_connection(boost::asio::io_context& ioc, const target& t, std::string path,
                                             connection_events* owner);
 
 } // namespace loadgen

@@ -254,7 +254,10 @@ std::string help_text() {
          "is its metadata JSON and a binary frame (41-byte header + payload), in the order\n"
          "--meta-after-ratio draws. Latency is from the moment both halves are handed to the socket\n"
          "to the ack. A dropped connection reconnects with backoff, sends session_init again and\n"
-         "resends only what the ack's audio_received/frames_received lacks.\n\n"
+         "resends only what the ack's audio_received/frames_received lacks. Each connection's URL\n"
+         "carries ?sid=<session id> like the recorder page's (a load balancer routes by it); an\n"
+         "upgrade the server refuses (HTTP 503) counts as a connect failure and is retried. Exit\n"
+         "code 0; 3 when acks are missing or a session was given up.\n\n"
          "usage: loadgen [--option value | --option=value]...\n\n";
   for (auto& s : table()) {
     std::string head = std::string("  --") + s.name + (s.arg ? std::string(" ") + s.arg : "");

@@ -103,6 +103,12 @@ void print_summary(std::ostream& out, const options& o, const run_result& r) {
       out << " " << code << "=" << n;
     out << "\n";
   }
+  if (!t.upgrades_refused.empty()) {
+    out << "upgrades refused (HTTP status; counted in connect failures):";
+    for (auto& [status, n] : t.upgrades_refused)
+      out << " " << status << "=" << n;
+    out << "\n";
+  }
   if (t.by_position.size() > 1) {
     out << "ack latency by item position (all items, warm-up included), ms:\n";
     // Long runs have many rows: show the first three and the last three.
@@ -183,6 +189,12 @@ json to_json(const options& o, const run_result& r) {
          json j = json::object();
          for (auto& [code, n] : t.close_codes)
            j[std::to_string(code)] = n;
+         return j;
+       }()},
+      {"upgrades_refused", [&] {
+         json j = json::object();
+         for (auto& [status, n] : t.upgrades_refused)
+           j[std::to_string(status)] = n;
          return j;
        }()},
       {"connect_failures", t.connect_failures},

@@ -60,7 +60,11 @@ void session_client::start(steady::time_point at) {
 }
 
 void session_client::connect() {
-  conn_ = make_connection(ioc_, ctx_.tgt, this);
+  // ?sid= as the recorder page adds it: a load balancer routes every connection of a session
+  // by it (deploy/haproxy.cfg), and a node past capacity refuses a session it does not know
+  // before the upgrade (503) so the balancer can try another node.
+  const auto& path = ctx_.tgt.path;
+  conn_ = make_connection(ioc_, ctx_.tgt, path + (path.find('?') == std::string::npos ? "?sid=" : "&sid=") + uuid_, this);
   conn_->start();
 }
 
@@ -150,11 +154,11 @@ void session_client::on_open(uint64_t handshake_ns) {
       return;
     st_.init_timeouts++;
     std::exchange(conn_, nullptr)->detach();
-    on_down(true, 0, "no session_init_ack");
+    on_down(true, 0, 0, "no session_init_ack");
   });
 }
 
-void session_client::on_down(bool opened, int close_code, const std::string&) {
+void session_client::on_down(bool opened, int close_code, unsigned refused_status, const std::string&) {
   conn_.reset();
   init_timer_.cancel();
   if (connected_) {
@@ -164,6 +168,8 @@ void session_client::on_down(bool opened, int close_code, const std::string&) {
   (opened ? st_.disconnects : st_.connect_failures)++;
   if (close_code)
     st_.close_codes[close_code]++;
+  if (refused_status)
+    st_.upgrades_refused[refused_status]++;
   if (ph_ == phase::done)
     return;
   if (++failures_ > ctx_.opt.reconnect_max) {

@@ -43,7 +43,7 @@ public:
   void on_open(uint64_t handshake_ns) override;
   void on_text(std::string_view text) override;
   void on_written(uint64_t tag) override;
-  void on_down(bool opened, int close_code, const std::string& why) override;
+  void on_down(bool opened, int close_code, unsigned refused_status, const std::string& why) override;
 
 private:
   enum class phase { idle, warmup, waiting, live, draining, ending, done };

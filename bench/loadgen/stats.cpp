@@ -36,6 +36,8 @@ void thread_stats::merge(const thread_stats& o) {
     errors_by_code[k] += v;
   for (auto& [k, v] : o.close_codes)
     close_codes[k] += v;
+  for (auto& [k, v] : o.upgrades_refused)
+    upgrades_refused[k] += v;
   items_sent += o.items_sent;
   measured_sent += o.measured_sent;
   measured_acked += o.measured_acked;

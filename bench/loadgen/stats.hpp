@@ -53,6 +53,7 @@ struct thread_stats {
 
   std::map<std::string, uint64_t> errors_by_code;
   std::map<int, uint64_t> close_codes; ///< server close codes seen on connections that dropped
+  std::map<unsigned, uint64_t> upgrades_refused; ///< HTTP status of upgrades answered without upgrading
 
   uint64_t items_sent = 0;       ///< pairs fully handed to the socket (resends included)
   uint64_t measured_sent = 0;    ///< first sends of measured items

@@ -144,6 +144,7 @@ using dbdone = caf::atom_constant<caf::atom("dbdone")>;
 using end = caf::atom_constant<caf::atom("end")>;
 using finalize = caf::atom_constant<caf::atom("finalize")>;
 using init = caf::atom_constant<caf::atom("init")>;
+using admit = caf::atom_constant<caf::atom("admit")>;
 using claim = caf::atom_constant<caf::atom("claim")>;
 using replaced = caf::atom_constant<caf::atom("replaced")>;
 using closed = caf::atom_constant<caf::atom("closed")>;
@@ -221,8 +222,11 @@ struct readiness {
 using health_probe_actor = caf::typed_actor<caf::replies_to<atom::probe>::with<readiness>>;
 
 /// Answers session_init: creates or finds the session and lists what it holds.
+/// admit: would a session_init for this session id be taken now? (false: the node runs late and
+/// does not know the session; asked before an upgrade, so a load balancer can try another node)
 using session_loader_actor = caf::typed_actor<
   caf::replies_to<atom::init, session_init>::with<init_result>,
+  caf::replies_to<atom::admit, std::string>::with<bool>,
   caf::reacts_to<atom::flush>>; // to itself: serve the inits waiting (one transaction)
 
 /// Answers the review API's read-only queries (detached, own PostgreSQL connection).

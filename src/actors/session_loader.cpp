@@ -22,8 +22,26 @@ void sort_unique(std::vector<storage::held_item>& held) {
              held.end());
 }
 
+// A node that runs late takes no new sessions (admission.hpp). Asked only then, so the check
+// costs nothing while the node keeps up; a session PostgreSQL knows is a resume and is taken.
+// True when `sid` is turned away (counted once, here).
+bool refuses_new(loader_self self, const std::string& sid, const char* where) {
+  auto& st = self->state;
+  if (!st.gate || !st.gate->refusing())
+    return false;
+  storage::status s;
+  const bool known = st.pg->session_exists(sid, s);
+  if (!s.ok() || known)
+    return false;
+  st.gate->refused();
+  log::session().warn("session_loader#{}: sid={} refused {}: the media loop runs {} ms late (limit "
+                      "limits.admission-lag); resumes are still taken",
+                      self->id(), sid, where, st.gate->lag().count() / 1000);
+  return true;
+}
+
 // Reads the spool (before PostgreSQL: see the header) and applies admission. Returns false when
-// `p` is already answered.
+// `p` is already answered. Never a row for a session turned away.
 bool read_spool(loader_self self, pending_init& p, init_result& out, bool& in_spool) {
   auto& st = self->state;
   const auto& sid = p.init.session_id;
@@ -35,20 +53,21 @@ bool read_spool(loader_self self, pending_init& p, init_result& out, bool& in_sp
     return false;
   }
   in_spool = !out.held.empty();
-  // A node that runs late takes no new sessions (admission.hpp); it asks only then, so the
-  // check costs nothing while the node keeps up. Never a row for a session turned away.
-  if (st.gate && st.gate->refusing() && !in_spool) {
-    const bool known = st.pg->session_exists(sid, s);
-    if (s.ok() && !known) {
-      st.gate->refused();
-      log::session().warn("session_loader#{}: sid={} refused: the media loop runs {} ms late (limit "
-                          "limits.admission-lag); resumes are still taken",
-                          self->id(), sid, st.gate->lag().count() / 1000);
-      p.promise.deliver(make_error(ec::overloaded));
-      return false;
-    }
+  if (!in_spool && refuses_new(self, sid, "at session_init")) {
+    p.promise.deliver(make_error(ec::overloaded));
+    return false;
   }
   return true;
+}
+
+// The same verdict before the upgrade (atom::admit). A failed read admits: session_init decides.
+bool admits(loader_self self, const std::string& sid) {
+  auto& st = self->state;
+  if (!st.gate || !st.gate->refusing())
+    return true;
+  storage::status s;
+  const bool in_spool = !st.spool->held(sid, s).empty();
+  return !s.ok() || in_spool || !refuses_new(self, sid, "before the upgrade");
 }
 
 // The rows of every init in one transaction; if it fails, each alone, so that one session's
@@ -158,6 +177,7 @@ session_loader(session_loader_actor::stateful_pointer<session_loader_state> self
         self->send(self, atom::flush::value);
       return promise;
     },
+    [=](atom::admit, const std::string& sid) { return admits(self, sid); },
     [=](atom::flush) { serve_pending(self); },
   };
 }

@@ -5,8 +5,13 @@
 
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <caf/event_based_actor.hpp>
 
+#include <chrono>
+#include <functional>
+#include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include <unistd.h>
@@ -14,6 +19,9 @@
 namespace mediaspool::net {
 
 namespace {
+
+/// How long an upgrade waits for a loader's admission verdict before it is taken anyway.
+constexpr std::chrono::seconds admission_timeout{5};
 
 // A WebSocket's place in ctx.connections (limits.max-connections), taken on the HTTP loop when
 // its upgrade is accepted, so a media loop running late cannot let more in than the limit; the
@@ -77,7 +85,11 @@ private:
           ctx_.metrics->connection_limits[server_metrics::max_connections]->inc();
         return write(error_response(req, http::status::service_unavailable, "overloaded", "too many connections"));
       }
-      return hand_over(std::move(req));
+      connection_slot slot{ctx_};
+      if (auto sid = routing_sid(req); !sid.empty() && ctx_.admission_gate && ctx_.admission_gate->refusing() &&
+                                        !ctx_.services->loaders.empty())
+        return admit_then_hand_over(std::move(req), std::move(slot), sid);
+      return hand_over(std::move(req), std::move(slot));
     }
     // The handler may answer from an actor's thread: the answer is posted back onto this loop
     // (on_loop), and the socket waits without a deadline meanwhile. The session keeps itself
@@ -124,11 +136,72 @@ private:
     });
   }
 
+  // The `sid` a load balancer routes by (deploy/haproxy.cfg); empty if the URL has none.
+  static std::string routing_sid(const http_request& req) {
+    auto q = req.target().find('?');
+    if (q == beast::string_view::npos)
+      return {};
+    auto params = parse_query(std::string_view(req.target().data() + q + 1, req.target().size() - q - 1));
+    auto it = params.find("sid");
+    return it == params.end() ? std::string{} : it->second;
+  }
+
+  // A loader's verdict on an upgrade (atom::admit), on its way from the asking actor. It holds
+  // the session only weakly (the upgrade's request and slot stay with the session, on its loop);
+  // dropped without a verdict (the actor system stopping), it closes the connection.
+  struct admission_verdict {
+    explicit admission_verdict(std::weak_ptr<http_session> s) : session(std::move(s)) {}
+    ~admission_verdict() {
+      if (given)
+        return;
+      if (auto self = session.lock())
+        self->on_loop([self] { self->close(); });
+    }
+    void give(bool take) {
+      given = true;
+      if (auto self = session.lock())
+        self->on_loop([self, take] { self->on_verdict(take); });
+    }
+    std::weak_ptr<http_session> session;
+    bool given = false;
+  };
+
+  // A node past limits.admission-lag refuses a session it does not know BEFORE the upgrade, with
+  // 503: an HTTP answer a load balancer can retry on another node (deploy/haproxy.cfg: retry-on
+  // 503 with redispatch), where the same refusal after the upgrade (overloaded, close 1013) would
+  // send the client's every retry back here by the sid hash. A session the node knows (its spool
+  // or PostgreSQL) is a resume and always taken; the session_init check stays for URLs without sid.
+  void admit_then_hand_over(http_request req, connection_slot slot, const std::string& sid) {
+    stream_.expires_never();
+    waiting_ = shared_from_this();
+    upgrade_.emplace(std::move(req), std::move(slot));
+    auto verdict = std::make_shared<admission_verdict>(weak_from_this());
+    const auto& loaders = ctx_.services->loaders;
+    auto loader = loaders[std::hash<std::string>{}(sid) % loaders.size()];
+    ctx_.sys.spawn([loader, sid, verdict](caf::event_based_actor* self) {
+      self->request(loader, admission_timeout, atom::admit::value, sid)
+        .then([verdict](bool take) { verdict->give(take); },
+              [verdict](caf::error&) { verdict->give(true); }); // session_init decides then
+    });
+  }
+
+  void on_verdict(bool take) {
+    auto [req, slot] = std::move(*upgrade_);
+    upgrade_.reset();
+    if (take)
+      return hand_over(std::move(req), std::move(slot));
+    auto res = error_response(req, http::status::service_unavailable, "overloaded",
+                              "this node is past capacity and does not know this session; retry later or elsewhere");
+    res.set(http::field::retry_after, "5");
+    res.keep_alive(false);
+    write(std::move(res));
+  }
+
   // The WebSocket runs on the media loop, not on this one: the socket leaves this loop's reactor
   // and joins the other's, so a media loop running late never delays the accepts, health checks
   // and review routes served here. Nothing follows the upgrade request before the handshake's
   // answer (RFC 6455 4.1), so the read buffer holds nothing to carry over.
-  void hand_over(http_request req) {
+  void hand_over(http_request req, connection_slot slot) {
     stream_.expires_never();
     beast::error_code ec;
     const auto protocol = stream_.socket().local_endpoint(ec).protocol();
@@ -139,7 +212,7 @@ private:
         tcp::socket moved{exec};
         moved.assign(protocol, fd, ec);
         if (!ec) {
-          asio::post(exec, [socket = std::move(moved), req = std::move(req), slot = connection_slot{ctx_},
+          asio::post(exec, [socket = std::move(moved), req = std::move(req), slot = std::move(slot),
                             &ctx = ctx_]() mutable {
             slot.hand_to_connection();
             start_ws_connection(beast::tcp_stream(std::move(socket)), std::move(req), ctx);
@@ -174,6 +247,7 @@ private:
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http_session> waiting_; ///< itself, while an HTTP route's answer is on its way
+  std::optional<std::pair<http_request, connection_slot>> upgrade_; ///< waiting for an admission verdict
 };
 
 } // namespace

@@ -1,6 +1,7 @@
 #pragma once
 // Everything the network layer shares between connections: the actor system, the services every
 // session needs, and the limits. Built once in main and passed by reference.
+#include "actors/admission.hpp"
 #include "actors/session.hpp"
 #include "net/auth.hpp"
 #include "net/codec.hpp"
@@ -64,6 +65,8 @@ struct server_context {
   std::string web_root = "web";               ///< static pages (GET /, /review/); set by main
   bool fault_injection = false;               ///< debug.fault-injection: PUT /api/debug/faults allowed
   auth_config auth;                           ///< set by main (PROTOCOL.md section 6)
+  /// Whether the node takes new sessions (limits.admission-lag); set by main, null: always.
+  std::shared_ptr<const admission> admission_gate;
 };
 
 } // namespace mediaspool::net

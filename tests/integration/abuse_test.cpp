@@ -312,4 +312,45 @@ TEST_CASE_FIXTURE(pg_fixture, "max connections hold while the media loop runs la
   CHECK_MESSAGE(third.status == 503, third.status << " " << third.error << " " << third.body);
 }
 
+TEST_CASE_FIXTURE(pg_fixture, "a node running late refuses an unknown session's upgrade with 503, so a balancer can retry elsewhere: resumes and URLs without sid still upgrade") {
+  server_process server{url, {"--debug.fault-injection=true", "--server.io-threads=1"}};
+  const std::vector<std::pair<std::string, std::string>> upgrade{{"Upgrade", "websocket"},
+                                                                 {"Connection", "Upgrade"},
+                                                                 {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+                                                                 {"Sec-WebSocket-Version", "13"}};
+  const auto known = test_sid(9301);
+  {
+    ws_test_client c{server.port()};
+    CHECK_NO_FAILURES(init_and_check(c, known, false));
+  }
+  auto stall = http_get(server.port(), "/api/debug/faults?stall-media-loop=3000", {}, 3s, "PUT");
+  REQUIRE_MESSAGE(stall.status == 200, stall.status << " " << stall.error);
+  // The node refuses once the stall's lateness is measured (when the loop runs again) and for at
+  // least 5 s after (admission.hpp); each try names a new session (an upgraded one is just closed).
+  http_result refused;
+  uint32_t tries = 0;
+  for (auto until = clock_type::now() + 20s; clock_type::now() < until;) {
+    refused = http_get(server.port(), "/ws/media-stream?sid=" + test_sid(9400 + tries++), upgrade, 6s);
+    if (refused.status == 503)
+      break;
+    std::this_thread::sleep_for(50ms); // poll interval, bounded by the deadline
+  }
+  REQUIRE_MESSAGE(refused.status == 503, refused.status << " " << refused.error << " after " << tries << " tries");
+  CHECK(refused.body.find("overloaded") != std::string::npos);
+  CHECK(refused.header("retry-after") == "5");
+  // Meanwhile a session the node knows is upgraded and resumed...
+  ws_test_client resumed{server.port(), 5s, "/ws/media-stream?sid=" + known};
+  CHECK_NO_FAILURES(init_and_check(resumed, known, true));
+  // ...and a URL without sid is upgraded: its session_init is the one refused (1013).
+  ws_test_client bare{server.port()};
+  bare.send_json(init_msg(test_sid(9302)));
+  auto err = bare.wait_for_type("error", 5s);
+  REQUIRE_MESSAGE(err, "no answer to a new session's init: " << bare.last_error());
+  CHECK((*err)["code"] == "overloaded");
+  auto m = http_get(server.port(), "/metrics");
+  auto at = m.body.find("\nmediaspool_sessions_refused_total ");
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stoi(m.body.substr(at + 35)) >= 2);
+}
+
 } // TEST_SUITE

@@ -70,8 +70,9 @@ public:
     return o;
   }
 
-  /// Waits for a successful exit and returns the JSON result's "result" object.
-  json finish(std::chrono::milliseconds timeout) {
+  /// Waits for exit code `want_exit` (0: success; 3: sessions given up or acks missing) and
+  /// returns the JSON result's "result" object.
+  json finish(std::chrono::milliseconds timeout, int want_exit = 0) {
     auto status = reap_child(pid_, timeout);
     if (!status) {
       ::kill(pid_, SIGKILL);
@@ -80,7 +81,7 @@ public:
     pid_ = -1;
     const auto log = read_text(dir_ / "loadgen.log");
     REQUIRE_MESSAGE(status.has_value(), "loadgen did not finish in " << timeout.count() << " ms:\n" << log);
-    REQUIRE_MESSAGE((WIFEXITED(*status) && WEXITSTATUS(*status) == 0), "loadgen failed (wait status "
+    REQUIRE_MESSAGE((WIFEXITED(*status) && WEXITSTATUS(*status) == want_exit), "loadgen failed (wait status "
                                                                            << *status << "):\n" << log);
     auto j = json::parse(read_text(dir_ / "result.json"), nullptr, false);
     REQUIRE_MESSAGE((j.is_object() && j.contains("result")), "no JSON result; log:\n" << log);
@@ -194,6 +195,22 @@ TEST_SUITE("integration.loadgen") {
       auto got = check_stored_session(server, *this, model, s);
       CHECK(std::set<item_key>(got.begin(), got.end()) == want);
     }
+  }
+
+  TEST_CASE_FIXTURE(pg_fixture, "loadgen counts the upgrades a server refuses with their HTTP status") {
+    // Two connections allowed, three sessions: the third's upgrade is answered 503 each time
+    // (the other two wait for it at loadgen's start barrier), and it gives up after 3 retries.
+    server_process server{url, {"--limits.max-connections=2"}};
+    loadgen_process lg{{"--url", url_of(server.port()), "--sessions", "3", "--mode", "max", "--items", "5", "--end",
+                        "--payload-size", "2000", "--backoff-min-ms", "50", "--backoff-max-ms", "200",
+                        "--reconnect-max", "3", "--pool-mb", "1"}};
+    auto r = lg.finish(60s, 3); // a session given up
+    CHECK(r.at("sessions_failed").get<uint64_t>() == 1);
+    CHECK(r.at("sessions_ended").get<uint64_t>() == 2);
+    CHECK(r.at("missing_acks").get<uint64_t>() == 0);
+    CHECK(r.at("connect_failures").get<uint64_t>() == 4);
+    REQUIRE(r.at("upgrades_refused").contains("503"));
+    CHECK(r.at("upgrades_refused").at("503").get<uint64_t>() == 4);
   }
 
   TEST_CASE_FIXTURE(pg_fixture, "loadgen resumes its sessions across a server SIGKILL and loses or doubles nothing") {

@@ -52,9 +52,11 @@ public:
     auto cfg = dir / "haproxy.cfg";
     std::ofstream(cfg) << "global\n  maxconn 2000\n"
                           "defaults\n  mode http\n  timeout connect 1s\n  timeout client 60s\n"
-                          "  timeout server 60s\n  timeout tunnel 1h\n  retries 3\n  option redispatch\n"
+                          "  timeout server 60s\n  timeout tunnel 1h\n  retries 3\n  option redispatch 1\n"
+                          "  retry-on conn-failure empty-response 503\n"
                           "frontend ws\n  bind 127.0.0.1:" << port << "\n  default_backend nodes\n"
                           "backend nodes\n  balance url_param sid\n  hash-type consistent\n"
+                          "  http-response set-header X-Served-By %[srv_name]\n"
                           "  server a 127.0.0.1:" << node_a << " check inter 200ms fall 1 rise 2\n"
                           "  server b 127.0.0.1:" << node_b << " check inter 200ms fall 1 rise 2\n";
     log_ = dir / "haproxy.log";
@@ -203,6 +205,68 @@ TEST_CASE_FIXTURE(pg_fixture, "two nodes behind HAProxy: a node killed mid-recor
     auto row = query("SELECT node_id FROM media_sessions WHERE session_id = '" + s.sid + "'");
     CHECK(row.at(0).at(0).as<std::string>() == "node-b");
   }
+}
+
+// The node a session's sid hashes to, asked through the proxy (a route any node answers).
+std::string node_for(uint16_t proxy_port, const std::string& sid) {
+  return http_get(proxy_port, "/healthz?sid=" + sid, {}, 3s).header("x-served-by");
+}
+
+TEST_CASE_FIXTURE(pg_fixture, "two nodes behind HAProxy: a node running late sends new sessions to the other and keeps its own") {
+  temp_dir shared;
+  const auto media = shared / "media";
+  const uint16_t pa = free_port(), pb = free_port(), ph = free_port();
+  server_process a{url, {"--server.port=" + std::to_string(pa), "--media.root=" + media.string(), "--server.node-id=node-a",
+                         "--asr.poll-interval=1h", "--debug.fault-injection=true", "--server.io-threads=1"}};
+  server_process b{url, {"--server.port=" + std::to_string(pb), "--media.root=" + media.string(), "--server.node-id=node-b",
+                         "--asr.poll-interval=1h"}};
+  haproxy_process proxy{shared.path(), ph, pa, pb};
+
+  // Sessions whose sid the hash sends to node a: one it holds, three new ones for later.
+  std::vector<std::string> to_a;
+  for (uint32_t n = 0; to_a.size() < 4 && n < 200; ++n)
+    if (auto sid = test_sid(8400 + n); node_for(ph, sid) == "a")
+      to_a.push_back(sid);
+  REQUIRE_MESSAGE(to_a.size() == 4, "the hash sent fewer than 4 of 200 sids to node a");
+  const auto held = make_mix(8400, 1, 2);
+  {
+    ws_test_client c{ph, 5s, target_of(to_a[0])};
+    CHECK_NO_FAILURES(init_and_check(c, to_a[0], false));
+    CHECK_NO_FAILURES(send_and_check_acks(c, to_a[0], held, 2));
+  }
+
+  // Node a's media loop stalls 3 s, as one far past capacity runs late; it refuses new sessions
+  // once the lateness is measured, for at least 5 s (admission.hpp). Polled on a directly.
+  auto stall = http_get(pa, "/api/debug/faults?stall-media-loop=3000", {}, 3s, "PUT");
+  REQUIRE_MESSAGE(stall.status == 200, stall.status << " " << stall.error);
+  const std::vector<std::pair<std::string, std::string>> upgrade{{"Upgrade", "websocket"},
+                                                                 {"Connection", "Upgrade"},
+                                                                 {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+                                                                 {"Sec-WebSocket-Version", "13"}};
+  unsigned probe = 0;
+  for (uint32_t n = 0; n < 400 && probe != 503; ++n) { // bounded: ~50 ms apart once the stall is over
+    probe = http_get(pa, target_of(test_sid(8700 + n)), upgrade, 6s).status;
+    if (probe != 503)
+      std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE_MESSAGE(probe == 503, "node a did not start refusing new sessions");
+
+  // New sessions hashed to a are answered by b: a refused their upgrades with 503 and HAProxy
+  // tried the next node. Before, a took the upgrade and refused the session_init (1013), and
+  // every retry hashed back to a.
+  for (size_t i = 1; i < to_a.size(); ++i) {
+    ws_test_client c{ph, 5s, target_of(to_a[i])};
+    CHECK_NO_FAILURES(init_and_check(c, to_a[i], false));
+  }
+  // The session a holds is still a's: resumes are taken whatever the load.
+  ws_test_client resumed{ph, 5s, target_of(to_a[0])};
+  CHECK_NO_FAILURES(init_and_check(resumed, to_a[0], true, held));
+  for (size_t i = 0; i < to_a.size(); ++i) {
+    auto row = query("SELECT node_id FROM media_sessions WHERE session_id = '" + to_a[i] + "'");
+    REQUIRE(row.size() == 1);
+    CHECK_MESSAGE(row[0][0].as<std::string>() == (i == 0 ? "node-a" : "node-b"), to_a[i]);
+  }
+  CHECK(metric(http_get(pa, "/metrics").body, "mediaspool_sessions_refused_total").value_or(0) >= 4);
 }
 
 } // TEST_SUITE

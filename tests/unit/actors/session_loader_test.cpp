@@ -107,6 +107,29 @@ TEST_CASE_FIXTURE(loader_fixture, "a node that runs late still resumes the sessi
   CHECK(gate->refused_total() == 0);
 }
 
+TEST_CASE_FIXTURE(loader_fixture, "admit (asked before an upgrade) gives the verdict session_init would, and makes no row") {
+  auto admit = [&](const std::string& sid) {
+    auto slot = request<bool>(loader, atom::admit::value, sid);
+    run();
+    REQUIRE(slot->answered());
+    REQUIRE_FALSE(slot->error);
+    return *slot->value;
+  };
+  REQUIRE_FALSE(init(known_sid)->error);
+  std::string payload(100, 'x');
+  REQUIRE(spool->write_durable({storage::spool_entry{{spooled_sid, 'a', 0}, 1, "chunk_0.webm", "{}", payload.data(), payload.size()}}).ok());
+  CHECK(admit(new_sid)); // a node that keeps up takes anyone
+  CHECK(gate->refused_total() == 0);
+  overload();
+  CHECK_FALSE(admit(new_sid));
+  CHECK(gate->refused_total() == 1);
+  CHECK(admit(known_sid));   // PostgreSQL knows it: a resume
+  CHECK(admit(spooled_sid)); // only this node's spool knows it: a resume
+  CHECK(gate->refused_total() == 1);
+  CHECK_MESSAGE(rows(new_sid) == 0, "asking makes nothing");
+  CHECK(rows(spooled_sid) == 0);
+}
+
 TEST_CASE_FIXTURE(loader_fixture, "inits that queue up together are served in one transaction, each with its own answer") {
   REQUIRE_FALSE(init(known_sid)->error); // owned by user 7
   auto sid = [](int i) { return "3f2b8c1e-0000-4000-8000-0000000001" + std::to_string(10 + i); };
