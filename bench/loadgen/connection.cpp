@@ -183,7 +183,8 @@ private:
     if (dead_)
       return;
     int code = ec == websocket::error::closed ? static_cast<int>(ws_.reason().code) : 0;
-    const unsigned refused = !opened_ && answer_.result_int() != 101 ? answer_.result_int() : 0;
+    // Only a declined upgrade has an answer: Beast's default response reads 200 otherwise.
+    const unsigned refused = ec == websocket::error::upgrade_declined ? answer_.result_int() : 0;
     drop();
     if (auto o = std::exchange(owner_, nullptr))
       o->on_down(opened_, code, refused, ec.message());

@@ -93,6 +93,12 @@ const std::vector<spec>& table() {
                             "(default 10)", NUM(duration_s)},
     {"ramp-up", "SECONDS", "spread the sessions' connects evenly over this time; measuring starts when "
                            "every session is connected and warmed up (default 0)", NUM(ramp_up_s)},
+    {"arrival-rate", "R", "open arrivals: a new session every 1/R seconds whether or not the earlier ones "
+                          "got in, as interviews start on a platform; each records --duration seconds (or "
+                          "--items items) from its own session_init_ack (after its --warmup), then ends "
+                          "(--end is implied) and disconnects. No start barrier, --ramp-up is unused, "
+                          "and how long each waited to be taken is reported (default 0: every session "
+                          "starts within --ramp-up and they are measured together)", NUM(arrival_rate)},
     {"end", nullptr, "finish each session with session_end and wait for session_end_ack", FLAG(end)},
     {"audio-size", "BYTES", "audio chunk payload (default 160000)", NUM(audio_size)},
     {"frame-size", "BYTES", "JPEG frame payload (default 45000)", NUM(frame_size)},
@@ -237,6 +243,10 @@ std::string validate(options& o) {
     return "--position-bucket must be at least 1";
   if (o.progress != "auto" && o.progress != "on" && o.progress != "off")
     return "--progress must be auto, on or off";
+  if (o.arrival_rate < 0)
+    return "--arrival-rate must not be negative";
+  if (o.arrival_rate > 0)
+    o.end = true; // a session that leaves ends, as the recorder page's does
   if (o.write_buffer == 0)
     o.write_buffer = o.sessions <= 2000 ? 64u << 10 : 8u << 10;
   return {};
@@ -360,7 +370,7 @@ void to_json(nlohmann::json& j, const options& o) {
     {"url", o.url}, {"sessions", o.sessions}, {"threads", o.threads},
     {"mode", o.mode == pace::max ? "max" : "realtime"}, {"window", o.window}, {"warmup", o.warmup},
     {"warmup_window", o.warmup_window}, {"warmup_payload", o.warmup_payload}, {"items", o.items}, {"duration_s", o.duration_s},
-    {"ramp_up_s", o.ramp_up_s}, {"end", o.end}, {"audio_size", o.audio_size}, {"frame_size", o.frame_size},
+    {"ramp_up_s", o.ramp_up_s}, {"arrival_rate", o.arrival_rate}, {"end", o.end}, {"audio_size", o.audio_size}, {"frame_size", o.frame_size},
     {"size_jitter", o.size_jitter}, {"audio_interval_s", o.audio_interval_s},
     {"frame_interval_s", o.frame_interval_s}, {"meta_after_ratio", o.meta_after_ratio}, {"seed", o.seed},
     {"run_id", o.run_id}, {"user_id", o.user_id}, {"connect_timeout_s", o.connect_timeout_s},

@@ -28,6 +28,7 @@ struct options {
   uint64_t items = 0;         ///< live items per session; 0: run for `duration`
   double duration_s = 10;
   double ramp_up_s = 0;
+  double arrival_rate = 0; ///< sessions per second, open arrivals; 0: all start together (barrier)
   bool end = false;
 
   // -- the recorder model

@@ -70,9 +70,14 @@ void print_summary(std::ostream& out, const options& o, const run_result& r) {
   const auto& t = *r.total;
   out << "loadgen " << o.sessions << " sessions, " << (o.mode == pace::max ? "max pace, window " + std::to_string(o.window) : "real time")
       << ", " << o.threads << " thread(s), " << o.url << ", run id " << o.run_id << "\n";
-  out << "ready after " << fmt("%.2f", r.ready_s) << " s with " << r.sessions_ready << "/" << o.sessions
-      << " sessions connected" << (o.warmup ? " (" + std::to_string(t.warmup_acked) + " warm-up items acked)" : "")
-      << (r.interrupted ? "  [interrupted]" : "") << "\n";
+  if (o.arrival_rate > 0)
+    out << "open arrivals, " << fmt("%.2f", o.arrival_rate) << " sessions/s: " << t.sessions_admitted << "/"
+        << o.sessions << " sessions taken" << (r.interrupted ? "  [interrupted]" : "") << "\n"
+        << "start -> taken ms     " << line(t.admit_latency) << "\n";
+  else
+    out << "ready after " << fmt("%.2f", r.ready_s) << " s with " << r.sessions_ready << "/" << o.sessions
+        << " sessions connected" << (o.warmup ? " (" + std::to_string(t.warmup_acked) + " warm-up items acked)" : "")
+        << (r.interrupted ? "  [interrupted]" : "") << "\n";
   out << "measured " << fmt("%.2f", r.measure_s) << " s: " << r.throughput_items << " items acked, "
       << fmt("%.1f", rate(r.throughput_items, r.measure_s)) << " items/s, "
       << fmt("%.2f", rate(r.throughput_bytes, r.measure_s) / 1e6) << " MB/s payload\n";
@@ -165,6 +170,8 @@ json to_json(const options& o, const run_result& r) {
       {"latency_cdf", cdf_json(t.latency)},
       {"connect_latency_ms", hist_json(t.connect_latency)},
       {"init_latency_ms", hist_json(t.init_latency)},
+      {"admit_latency_ms", hist_json(t.admit_latency)},
+      {"sessions_admitted", t.sessions_admitted},
       {"end_latency_ms", hist_json(t.end_latency)},
       {"transcript_latency_ms", hist_json(t.transcript_latency)},
       {"transcripts", t.transcripts},

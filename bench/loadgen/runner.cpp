@@ -130,7 +130,7 @@ run_result run(const options& o, const recorder_model& model, const std::string&
   for (uint32_t s = 0; s < o.sessions; ++s) {
     auto& w = *workers[s % o.threads];
     w.sessions.push_back(std::make_unique<session_client>(ctx, w.stats, w.ioc, s));
-    auto offset = std::chrono::duration<double>(o.ramp_up_s * s / o.sessions);
+    auto offset = std::chrono::duration<double>(o.arrival_rate > 0 ? s / o.arrival_rate : o.ramp_up_s * s / o.sessions);
     w.sessions.back()->start(start + std::chrono::duration_cast<steady::duration>(offset));
   }
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
@@ -145,18 +145,28 @@ run_result run(const options& o, const recorder_model& model, const std::string&
   auto tick = std::chrono::milliseconds(50);
   run_result r;
 
-  // Phase 1: every session connected, initialised and warmed up (or given up).
-  while (ctx.ready.load() < o.sessions && interrupts.load() == 0) {
+  // Phase 1: every session connected, initialised and warmed up (or given up). Open arrivals
+  // have no barrier: each session records its --duration from its own init ack, however long
+  // it waited to be taken, and the run lasts until every session is done.
+  const bool open = o.arrival_rate > 0;
+  while (!open && ctx.ready.load() < o.sessions && interrupts.load() == 0) {
     std::this_thread::sleep_for(tick);
     line.maybe_print(o.warmup ? "warmup" : "connect", start, sum(workers));
   }
   auto t0 = steady::now();
   r.ready_s = seconds(t0 - start);
   r.sessions_ready = static_cast<uint32_t>(sum(workers).connected);
-  auto window_end = o.items ? steady::time_point::max()
-                            : t0 + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.duration_s));
-  for (auto& w : workers)
-    w->each([t0, window_end](session_client& s) { s.go_live(t0, window_end); });
+  // Open arrivals: a backstop only, past the last arrival's recording and every retry it may
+  // need to be taken (each session stops itself).
+  const double backstop_s = open ? (o.sessions - 1) / o.arrival_rate + o.duration_s + o.init_timeout_s +
+                                       o.reconnect_max * (o.backoff_max_ms / 1000.0 + o.connect_timeout_s)
+                                 : o.duration_s;
+  auto window_end = o.items && !open
+                      ? steady::time_point::max()
+                      : t0 + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(backstop_s));
+  if (!open)
+    for (auto& w : workers)
+      w->each([t0, window_end](session_client& s) { s.go_live(t0, window_end); });
 
   // Phase 2: the measured phase, until the duration is over or every session has made its items.
   auto next_sample = t0 + std::chrono::seconds(1);
@@ -169,7 +179,7 @@ run_result run(const options& o, const recorder_model& model, const std::string&
     next_sample += std::chrono::seconds(1);
   };
   while (interrupts.load() == 0) {
-    if (o.items ? ctx.exhausted.load() >= o.sessions : steady::now() >= window_end)
+    if (o.items && !open ? ctx.exhausted.load() >= o.sessions : steady::now() >= window_end)
       break;
     if (ctx.done.load() >= o.sessions)
       break;
@@ -214,7 +224,7 @@ run_result run(const options& o, const recorder_model& model, const std::string&
     r.total->merge(w->stats);
   r.interrupted = interrupts.load() > 0;
   r.drain_s = seconds(drained - stop_at);
-  if (o.items) {
+  if (o.items || open) {
     auto last = r.total->last_measured_ack;
     r.measure_s = last > t0 ? seconds(last - t0) : 0;
     r.throughput_items = r.total->measured_acked;

@@ -50,6 +50,7 @@ session_client::session_client(run_context& ctx, thread_stats& stats, boost::asi
 // -- lifecycle -------------------------------------------------------------------
 
 void session_client::start(steady::time_point at) {
+  started_at_ = at;
   start_timer_.expires_at(at);
   start_timer_.async_wait([this](boost::system::error_code ec) {
     if (!ec && ph_ == phase::idle) {
@@ -68,6 +69,25 @@ void session_client::connect() {
   conn_->start();
 }
 
+// Initialised and warmed up: with open arrivals the session records at once for its own
+// --duration; otherwise it waits for the runner's barrier (go_live).
+void session_client::on_waiting() {
+  mark_ready();
+  if (ctx_.opt.arrival_rate <= 0)
+    return;
+  auto now = steady::now();
+  if (ctx_.opt.items)
+    return go_live(now, steady::time_point::max());
+  auto end = now + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(ctx_.opt.duration_s));
+  // start_timer_ has done its job (the connect): it now ends the recording.
+  start_timer_.expires_at(end);
+  start_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec)
+      stop();
+  });
+  go_live(now, end);
+}
+
 void session_client::go_live(steady::time_point t0, steady::time_point window_end) {
   if (ph_ != phase::waiting)
     return; // gave up before the barrier
@@ -76,9 +96,11 @@ void session_client::go_live(steady::time_point t0, steady::time_point window_en
   window_end_ = window_end;
   if (ctx_.opt.mode == pace::realtime) {
     // Recorders started at different moments: spread the sessions' phases over the longest
-    // interval so their audio chunks do not all land in the same instant.
+    // interval so their audio chunks do not all land in the same instant (open arrivals are
+    // spread by their arrival times already).
     auto period = std::max(ctx_.model.audio_interval_ms(), ctx_.model.frame_interval_ms());
-    spread_ = std::chrono::milliseconds(period * number_ / std::max<uint32_t>(ctx_.opt.sessions, 1));
+    if (ctx_.opt.arrival_rate <= 0)
+      spread_ = std::chrono::milliseconds(period * number_ / std::max<uint32_t>(ctx_.opt.sessions, 1));
     base_at_ms_ = peek().at_ms;
     schedule_tick();
   } else {
@@ -247,10 +269,14 @@ void session_client::on_init_ack(const server_text& m) {
   held_audio_ = m.audio_received;
   held_frames_ = m.frames_received;
   requeue_all();
+  if (!std::exchange(admitted_, true)) {
+    st_.sessions_admitted++;
+    st_.admit_latency.record(ns_since(started_at_, steady::now()));
+  }
   if (ph_ == phase::idle) {
     ph_ = ctx_.opt.warmup > 0 ? phase::warmup : phase::waiting;
     if (ph_ == phase::waiting)
-      mark_ready();
+      on_waiting();
   }
   flush();
   if (ph_ == phase::ending)

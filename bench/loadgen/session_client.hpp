@@ -32,6 +32,8 @@ class session_client final : public connection_events {
 public:
   session_client(run_context& ctx, thread_stats& stats, boost::asio::io_context& ioc, uint32_t number);
 
+  /// Connects at `at`. With --arrival-rate the session then goes live on its own, without waiting
+  /// for the others.
   void start(steady::time_point at);
   /// Starts the measured phase; acks after `window_end` fall outside the throughput window.
   void go_live(steady::time_point t0, steady::time_point window_end);
@@ -82,6 +84,7 @@ private:
   void close_and_done();
   void give_up();
   void mark_ready();
+  void on_waiting();
   void mark_exhausted();
   void mark_done();
   void erase_item(std::unordered_map<uint64_t, open_item>::iterator it);
@@ -119,6 +122,8 @@ private:
   steady::time_point window_end_ = steady::time_point::max();
   std::chrono::milliseconds spread_{0};
   steady::time_point init_sent_{};
+  steady::time_point started_at_{}; ///< when the session was due to connect
+  bool admitted_ = false;            ///< a first session_init_ack came
   steady::time_point end_sent_{};
   uint64_t rng_;
 

@@ -49,7 +49,7 @@ void session_client::pump() {
       flush();
       if (warmup_made_ >= o.warmup && open_.empty()) {
         ph_ = phase::waiting;
-        mark_ready();
+        on_waiting();
       }
       return;
     case phase::live:

@@ -24,6 +24,7 @@ void thread_stats::merge(const thread_stats& o) {
   latency.merge(o.latency);
   connect_latency.merge(o.connect_latency);
   init_latency.merge(o.init_latency);
+  admit_latency.merge(o.admit_latency);
   end_latency.merge(o.end_latency);
   transcript_latency.merge(o.transcript_latency);
   transcripts += o.transcripts;
@@ -59,6 +60,7 @@ void thread_stats::merge(const thread_stats& o) {
   init_timeouts += o.init_timeouts;
   sessions_failed += o.sessions_failed;
   sessions_ended += o.sessions_ended;
+  sessions_admitted += o.sessions_admitted;
   ends_unacked += o.ends_unacked;
   skipped_held += o.skipped_held;
   bad_server_text += o.bad_server_text;

@@ -47,6 +47,7 @@ struct thread_stats {
   histogram latency;          ///< ns, measured items: both halves handed to the socket -> ack
   histogram connect_latency;  ///< ns, TCP connect + WebSocket handshake
   histogram init_latency;     ///< ns, session_init handed to the socket -> session_init_ack
+  histogram admit_latency;    ///< ns, a session's start -> its first session_init_ack (refusals, backoff included)
   histogram end_latency;      ///< ns, session_end -> session_end_ack
   histogram transcript_latency; ///< ns, audio_ack -> its `transcription` (--transcript-wait)
   std::vector<histogram> by_position; ///< ns, row r holds positions [r * bucket, (r + 1) * bucket)
@@ -76,6 +77,7 @@ struct thread_stats {
   uint64_t init_timeouts = 0;
   uint64_t sessions_failed = 0;  ///< gave up after --reconnect-max
   uint64_t sessions_ended = 0;   ///< session_end_ack received
+  uint64_t sessions_admitted = 0; ///< got a first session_init_ack
   uint64_t ends_unacked = 0;     ///< session_end sent, no ack by the end
   uint64_t skipped_held = 0;     ///< items never sent because the server already held them
   uint64_t bad_server_text = 0;  ///< server text frames that did not parse

@@ -222,11 +222,12 @@ struct readiness {
 using health_probe_actor = caf::typed_actor<caf::replies_to<atom::probe>::with<readiness>>;
 
 /// Answers session_init: creates or finds the session and lists what it holds.
-/// admit: would a session_init for this session id be taken now? (false: the node runs late and
-/// does not know the session; asked before an upgrade, so a load balancer can try another node)
+/// admit: should this session's upgrade be taken now? (false: the node runs late and the session
+/// is new here; asked before an upgrade, so a load balancer can try another node). The int64_t
+/// is the asker's deadline (steady clock, ns): past it the answer is true without a query.
 using session_loader_actor = caf::typed_actor<
   caf::replies_to<atom::init, session_init>::with<init_result>,
-  caf::replies_to<atom::admit, std::string>::with<bool>,
+  caf::replies_to<atom::admit, std::string, int64_t>::with<bool>,
   caf::reacts_to<atom::flush>>; // to itself: serve the inits waiting (one transaction)
 
 /// Answers the review API's read-only queries (detached, own PostgreSQL connection).

@@ -4,7 +4,9 @@
 #include "actors/thread_name.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <iterator>
+#include <string_view>
 
 namespace mediaspool {
 
@@ -23,20 +25,24 @@ void sort_unique(std::vector<storage::held_item>& held) {
 }
 
 // A node that runs late takes no new sessions (admission.hpp). Asked only then, so the check
-// costs nothing while the node keeps up; a session PostgreSQL knows is a resume and is taken.
-// True when `sid` is turned away (counted once, here).
-bool refuses_new(loader_self self, const std::string& sid, const char* where) {
+// costs nothing while the node keeps up. Counts and logs a session turned away.
+void refuse(loader_self self, const std::string& sid, std::string_view why) {
+  self->state.gate->refused();
+  log::session().warn("session_loader#{}: sid={} refused ({}): the media loop runs {} ms late (limit "
+                      "limits.admission-lag)",
+                      self->id(), sid, why, self->state.gate->lag().count() / 1000);
+}
+
+// At session_init: a session PostgreSQL knows is a resume and is taken. True when turned away.
+bool refuses_new(loader_self self, const std::string& sid) {
   auto& st = self->state;
   if (!st.gate || !st.gate->refusing())
     return false;
   storage::status s;
-  const bool known = st.pg->session_exists(sid, s);
-  if (!s.ok() || known)
+  const auto node = st.pg->session_node(sid, s);
+  if (!s.ok() || node)
     return false;
-  st.gate->refused();
-  log::session().warn("session_loader#{}: sid={} refused {}: the media loop runs {} ms late (limit "
-                      "limits.admission-lag); resumes are still taken",
-                      self->id(), sid, where, st.gate->lag().count() / 1000);
+  refuse(self, sid, "a new session, at session_init");
   return true;
 }
 
@@ -53,21 +59,36 @@ bool read_spool(loader_self self, pending_init& p, init_result& out, bool& in_sp
     return false;
   }
   in_spool = !out.held.empty();
-  if (!in_spool && refuses_new(self, sid, "at session_init")) {
+  if (!in_spool && refuses_new(self, sid)) {
     p.promise.deliver(make_error(ec::overloaded));
     return false;
   }
   return true;
 }
 
-// The same verdict before the upgrade (atom::admit). A failed read admits: session_init decides.
-bool admits(loader_self self, const std::string& sid) {
+// Before the upgrade (atom::admit), where a refusal goes to another node (HAProxy retries a 503
+// there): a session this node last served (its spool, or its name in the row) is taken; a new
+// one, or one another node took while this one refused, is sent on. A failed read admits
+// (session_init decides), and so does a question whose asker gave up waiting (`deadline_ns`,
+// steady clock): its upgrade went ahead, so a refusal now would count one nobody received.
+bool admits(loader_self self, const std::string& sid, int64_t deadline_ns) {
   auto& st = self->state;
-  if (!st.gate || !st.gate->refusing())
+  if (!st.gate || !st.gate->refusing() || std::chrono::steady_clock::now().time_since_epoch().count() > deadline_ns)
     return true;
   storage::status s;
-  const bool in_spool = !st.spool->held(sid, s).empty();
-  return !s.ok() || in_spool || !refuses_new(self, sid, "before the upgrade");
+  if (!st.spool->held(sid, s).empty() || !s.ok())
+    return true;
+  const auto node = st.pg->session_node(sid, s);
+  if (!s.ok())
+    return true;
+  if (!node) {
+    refuse(self, sid, "a new session, before the upgrade");
+    return false;
+  }
+  if (node->empty() || !st.node_id || *node == *st.node_id)
+    return true;
+  refuse(self, sid, "last served by " + *node + ", before the upgrade");
+  return false;
 }
 
 // The rows of every init in one transaction; if it fails, each alone, so that one session's
@@ -177,7 +198,7 @@ session_loader(session_loader_actor::stateful_pointer<session_loader_state> self
         self->send(self, atom::flush::value);
       return promise;
     },
-    [=](atom::admit, const std::string& sid) { return admits(self, sid); },
+    [=](atom::admit, const std::string& sid, int64_t deadline_ns) { return admits(self, sid, deadline_ns); },
     [=](atom::flush) { serve_pending(self); },
   };
 }

@@ -97,14 +97,11 @@ private:
     // loops are gone frees nothing bound to them, and one dropped unanswered closes the connection.
     stream_.expires_never();
     waiting_ = shared_from_this();
-    auto slot = std::make_shared<answer_slot>(weak_from_this());
+    auto slot = std::make_shared<answer_slot>(ctx_.gate, weak_from_this());
     auto respond = [slot](http_response res) {
       slot->answered = true;
-      auto self = slot->session.lock();
-      if (!self)
-        return;
-      self->on_loop([self, res = std::move(res)]() mutable {
-        std::visit([&](auto& r) { self->write(std::move(r)); }, res);
+      on_loop(slot->gate, slot->session, [res = std::move(res)](http_session& self) mutable {
+        std::visit([&](auto& r) { self.write(std::move(r)); }, res);
       });
     };
     if (!ctx_.router->dispatch(req, respond))
@@ -113,25 +110,28 @@ private:
 
   // Shared by every copy of one request's responder.
   struct answer_slot {
-    explicit answer_slot(std::weak_ptr<http_session> s) : session(std::move(s)) {}
+    answer_slot(std::shared_ptr<io_gate> g, std::weak_ptr<http_session> s) : gate(std::move(g)), session(std::move(s)) {}
     ~answer_slot() {
-      if (answered)
-        return;
-      if (auto self = session.lock())
-        self->on_loop([self] { self->close(); });
+      if (!answered)
+        on_loop(gate, session, [](http_session& self) { self.close(); });
     }
+    std::shared_ptr<io_gate> gate;
     std::weak_ptr<http_session> session;
     bool answered = false;
   };
 
-  // Runs `f` on this session's loop (from any thread) unless main has closed the gate; it ends
-  // the wait for an answer.
+  // Runs `f(session)` on the session's loop (from any thread) unless main has closed the gate; it
+  // ends the wait for an answer. Nothing of the session is touched before the gate is checked:
+  // once it is closed the loops, and the server_context the session refers to, may be gone.
   template <class F>
-  void on_loop(F&& f) {
-    ctx_.gate->run([&] {
-      asio::post(stream_.get_executor(), [self = shared_from_this(), f = std::forward<F>(f)]() mutable {
+  static void on_loop(const std::shared_ptr<io_gate>& gate, const std::weak_ptr<http_session>& session, F&& f) {
+    gate->run([&] {
+      auto self = session.lock();
+      if (!self)
+        return;
+      asio::post(self->stream_.get_executor(), [self, f = std::forward<F>(f)]() mutable {
         self->waiting_.reset();
-        f();
+        f(*self);
       });
     });
   }
@@ -150,18 +150,16 @@ private:
   // the session only weakly (the upgrade's request and slot stay with the session, on its loop);
   // dropped without a verdict (the actor system stopping), it closes the connection.
   struct admission_verdict {
-    explicit admission_verdict(std::weak_ptr<http_session> s) : session(std::move(s)) {}
+    admission_verdict(std::shared_ptr<io_gate> g, std::weak_ptr<http_session> s) : gate(std::move(g)), session(std::move(s)) {}
     ~admission_verdict() {
-      if (given)
-        return;
-      if (auto self = session.lock())
-        self->on_loop([self] { self->close(); });
+      if (!given)
+        on_loop(gate, session, [](http_session& self) { self.close(); });
     }
     void give(bool take) {
       given = true;
-      if (auto self = session.lock())
-        self->on_loop([self, take] { self->on_verdict(take); });
+      on_loop(gate, session, [take](http_session& self) { self.on_verdict(take); });
     }
+    std::shared_ptr<io_gate> gate;
     std::weak_ptr<http_session> session;
     bool given = false;
   };
@@ -175,11 +173,12 @@ private:
     stream_.expires_never();
     waiting_ = shared_from_this();
     upgrade_.emplace(std::move(req), std::move(slot));
-    auto verdict = std::make_shared<admission_verdict>(weak_from_this());
+    auto verdict = std::make_shared<admission_verdict>(ctx_.gate, weak_from_this());
     const auto& loaders = ctx_.services->loaders;
     auto loader = loaders[std::hash<std::string>{}(sid) % loaders.size()];
-    ctx_.sys.spawn([loader, sid, verdict](caf::event_based_actor* self) {
-      self->request(loader, admission_timeout, atom::admit::value, sid)
+    const int64_t deadline_ns = (std::chrono::steady_clock::now() + admission_timeout).time_since_epoch().count();
+    ctx_.sys.spawn([loader, sid, deadline_ns, verdict](caf::event_based_actor* self) {
+      self->request(loader, admission_timeout, atom::admit::value, sid, deadline_ns)
         .then([verdict](bool take) { verdict->give(take); },
               [verdict](caf::error&) { verdict->give(true); }); // session_init decides then
     });
@@ -188,10 +187,13 @@ private:
   void on_verdict(bool take) {
     auto [req, slot] = std::move(*upgrade_);
     upgrade_.reset();
-    if (take)
+    if (take && !ctx_.live.closed())
       return hand_over(std::move(req), std::move(slot));
-    auto res = error_response(req, http::status::service_unavailable, "overloaded",
-                              "this node is past capacity and does not know this session; retry later or elsewhere");
+    // Refused, or shutdown began while the loader was asked: another node, please.
+    auto res = ctx_.live.closed()
+                 ? error_response(req, http::status::service_unavailable, "overloaded", "the server is stopping")
+                 : error_response(req, http::status::service_unavailable, "overloaded",
+                                  "this node is past capacity and does not hold this session; retry later or elsewhere");
     res.set(http::field::retry_after, "5");
     res.keep_alive(false);
     write(std::move(res));

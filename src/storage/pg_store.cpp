@@ -77,7 +77,7 @@ constexpr const char* session_insert_sql =
 constexpr const char* session_touch_sql =
   "UPDATE media_sessions SET last_activity = now(), node_id = COALESCE($2, node_id) WHERE session_id = $1 "
   "RETURNING user_id";
-constexpr const char* session_exists_sql = "SELECT 1 FROM media_sessions WHERE session_id = $1";
+constexpr const char* session_node_sql = "SELECT coalesce(node_id, '') FROM media_sessions WHERE session_id = $1";
 constexpr const char* held_sql =
   "SELECT kind, idx, hash, size FROM media_items "
   "WHERE session_id = $1 AND kind IN ('a', 'f') ORDER BY kind, idx";
@@ -125,7 +125,7 @@ void prepare_all(pqxx::connection& c) {
   c.prepare("ms_session_insert", session_insert_sql);
   c.prepare("ms_session_touch", session_touch_sql);
   c.prepare("ms_held", held_sql);
-  c.prepare("ms_session_exists", session_exists_sql);
+  c.prepare("ms_session_node", session_node_sql);
   c.prepare("ms_lengths", lengths_sql);
   for (unsigned mask = 0; mask <= all_arrays; ++mask)
     c.prepare(refresh_name(mask), refresh_sql(mask, false, false));
@@ -275,13 +275,16 @@ status pg_store::ensure_sessions(const std::vector<pg_session>& sessions, std::v
   });
 }
 
-bool pg_store::session_exists(const std::string& session_id, status& st) {
-  bool found = false;
-  st = run("session_exists", [&](pqxx::connection& c) {
+std::optional<std::string> pg_store::session_node(const std::string& session_id, status& st) {
+  std::optional<std::string> node;
+  st = run("session_node", [&](pqxx::connection& c) {
     pqxx::nontransaction n{c};
-    found = !n.exec_prepared("ms_session_exists", session_id).empty();
+    auto r = n.exec_prepared("ms_session_node", session_id);
+    node.reset();
+    if (!r.empty())
+      node = r[0][0].as<std::string>();
   });
-  return st.ok() && found;
+  return st.ok() ? node : std::nullopt;
 }
 
 std::vector<held_item> pg_store::held(const std::string& session_id, status& st) {

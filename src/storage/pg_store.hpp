@@ -115,8 +115,9 @@ public:
   /// connection dropped during the commit itself).
   status ensure_sessions(const std::vector<pg_session>& sessions, std::vector<pg_ensured>& out);
 
-  /// Whether the session row exists (st tells whether the question could be answered).
-  bool session_exists(const std::string& session_id, status& st);
+  /// The node that last opened the session (empty if none was named); nullopt when there is no
+  /// row, or when the question could not be answered (st tells which).
+  std::optional<std::string> session_node(const std::string& session_id, status& st);
 
   /// Media items (kinds 'a' and 'f') a session holds: for resume and dedupe.
   std::vector<held_item> held(const std::string& session_id, status& st);

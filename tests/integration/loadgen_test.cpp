@@ -211,6 +211,29 @@ TEST_SUITE("integration.loadgen") {
     CHECK(r.at("connect_failures").get<uint64_t>() == 4);
     REQUIRE(r.at("upgrades_refused").contains("503"));
     CHECK(r.at("upgrades_refused").at("503").get<uint64_t>() == 4);
+    CHECK_MESSAGE(r.at("upgrades_refused").size() == 1, r.at("upgrades_refused"));
+  }
+
+  TEST_CASE_FIXTURE(pg_fixture, "loadgen with open arrivals: sessions come at a rate, wait to be taken, record their time and end") {
+    // Four sessions, one every 0.25 s, each recording 1 s of frames (one per 0.2 s); the server
+    // holds two connections, so the later two are refused (503) until an earlier one has ended.
+    server_process server{url, {"--limits.max-connections=2"}};
+    loadgen_process lg{{"--url", url_of(server.port()), "--sessions", "4", "--arrival-rate", "4", "--duration", "1",
+                        "--audio-interval", "0", "--frame-interval", "0.2", "--payload-size", "2000",
+                        "--backoff-min-ms", "50", "--backoff-max-ms", "200", "--reconnect-max", "100", "--pool-mb", "1"}};
+    auto r = lg.finish(60s);
+    check_clean(r, 4); // --end is implied: every session ended
+    CHECK(r.at("sessions_admitted").get<uint64_t>() == 4);
+    CHECK(r.at("admit_latency_ms").at("count").get<uint64_t>() == 4);
+    REQUIRE(r.at("upgrades_refused").contains("503"));
+    // A refused session waited for a slot: at least until the first session's second of recording.
+    CHECK(r.at("admit_latency_ms").at("max").get<double>() >= 500);
+    // Each recorded its own second, however long it waited: 5 or 6 frames each, all stored.
+    const auto acked = r.at("measured_acked").get<uint64_t>();
+    CHECK(acked >= 4 * 5);
+    CHECK(acked <= 4 * 6);
+    CHECK(scalar<int64_t>("SELECT count(*) FROM media_items") == static_cast<int64_t>(acked));
+    CHECK(scalar<int64_t>("SELECT count(*) FROM media_sessions WHERE status = 'completed'") == 4);
   }
 
   TEST_CASE_FIXTURE(pg_fixture, "loadgen resumes its sessions across a server SIGKILL and loses or doubles nothing") {

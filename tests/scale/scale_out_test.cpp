@@ -244,10 +244,11 @@ TEST_CASE_FIXTURE(pg_fixture, "two nodes behind HAProxy: a node running late sen
                                                                  {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
                                                                  {"Sec-WebSocket-Version", "13"}};
   unsigned probe = 0;
-  for (uint32_t n = 0; n < 400 && probe != 503; ++n) { // bounded: ~50 ms apart once the stall is over
-    probe = http_get(pa, target_of(test_sid(8700 + n)), upgrade, 6s).status;
+  uint32_t n = 0;
+  for (auto deadline = std::chrono::steady_clock::now() + 20s; probe != 503 && std::chrono::steady_clock::now() < deadline;) {
+    probe = http_get(pa, target_of(test_sid(8700 + n++)), upgrade, 6s).status;
     if (probe != 503)
-      std::this_thread::sleep_for(50ms);
+      std::this_thread::sleep_for(50ms); // poll interval, bounded by the deadline
   }
   REQUIRE_MESSAGE(probe == 503, "node a did not start refusing new sessions");
 
@@ -261,12 +262,17 @@ TEST_CASE_FIXTURE(pg_fixture, "two nodes behind HAProxy: a node running late sen
   // The session a holds is still a's: resumes are taken whatever the load.
   ws_test_client resumed{ph, 5s, target_of(to_a[0])};
   CHECK_NO_FAILURES(init_and_check(resumed, to_a[0], true, held));
+  // A session b took meanwhile stays on b when it reconnects: a busy a does not take it back.
+  {
+    ws_test_client again{ph, 5s, target_of(to_a[1])};
+    CHECK_NO_FAILURES(init_and_check(again, to_a[1], true));
+  }
   for (size_t i = 0; i < to_a.size(); ++i) {
     auto row = query("SELECT node_id FROM media_sessions WHERE session_id = '" + to_a[i] + "'");
     REQUIRE(row.size() == 1);
     CHECK_MESSAGE(row[0][0].as<std::string>() == (i == 0 ? "node-a" : "node-b"), to_a[i]);
   }
-  CHECK(metric(http_get(pa, "/metrics").body, "mediaspool_sessions_refused_total").value_or(0) >= 4);
+  CHECK(metric(http_get(pa, "/metrics").body, "mediaspool_sessions_refused_total").value_or(0) >= 5);
 }
 
 } // TEST_SUITE

@@ -100,7 +100,7 @@ inline fake_loader_actor::behavior_type fake_loader(fake_loader_actor::pointer s
       for (auto& rp : std::exchange(log->held, {}))
         rp.deliver(log->result);
     },
-    [=](atom::admit, const std::string&) { return true; }, // asked by the HTTP loop, not by sessions
+    [=](atom::admit, const std::string&, int64_t) { return true; }, // asked by the HTTP loop, not by sessions
     [=](atom::flush) {}, // the real loader's batching message to itself; a test loader has no batch
   };
 }

@@ -107,27 +107,40 @@ TEST_CASE_FIXTURE(loader_fixture, "a node that runs late still resumes the sessi
   CHECK(gate->refused_total() == 0);
 }
 
-TEST_CASE_FIXTURE(loader_fixture, "admit (asked before an upgrade) gives the verdict session_init would, and makes no row") {
-  auto admit = [&](const std::string& sid) {
-    auto slot = request<bool>(loader, atom::admit::value, sid);
+TEST_CASE_FIXTURE(loader_fixture, "admit (asked before an upgrade): a node running late takes the sessions it served and sends the others on") {
+  const auto far = (std::chrono::steady_clock::now() + 1h).time_since_epoch().count();
+  auto admit = [&](const std::string& sid, int64_t deadline_ns) {
+    auto slot = request<bool>(loader, atom::admit::value, sid, deadline_ns);
     run();
     REQUIRE(slot->answered());
     REQUIRE_FALSE(slot->error);
     return *slot->value;
   };
+  const std::string moved_sid = "3f2b8c1e-0000-4000-8000-0000000000a4";
   REQUIRE_FALSE(init(known_sid)->error);
+  REQUIRE_FALSE(init(moved_sid)->error);
+  query("UPDATE media_sessions SET node_id = 'node-b' WHERE session_id = '" + moved_sid + "'"); // node b took it since
   std::string payload(100, 'x');
   REQUIRE(spool->write_durable({storage::spool_entry{{spooled_sid, 'a', 0}, 1, "chunk_0.webm", "{}", payload.data(), payload.size()}}).ok());
-  CHECK(admit(new_sid)); // a node that keeps up takes anyone
+  CHECK(admit(new_sid, far)); // a node that keeps up takes anyone
+  CHECK(admit(moved_sid, far));
   CHECK(gate->refused_total() == 0);
   overload();
-  CHECK_FALSE(admit(new_sid));
+  CHECK_FALSE(admit(new_sid, far));
   CHECK(gate->refused_total() == 1);
-  CHECK(admit(known_sid));   // PostgreSQL knows it: a resume
-  CHECK(admit(spooled_sid)); // only this node's spool knows it: a resume
-  CHECK(gate->refused_total() == 1);
+  CHECK(admit(known_sid, far));   // its row names this node: a resume
+  CHECK(admit(spooled_sid, far)); // only this node's spool knows it: a resume
+  CHECK_FALSE(admit(moved_sid, far)); // another node served it last: it can go on there
+  CHECK(gate->refused_total() == 2);
+  // The asker gave up waiting (its upgrade went ahead): no verdict is counted against it.
+  CHECK(admit(new_sid, (std::chrono::steady_clock::now() - 1s).time_since_epoch().count()));
+  CHECK(gate->refused_total() == 2);
   CHECK_MESSAGE(rows(new_sid) == 0, "asking makes nothing");
   CHECK(rows(spooled_sid) == 0);
+  // At session_init a session PostgreSQL knows is a resume, whichever node served it.
+  auto moved = init(moved_sid);
+  REQUIRE_FALSE(moved->error);
+  CHECK(moved->value->resumed);
 }
 
 TEST_CASE_FIXTURE(loader_fixture, "inits that queue up together are served in one transaction, each with its own answer") {
