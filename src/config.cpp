@@ -65,8 +65,9 @@ config::config() {
     .add(orphan_timeout, "orphan-timeout", "how long a half waits for its partner")
     .add(max_connections, "max-connections", "WebSocket connections beyond this get HTTP 503")
     .add(admission_lag, "admission-lag",
-         "new sessions get overloaded (1013) while the network loop runs this late (smoothed; resumes are "
-         "always taken); 0: never refuse")
+         "new sessions are refused while the media loop runs this late (smoothed): HTTP 503 before the "
+         "upgrade when the URL names the session (?sid=), else overloaded (1013) at session_init; a session "
+         "this node last served is always taken; 0: never refuse")
     .add(max_messages_per_second, "max-messages-per-second",
          "WebSocket messages per second per connection (bursts up to the same number); 0: unlimited");
   opt_group{custom_options_, "spool"}

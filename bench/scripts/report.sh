@@ -6,7 +6,7 @@
 #
 #   --quick        one run per figure, shorter phases (~5 minutes); default: 3 runs (~40 minutes)
 #   --runs N       runs per figure (each figure reports the median)
-#   --only LIST    only these figures (4 comes with 1; 10 is transcription)
+#   --only LIST    only these figures (4 comes with 1; 10 is transcription; 11 open arrivals)
 #   --no-profile   skip the perf profile of the server under the figure-1 load
 #   --out DIR      where REPORT.md, the PNGs and raw/ go (default bench/results); replaced only
 #                  when the suite finishes
@@ -15,6 +15,7 @@
 #   F7_CASES="SESSIONS:WARMUP:SECONDS[:WARMUP_BYTES] ..."  (environment) figure 7's real-time cases instead of
 #                  the defaults, e.g. F7_CASES="1000:100:60" bench/scripts/report.sh --only 7
 #   F7_RUNS=N      (environment) runs of each figure-7 case (default: --runs; they are long)
+#   F11_CASE="RATE:SESSIONS:SECONDS"  (environment) figure 11's open arrivals instead of the default
 #
 # Needs build/src/mediaspool, build/bench/loadgen and build/bench/sink (built here with -j1 if
 # missing), PostgreSQL 15 and root (the private cluster runs as 'postgres'). Installs gnuplot-nox
@@ -28,7 +29,7 @@ OUT_FINAL=$ROOT/bench/results
 PGDIR=$ROOT/var/pg-bench
 PGPORT=55435
 
-QUICK=0; RUNS=""; ONLY="1,2,3,5,6,7,8,10"; PROFILE=1; USE_LOOP=1
+QUICK=0; RUNS=""; ONLY="1,2,3,5,6,7,8,10,11"; PROFILE=1; USE_LOOP=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -40,7 +41,7 @@ while [ $# -gt 0 ]; do
     --no-loop) USE_LOOP=0 ;;
     --out) OUT_FINAL=$2; shift ;;
     --out=*) OUT_FINAL=${1#*=} ;;
-    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "report.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -56,6 +57,7 @@ if [ "$QUICK" = 1 ]; then
   F6_LEVELS="0 100 1000 5000 10000"
   F7_CASES=${F7_CASES:-"2000:5:20"}          # sessions:warmup items:measured seconds
   F7_RUNS=${F7_RUNS:-1}
+  F11_CASE=${F11_CASE:-"50:1500:20"}         # arrivals/s:sessions:recording seconds
 else
   RUNS=${RUNS:-3}; DUR=10
   F3_SESSIONS="10 50 200 1000"
@@ -588,6 +590,45 @@ fig7() {
 }
 
 # ============================================================================================
+# Figure 11: open arrivals past capacity (admission).
+# ============================================================================================
+# Sessions arrive at a rate whether or not the earlier ones got in, as interviews start on a
+# platform; each records its time from its own admission and ends. Past what the node stores,
+# admission (limits.admission-lag) refuses new sessions' upgrades with 503; they retry with
+# backoff (as the recorder page does) and are taken once the node has caught up.
+F11_CASE=${F11_CASE:-"100:6000:60"}
+fig11() {
+  local rate n d i
+  IFS=: read -r rate n d <<<"$F11_CASE"
+  log "figure 11: open arrivals, $rate sessions/s, $n sessions of $d s ($RUNS run(s))"
+  for ((i = 1; i <= RUNS; i++)); do
+    server_start "f11-$i" "${INGEST_ARGS[@]}"
+    lg_run "$SERVER_PID" "$RAW/f11-$i" --url "$(url_of "$SERVER_PORT")" --arrival-rate "$rate" --sessions "$n" \
+      --duration "$d" --threads 2 --reconnect-max 1000 --backoff-max-ms 5000 --drain-timeout 30 || true
+    server_stop; server_discard
+  done
+  local F=("$RAW"/f11-*.json) x
+  local refused503 refused1013 miss
+  refused503=$(for x in "${F[@]}"; do jq -r '.result.upgrades_refused["503"] // 0' "$x"; done | median)
+  refused1013=$(for x in "${F[@]}"; do jq -r '.result.errors_by_code.overloaded // 0' "$x"; done | median)
+  miss=$(for x in "${F[@]}"; do jq -r '.result.missing_acks + .result.unsent' "$x"; done | awk '{ s += $1 } END { print s + 0 }')
+  {
+    echo "## 11. Open arrivals past capacity: admission"
+    echo
+    echo "$n sessions arrive at $rate per second (whether or not the earlier ones got in, as interviews start on a platform), each records $d s at the recorder's cadence from its own admission and then ends, so up to $(r %.0f "$(echo "$rate * $d" | bc -l)") record at once ($(r %.0f "$(echo "$rate * $d * 0.6" | bc -l)") items/s offered at the peak). Past what the node stores, \`limits.admission-lag\` (500 ms) refuses new sessions' upgrades with HTTP 503; a refused session retries with backoff (up to 5 s, as the recorder page does) and is taken once the node has caught up. Medians of $RUNS run(s); missing acks summed."
+    echo
+    echo "| sessions taken | upgrades refused (503) | refused at session_init (1013) | wait to be taken p50 / p95 / max s | acked items/s | ack p50 ms | ack p99 ms | ack max ms | sessions ended | missing acks |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
+    echo "| $(jmed .result.sessions_admitted "${F[@]}") of $n | $(r %.0f "$refused503") | $(r %.0f "$refused1013") | $(r %.2f "$(echo "$(jmed .result.admit_latency_ms.p50 "${F[@]}") / 1000" | bc -l)") / $(r %.1f "$(echo "$(jmed .result.admit_latency_ms.p95 "${F[@]}") / 1000" | bc -l)") / $(r %.1f "$(echo "$(jmed .result.admit_latency_ms.max "${F[@]}") / 1000" | bc -l)") | $(r %.0f "$(jmed .result.items_per_s "${F[@]}")") | $(r %.1f "$(jmed .result.latency_ms.p50 "${F[@]}")") | $(r %.1f "$(jmed .result.latency_ms.p99 "${F[@]}")") | $(r %.1f "$(jmed .result.latency_ms.max "${F[@]}")") | $(jmed .result.sessions_ended "${F[@]}") | $miss |"
+    echo
+    echo "$(host_line "${F[@]}")."
+    echo
+    echo "Command (each run):"; echo; echo '```'; cmds_of "$RAW"/f11-*.cmd; echo '```'
+    echo
+  } >"$SEC/11.md"
+}
+
+# ============================================================================================
 # Figure 8: recovery with 10,000 items in the spool.
 # ============================================================================================
 F8_FLAGS=(--sessions 50 --mode max --window 4 --items 200)
@@ -713,6 +754,7 @@ want 6 && fig6
 want 7 && fig7
 want 8 && fig8
 want 10 && fig10
+want 11 && fig11
 
 # ============================================================================================
 # What bounds it: the evidence gathered in the same runs, per figure whose target is not met.
@@ -797,7 +839,7 @@ dirty=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | wc 
   [ -n "${F10_P50:-}" ] && echo "| T2 | transcript ≤ 5 s (p50) after its ack, 10 real-time sessions | $(r %.2f "$F10_P50") s, $F10_MISS missing | $(met "$F10_P50" '<=' 5) |"
   [ -n "${F10_WER:-}" ] && echo "| T3 | word error rate ≤ 15 % on flite speech | $(r %.1f "$F10_WER") % | $(met "$F10_WER" '<=' 15) |"
   echo
-  for n in 1 2 3 4 5 6 7 8 10; do [ -f "$SEC/$n.md" ] && cat "$SEC/$n.md"; done
+  for n in 1 2 3 4 5 6 7 8 10 11; do [ -f "$SEC/$n.md" ] && cat "$SEC/$n.md"; done
   [ -f "$SEC/9.md" ] && cat "$SEC/9.md"
   echo "## Reproduce"
   echo

@@ -2,10 +2,12 @@
 // Whether this node takes new sessions. Under more real-time load than the node can store, the
 // bytes of the sessions it already serves wait in their sockets and every ack falls behind, more
 // each minute: a new session would only add to that wait. So while the network loop runs late
-// (a timer on it fires later than its deadline: net/loop_lag_probe), a session_init for a session
-// this node does not know is answered `overloaded` and closed with 1013, which a load balancer
-// or the browser retries elsewhere or later. Resumes are always taken: their sessions hold acked
-// recordings and their clients hold the rest.
+// (a timer on it fires later than its deadline: net/loop_lag_probe), a session this node does not
+// know is refused: with HTTP 503 before the upgrade when the URL names it (net/http_session.cpp;
+// a load balancer retries another node), else `overloaded` and close 1013 at session_init, which
+// the browser retries later. Resumes are always taken: their sessions hold acked recordings and
+// their clients hold the rest (before the upgrade: a session another node took meanwhile is sent
+// on, see session_loader.cpp).
 //
 // Quick to refuse, slow to take again: the lateness is smoothed (each sample weighs a quarter), so
 // a single slow moment turns nobody away; the refusing stops only after `calm_samples` samples

@@ -65,8 +65,9 @@ server_metrics::server_metrics(std::shared_ptr<metrics::registry> reg)
                                        "How late the media loop (WebSockets) runs (a 100 ms timer's firing minus its deadline, "
                                        "smoothed); above limits.admission-lag new sessions are refused")),
     sessions_refused(registry->add_counter("mediaspool_sessions_refused_total",
-                                           "New sessions answered overloaded (1013) because the media loop ran "
-                                           "late; resumes are never refused")),
+                                           "Sessions refused (HTTP 503 before the upgrade, or overloaded/1013 at "
+                                           "session_init) because the media loop ran late; a session this node "
+                                           "last served is never refused")),
     transcription_backlog(registry->add_gauge("mediaspool_transcription_backlog",
                                               "Audio chunks not transcribed yet (PostgreSQL's work list)")),
     transcription_retrying(registry->add_gauge("mediaspool_transcription_retrying",
