@@ -10,6 +10,8 @@
 #include "actors/admission.hpp"
 #include "actors/protocol.hpp"
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +31,8 @@ struct session_loader_state {
   std::optional<std::string> node_id; ///< written into the session row at init (scale-out)
   std::shared_ptr<admission> gate;    ///< may be null: every session is taken
   std::vector<pending_init> pending;  ///< arrived since the last batch; a flush to self is on its way
+  std::chrono::steady_clock::time_point refusal_logged{}; ///< last refusal logged at warn level
+  uint64_t refusals_unlogged = 0;                         ///< refusals since then (logged at debug)
 };
 
 session_loader_actor::behavior_type
