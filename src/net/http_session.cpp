@@ -167,8 +167,9 @@ private:
   // A node past limits.admission-lag refuses a session it does not know BEFORE the upgrade, with
   // 503: an HTTP answer a load balancer can retry on another node (deploy/haproxy.cfg: retry-on
   // 503 with redispatch), where the same refusal after the upgrade (overloaded, close 1013) would
-  // send the client's every retry back here by the sid hash. A session the node knows (its spool
-  // or PostgreSQL) is a resume and always taken; the session_init check stays for URLs without sid.
+  // send the client's every retry back here by the sid hash. A session this node last served (its
+  // spool, or the row's node_id) is taken; a new one, or one another node took meanwhile, is sent
+  // on (session_loader.cpp, admits). The session_init check stays for URLs without sid.
   void admit_then_hand_over(http_request req, connection_slot slot, const std::string& sid) {
     stream_.expires_never();
     waiting_ = shared_from_this();
