@@ -99,8 +99,7 @@ private:
     waiting_ = shared_from_this();
     auto slot = std::make_shared<answer_slot>(ctx_.gate, weak_from_this());
     auto respond = [slot](http_response res) {
-      slot->answered = true;
-      on_loop(slot->gate, slot->session, [res = std::move(res)](http_session& self) mutable {
+      slot->answer([res = std::move(res)](http_session& self) mutable {
         std::visit([&](auto& r) { self.write(std::move(r)); }, res);
       });
     };
@@ -108,12 +107,20 @@ private:
       write(error_response(req, http::status::not_found, "not_found", "no such route: " + path));
   }
 
-  // Shared by every copy of one request's responder.
+  // An answer on its way from an actor (an HTTP route's response, an upgrade's admission
+  // verdict), shared by every copy of its callback. It holds the session only weakly; dropped
+  // unanswered (the actor system stopping), it closes the connection.
   struct answer_slot {
     answer_slot(std::shared_ptr<io_gate> g, std::weak_ptr<http_session> s) : gate(std::move(g)), session(std::move(s)) {}
     ~answer_slot() {
       if (!answered)
         on_loop(gate, session, [](http_session& self) { self.close(); });
+    }
+    /// Runs `f(session)` on the session's loop.
+    template <class F>
+    void answer(F&& f) {
+      answered = true;
+      on_loop(gate, session, std::forward<F>(f));
     }
     std::shared_ptr<io_gate> gate;
     std::weak_ptr<http_session> session;
@@ -146,24 +153,6 @@ private:
     return it == params.end() ? std::string{} : it->second;
   }
 
-  // A loader's verdict on an upgrade (atom::admit), on its way from the asking actor. It holds
-  // the session only weakly (the upgrade's request and slot stay with the session, on its loop);
-  // dropped without a verdict (the actor system stopping), it closes the connection.
-  struct admission_verdict {
-    admission_verdict(std::shared_ptr<io_gate> g, std::weak_ptr<http_session> s) : gate(std::move(g)), session(std::move(s)) {}
-    ~admission_verdict() {
-      if (!given)
-        on_loop(gate, session, [](http_session& self) { self.close(); });
-    }
-    void give(bool take) {
-      given = true;
-      on_loop(gate, session, [take](http_session& self) { self.on_verdict(take); });
-    }
-    std::shared_ptr<io_gate> gate;
-    std::weak_ptr<http_session> session;
-    bool given = false;
-  };
-
   // A node past limits.admission-lag refuses a session it does not know BEFORE the upgrade, with
   // 503: an HTTP answer a load balancer can retry on another node (deploy/haproxy.cfg: retry-on
   // 503 with redispatch), where the same refusal after the upgrade (overloaded, close 1013) would
@@ -174,14 +163,15 @@ private:
     stream_.expires_never();
     waiting_ = shared_from_this();
     upgrade_.emplace(std::move(req), std::move(slot));
-    auto verdict = std::make_shared<admission_verdict>(ctx_.gate, weak_from_this());
+    // The request and the connection slot stay here, on this loop; the actor holds the answer_slot.
+    auto verdict = std::make_shared<answer_slot>(ctx_.gate, weak_from_this());
+    auto give = [verdict](bool take) { verdict->answer([take](http_session& self) { self.on_verdict(take); }); };
     const auto& loaders = ctx_.services->loaders;
     auto loader = loaders[std::hash<std::string>{}(sid) % loaders.size()];
     const int64_t deadline_ns = (std::chrono::steady_clock::now() + admission_timeout).time_since_epoch().count();
-    ctx_.sys.spawn([loader, sid, deadline_ns, verdict](caf::event_based_actor* self) {
+    ctx_.sys.spawn([loader, sid, deadline_ns, give](caf::event_based_actor* self) {
       self->request(loader, admission_timeout, atom::admit::value, sid, deadline_ns)
-        .then([verdict](bool take) { verdict->give(take); },
-              [verdict](caf::error&) { verdict->give(true); }); // session_init decides then
+        .then([give](bool take) { give(take); }, [give](caf::error&) { give(true); }); // session_init decides then
     });
   }
 
