@@ -67,7 +67,10 @@ config::config() {
     .add(admission_lag, "admission-lag",
          "new sessions are refused while the media loop runs this late (smoothed): HTTP 503 before the "
          "upgrade when the URL names the session (?sid=), else overloaded (1013) at session_init; a session "
-         "this node last served is always taken; 0: never refuse")
+         "this node last served is always taken; 0s: never refuse")
+    .add(admission_ack_wait, "admission-ack-wait",
+         "new sessions are refused likewise while items take this long to become durable (smoothed mean "
+         "of the acks, or the age of a spool commit still running: a slow or hung disk); 0s: never refuse")
     .add(max_messages_per_second, "max-messages-per-second",
          "WebSocket messages per second per connection (bursts up to the same number); 0: unlimited");
   opt_group{custom_options_, "spool"}
@@ -90,7 +93,7 @@ config::config() {
     .add(fault_injection, "fault-injection",
          "allow injected I/O failures and crash points (tests and drills; PUT /api/debug/faults)")
     .add(io_faults, "io-faults",
-         "I/O calls to fail from the start, e.g. media.sync@3:persistent:ENOSPC (needs fault-injection)")
+         "I/O calls to fail (or with :slow=MS to delay) from the start, e.g. media.sync@3:persistent:ENOSPC, spool.sync:persistent:slow=2000 (needs fault-injection)")
     .add(crash_at, "crash-at",
          "SIGKILL the server at a named point: after-spool-sync, after-file-before-db or mid-batch, [@N] (needs fault-injection)");
   opt_group{custom_options_, "auth"}
@@ -166,6 +169,8 @@ std::string config::dump() const {
     line += "=";
     if (is_secret(opt.full_name()))
       line += auth_secret.empty() ? "\"\"" : "\"(set)\"";
+    else if (caf::holds_alternative<caf::timespan>(*v) && caf::get<caf::timespan>(*v).count() == 0)
+      line += "0s"; // CAF writes "0d", which its own parser refuses: the dump must read back
     else
       line += caf::to_string(*v);
     sections[category].push_back(line + "  ; " + std::string(opt.description().data(), opt.description().size()));

@@ -59,6 +59,7 @@ public:
   caf::timespan orphan_timeout = std::chrono::seconds(30);
   size_t max_connections = 20000;
   caf::timespan admission_lag = std::chrono::milliseconds(500);
+  caf::timespan admission_ack_wait = std::chrono::seconds(1);
   double max_messages_per_second = 5000;
 
   // [spool]

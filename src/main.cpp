@@ -1,4 +1,5 @@
 // Composition root: parse config, open the stores, spawn the actors, recover the spool, serve.
+#include "actors/ack_wait_meter.hpp"
 #include "actors/health_probe.hpp"
 #include "actors/log.hpp"
 #include "actors/supervisor.hpp"
@@ -7,7 +8,7 @@
 #include "faults/faults.hpp"
 #include "net/api.hpp"
 #include "net/listener.hpp"
-#include "net/loop_lag_probe.hpp"
+#include "net/admission_probe.hpp"
 
 #include <caf/all.hpp>
 
@@ -17,6 +18,7 @@
 #include <csignal>
 #include <filesystem>
 #include <functional>
+#include <regex>
 #include <fstream>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -90,6 +92,17 @@ std::string make_auth(const config& cfg, net::auth_config& out) {
 
 // Each connection is a descriptor: the soft limit (often 1024) would refuse connections long
 // before limits.max-connections, so take what the hard limit allows.
+// CAF reads "--limits.admission-lag=0" as a duration cut short and says only "parser_error
+// (unexpected_eof)": a number without a unit can only have been meant as a duration (a number
+// where a number belongs parses), so say what it lacks.
+std::string explain_config_error(const caf::error& err) {
+  auto text = caf::to_string(err);
+  static const std::regex bare_number{R"(\"argument\" = \"--[a-z0-9.-]+=[0-9]+\")"};
+  if (text.find("parser_error") != std::string::npos && std::regex_search(text, bare_number))
+    text += "; a duration takes a unit: 0s, 500ms, 2s, 1min";
+  return text;
+}
+
 void raise_descriptor_limit(size_t wanted) {
   rlimit rl{};
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
@@ -110,7 +123,7 @@ int main(int argc, char** argv) {
   config cfg;
   cfg.extract_flag_values(args);
   if (auto err = cfg.parse(args))
-    return die("bad configuration: " + caf::to_string(err));
+    return die("bad configuration: " + explain_config_error(err));
   if (cfg.cli_helptext_printed)
     return 0;
   if (auto problem = cfg.apply_environment(args); !problem.empty())
@@ -169,8 +182,10 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   auto meters = std::make_shared<server_metrics>(std::make_shared<metrics::registry>());
   auto writes = std::make_shared<storage_health>(meters->storage_write_failures);
-  auto gate = std::make_shared<admission>(std::chrono::duration_cast<std::chrono::microseconds>(cfg.admission_lag),
-                                          &meters->io_loop_lag_us, &meters->sessions_refused);
+  auto us = [](caf::timespan t) { return std::chrono::duration_cast<std::chrono::microseconds>(t); };
+  auto gate = std::make_shared<admission>(admission_limits{us(cfg.admission_lag), us(cfg.admission_ack_wait)},
+                                          admission_meters{&meters->io_loop_lag_us, &meters->ack_wait_us,
+                                                           &meters->sessions_refused});
   auto media_root = std::filesystem::absolute(cfg.media_root).string();
   auto node_id = cfg.node_id.empty() ? default_node_id(cfg.port) : cfg.node_id;
   auto ms = [](caf::timespan t) { return std::chrono::duration_cast<std::chrono::milliseconds>(t); };
@@ -231,8 +246,9 @@ int main(int argc, char** argv) {
     return die("cannot listen on " + cfg.host + ":" + std::to_string(cfg.port) + ": " + e.what());
   }
   lst->run();
-  auto lag_probe = std::make_shared<net::loop_lag_probe>(ioc, gate);
-  lag_probe->start();
+  auto admission_probe = std::make_shared<net::admission_probe>(
+    ioc, gate, [meter = std::make_shared<ack_wait_meter>(meters->ack_latency, writes)](auto now) { return meter->sample(now); });
+  admission_probe->start();
   auto bound = lst->local_endpoint().port();
   spdlog::info("mediaspool: listening on {}:{} (ws path {})", cfg.host, bound, ctx.ws_path);
   if (!cfg.port_file.empty()) {
@@ -291,8 +307,8 @@ int main(int argc, char** argv) {
   // Everything bound to the io_context goes before it.
   drain_timer.reset();
   signals.reset();
-  lag_probe->stop();
-  lag_probe.reset();
+  admission_probe->stop();
+  admission_probe.reset();
   lst.reset();
   ctx.gate->close();
   ctx.budget->clear_line(); // its turns hold executors of the io_context

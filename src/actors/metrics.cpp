@@ -86,6 +86,14 @@ void histogram::observe(double v) noexcept {
     ;
 }
 
+histogram::totals histogram::total() const noexcept {
+  totals t;
+  for (size_t i = 0; i <= bounds_.size(); ++i)
+    t.count += buckets_[i].load(std::memory_order_relaxed);
+  t.sum = sum_.load(std::memory_order_relaxed);
+  return t;
+}
+
 histogram::snapshot histogram::snap() const {
   snapshot s;
   s.cumulative.resize(bounds_.size() + 1);

@@ -55,6 +55,13 @@ public:
   };
   /// A consistent-enough copy for rendering (each atomic read once).
   snapshot snap() const;
+
+  /// Observations and their sum so far, without copying the buckets (for frequent sampling).
+  struct totals {
+    uint64_t count = 0;
+    double sum = 0;
+  };
+  totals total() const noexcept;
   const std::vector<double>& bounds() const noexcept { return bounds_; }
 
 private:

@@ -64,10 +64,14 @@ server_metrics::server_metrics(std::shared_ptr<metrics::registry> reg)
     io_loop_lag_us(registry->add_gauge("mediaspool_io_loop_lag_microseconds",
                                        "How late the media loop (WebSockets) runs (a 100 ms timer's firing minus its deadline, "
                                        "smoothed); above limits.admission-lag new sessions are refused")),
+    ack_wait_us(registry->add_gauge("mediaspool_ack_wait_microseconds",
+                                    "How long items take now to become durable (each 100 ms: the mean latency of the acks "
+                                    "made durable, or the age of a spool commit still running if longer; smoothed); above "
+                                    "limits.admission-ack-wait new sessions are refused")),
     sessions_refused(registry->add_counter("mediaspool_sessions_refused_total",
                                            "Sessions refused (HTTP 503 before the upgrade, or overloaded/1013 at "
-                                           "session_init) because the media loop ran late; a session this node "
-                                           "last served is never refused")),
+                                           "session_init) because the media loop ran late or acks waited on the "
+                                           "disk; a session this node last served is never refused")),
     transcription_backlog(registry->add_gauge("mediaspool_transcription_backlog",
                                               "Audio chunks not transcribed yet (PostgreSQL's work list)")),
     transcription_retrying(registry->add_gauge("mediaspool_transcription_retrying",

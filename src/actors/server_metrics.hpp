@@ -50,6 +50,8 @@ struct server_metrics {
   metrics::counter& budget_overdrafts;
   /// The network loop's smoothed lateness (admission), microseconds.
   metrics::gauge& io_loop_lag_us;
+  /// How long items take now to become durable, smoothed (admission), microseconds.
+  metrics::gauge& ack_wait_us;
   /// New sessions turned away while the node ran late (admission).
   metrics::counter& sessions_refused;
   /// Failed spool (0) and media (1) writes: each is an I/O error or a full disk, never an ack.

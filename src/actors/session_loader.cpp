@@ -25,7 +25,7 @@ void sort_unique(std::vector<storage::held_item>& held) {
              held.end());
 }
 
-// A node that runs late takes no new sessions (admission.hpp). Asked only then, so the check
+// A node that runs late, or whose acks wait on its disk, takes no new sessions (admission.hpp). Asked only then, so the check
 // costs nothing while the node keeps up. Counts a session turned away, and logs one line per
 // 5 s with the number since the last: past capacity the refused retry by the thousand a minute
 // (figure 11: 23,000 tries), and /metrics has the exact count.
@@ -38,9 +38,12 @@ void refuse(loader_self self, const std::string& sid, std::string_view why) {
     log::session().debug("session_loader#{}: sid={} refused ({})", self->id(), sid, why);
     return;
   }
-  log::session().warn("session_loader#{}: sid={} refused ({}): the media loop runs {} ms late (limit "
-                      "limits.admission-lag); {} more refused since the last such line",
-                      self->id(), sid, why, st.gate->lag().count() / 1000, std::exchange(st.refusals_unlogged, 0));
+  log::session().warn("session_loader#{}: sid={} refused ({}): the media loop runs {} ms late (limits.admission-lag "
+                      "{} ms), items take {} ms to become durable (limits.admission-ack-wait {} ms); {} more "
+                      "refused since the last such line",
+                      self->id(), sid, why, st.gate->lag().count() / 1000, st.gate->limits().loop_lag.count() / 1000,
+                      st.gate->ack_wait().count() / 1000, st.gate->limits().ack_wait.count() / 1000,
+                      std::exchange(st.refusals_unlogged, 0));
   st.refusal_logged = now;
 }
 

@@ -159,6 +159,8 @@ void commit(spool_writer_pointer self) {
   for (auto& it : batch)
     entries.push_back({it.key, it.hash, it.file_name, it.element, it.payload.data(), it.payload.size()});
   auto t0 = std::chrono::steady_clock::now();
+  if (st.health)
+    st.health->started(storage_health::spool, t0);
   auto status = st.spool->write_durable(entries);
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
   if (st.health)

@@ -1,10 +1,13 @@
 #include "faults/faults.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <charconv>
 #include <csignal>
 #include <mutex>
+#include <thread>
 
 #include <unistd.h>
 
@@ -102,20 +105,29 @@ std::optional<io_fault> parse_one(std::string_view spec, std::string& error) {
     error = "unknown operation in '" + std::string{spec} + "' (want write, sync or rename)";
     return std::nullopt;
   }
+  bool named_error = false;
   for (size_t i = 1; i < parts.size(); ++i) {
     if (parts[i] == "persistent")
       f.persistent = true;
     else if (parts[i] == "once")
       f.persistent = false;
-    else if (parts[i] == "EIO")
-      f.error = EIO;
-    else if (parts[i] == "ENOSPC")
-      f.error = ENOSPC;
-    else {
-      error = "unknown option '" + std::string{parts[i]} + "' (want persistent, once, EIO or ENOSPC)";
+    else if (parts[i] == "EIO" || parts[i] == "ENOSPC") {
+      f.error = parts[i] == "EIO" ? EIO : ENOSPC;
+      named_error = true;
+    } else if (parts[i].substr(0, 5) == "slow=") {
+      auto ms = parts[i].substr(5);
+      auto [end, ec] = std::from_chars(ms.data(), ms.data() + ms.size(), f.slow_ms);
+      if (ec != std::errc{} || end != ms.data() + ms.size() || f.slow_ms < 1 || f.slow_ms > 60000) {
+        error = "bad delay in '" + std::string{spec} + "' (want slow=MS with MS from 1 to 60000)";
+        return std::nullopt;
+      }
+    } else {
+      error = "unknown option '" + std::string{parts[i]} + "' (want persistent, once, EIO, ENOSPC or slow=MS)";
       return std::nullopt;
     }
   }
+  if (f.slow_ms > 0 && !named_error)
+    f.error = 0;
   return f;
 }
 
@@ -152,17 +164,25 @@ int injected_io_error(io_scope scope, io_op op) noexcept {
   if (!io_armed.load(std::memory_order_acquire))
     return 0;
   auto& r = state();
-  std::lock_guard<std::mutex> guard{r.mutex};
   int error = 0;
-  for (auto& rule : r.rules) {
-    if (rule.fault.scope != scope || rule.fault.op != op)
-      continue;
-    ++rule.calls;
-    if (rule.calls == rule.fault.nth || (rule.fault.persistent && rule.calls > rule.fault.nth))
-      error = rule.fault.error;
+  uint32_t slow_ms = 0;
+  {
+    std::lock_guard<std::mutex> guard{r.mutex};
+    for (auto& rule : r.rules) {
+      if (rule.fault.scope != scope || rule.fault.op != op)
+        continue;
+      ++rule.calls;
+      if (rule.calls == rule.fault.nth || (rule.fault.persistent && rule.calls > rule.fault.nth)) {
+        error = error != 0 ? error : rule.fault.error;
+        slow_ms = std::max(slow_ms, rule.fault.slow_ms);
+      }
+    }
   }
-  if (error != 0)
+  if (error != 0 || slow_ms > 0)
     injected.fetch_add(1, std::memory_order_relaxed);
+  // Outside the lock: other writers' calls are not held behind this one's delay.
+  if (slow_ms > 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms));
   return error;
 }
 
@@ -218,7 +238,8 @@ std::string describe() {
     auto& f = r.rules[i].fault;
     out += (i ? "," : "");
     out += std::string{name_of(f.scope)} + "." + name_of(f.op) + "@" + std::to_string(f.nth)
-           + (f.persistent ? ":persistent" : ":once") + (f.error == ENOSPC ? ":ENOSPC" : ":EIO");
+           + (f.persistent ? ":persistent" : ":once") + (f.error == ENOSPC ? ":ENOSPC" : f.error != 0 ? ":EIO" : "")
+           + (f.slow_ms > 0 ? ":slow=" + std::to_string(f.slow_ms) : "");
   }
   out += " crash-at=";
   if (r.crash)

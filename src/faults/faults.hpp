@@ -22,23 +22,28 @@ enum class io_scope : uint8_t { spool, media };
 enum class io_op : uint8_t { write, sync, rename };
 
 /// "The nth matching call from now fails with `error`; with `persistent`, every later one too."
+/// With `slow_ms`, the call first waits that long (a disk that got slow, not one that fails);
+/// `error` 0 then lets it proceed.
 struct io_fault {
   io_scope scope = io_scope::spool;
   io_op op = io_op::sync;
   uint64_t nth = 1;
   bool persistent = false;
-  int error = 5; ///< errno: EIO (5) or ENOSPC (28)
+  int error = 5; ///< errno: EIO (5) or ENOSPC (28); 0 only with slow_ms
+  uint32_t slow_ms = 0;
 };
 
-/// Parses "<spool|media>.<write|sync|rename>[@N][:persistent][:EIO|:ENOSPC]", several separated
-/// by ','. Returns nullopt and sets `error` on bad input.
+/// Parses "<spool|media>.<write|sync|rename>[@N][:persistent][:EIO|:ENOSPC][:slow=MS]", several
+/// separated by ','. `slow=MS` alone delays the call and lets it succeed; with EIO or ENOSPC it
+/// delays, then fails. Returns nullopt and sets `error` on bad input.
 std::optional<std::vector<io_fault>> parse_io_faults(std::string_view spec, std::string& error);
 
 /// Replaces the armed I/O faults (an empty list disarms them all).
 void arm_io_faults(std::vector<io_fault> faults);
 
 /// The errno an I/O call in `scope` of kind `op` must fail with, or 0 to proceed. Counts the
-/// call against every armed rule that matches it.
+/// call against every armed rule that matches it, and first sleeps as long as a slow rule that
+/// fires asks (on the caller's thread: the writers are detached actors).
 int injected_io_error(io_scope scope, io_op op) noexcept;
 
 /// For POSIX call sites: true, with errno set as the kernel would, if an armed fault fails this
@@ -64,7 +69,7 @@ void reach(std::string_view point) noexcept;
 /// What is armed, and how many injected failures fired, as text for the debug API and logs.
 std::string describe();
 
-/// Injected I/O failures since start.
+/// Injected I/O failures and delays since start.
 uint64_t io_failures_injected() noexcept;
 
 } // namespace mediaspool::faults

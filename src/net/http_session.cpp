@@ -153,8 +153,8 @@ private:
     return it == params.end() ? std::string{} : it->second;
   }
 
-  // A node past limits.admission-lag refuses a session it does not know BEFORE the upgrade, with
-  // 503: an HTTP answer a load balancer can retry on another node (deploy/haproxy.cfg: retry-on
+  // A node past limits.admission-lag or -ack-wait refuses a session it does not know BEFORE the
+  // upgrade, with 503: an HTTP answer a load balancer can retry on another node (deploy/haproxy.cfg: retry-on
   // 503 with redispatch), where the same refusal after the upgrade (overloaded, close 1013) would
   // send the client's every retry back here by the sid hash. A session this node last served (its
   // spool, or the row's node_id) is taken; a new one, or one another node took meanwhile, is sent

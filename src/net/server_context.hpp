@@ -65,7 +65,7 @@ struct server_context {
   std::string web_root = "web";               ///< static pages (GET /, /review/); set by main
   bool fault_injection = false;               ///< debug.fault-injection: PUT /api/debug/faults allowed
   auth_config auth;                           ///< set by main (PROTOCOL.md section 6)
-  /// Whether the node takes new sessions (limits.admission-lag); set by main, null: always.
+  /// Whether the node takes new sessions (limits.admission-lag, -ack-wait); set by main, null: always.
   std::shared_ptr<const admission> admission_gate;
 };
 

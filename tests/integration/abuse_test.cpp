@@ -353,4 +353,73 @@ TEST_CASE_FIXTURE(pg_fixture, "a node running late refuses an unknown session's 
   CHECK(std::stoi(m.body.substr(at + 35)) >= 2);
 }
 
+TEST_CASE_FIXTURE(pg_fixture, "a node whose disk got slow refuses new sessions' upgrades with 503 while its loop is idle, keeps its own, loses no ack, and takes new ones once the disk recovers") {
+  server_process server{url, {"--debug.fault-injection=true"}};
+  const std::vector<std::pair<std::string, std::string>> upgrade{{"Upgrade", "websocket"},
+                                                                 {"Connection", "Upgrade"},
+                                                                 {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+                                                                 {"Sec-WebSocket-Version", "13"}};
+  const auto recording = test_sid(9501);
+  const auto known = test_sid(9502);
+  {
+    ws_test_client c{server.port()};
+    CHECK_NO_FAILURES(init_and_check(c, known, false));
+  }
+  ws_test_client rec{server.port(), 5s, "/ws/media-stream?sid=" + recording};
+  CHECK_NO_FAILURES(init_and_check(rec, recording, false));
+  const auto items = make_mix(9501, 1, 1);
+  CHECK_NO_FAILURES(send_and_check_acks(rec, recording, {items[0]}, 1, {}, 10s));
+  // Every spool sync now takes 4 s: the disk is slow, nothing fails, and the media loop has
+  // nothing to do. The next item's commit runs for seconds.
+  auto slow = http_get(server.port(), "/api/debug/faults?io=spool.sync:persistent:slow=4000", {}, 3s, "PUT");
+  REQUIRE_MESSAGE(slow.status == 200, slow.status << " " << slow.error);
+  send_item(rec, recording, items[1]);
+  // /metrics (on the HTTP loop) shows the wait grow past the limit while the media loop is on time.
+  auto gauge = [&](const std::string& body, const std::string& name) -> long long {
+    auto at = body.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stoll(body.substr(at + name.size() + 2));
+  };
+  long long wait_us = 0, lag_us = 0;
+  for (auto until = clock_type::now() + 15s; clock_type::now() < until && wait_us <= 1000000;) {
+    auto m = http_get(server.port(), "/metrics");
+    wait_us = gauge(m.body, "mediaspool_ack_wait_microseconds");
+    lag_us = gauge(m.body, "mediaspool_io_loop_lag_microseconds");
+    std::this_thread::sleep_for(50ms); // poll interval, bounded by the deadline
+  }
+  REQUIRE_MESSAGE(wait_us > 1000000, "ack wait " << wait_us << " us");
+  CHECK_MESSAGE(lag_us >= 0, lag_us);
+  CHECK_MESSAGE(lag_us < 500000, lag_us);
+  // Now a new session is sent on (each try names a new one; an upgraded one is just closed).
+  http_result refused;
+  uint32_t tries = 0;
+  for (auto until = clock_type::now() + 10s; clock_type::now() < until;) {
+    refused = http_get(server.port(), "/ws/media-stream?sid=" + test_sid(9600 + tries++), upgrade, 1s);
+    if (refused.status == 503)
+      break;
+  }
+  REQUIRE_MESSAGE(refused.status == 503, refused.status << " " << refused.error << " after " << tries << " tries");
+  CHECK(tries == 1);
+  CHECK(refused.body.find("overloaded") != std::string::npos);
+  // A session the node holds is still taken.
+  {
+    ws_test_client again{server.port(), 5s, "/ws/media-stream?sid=" + known};
+    CHECK_NO_FAILURES(init_and_check(again, known, true));
+  }
+  // The disk recovers: the item waiting on it is acked, and after a calm spell a new session is
+  // taken again.
+  auto healed = http_get(server.port(), "/api/debug/faults?io=", {}, 3s, "PUT");
+  REQUIRE(healed.status == 200);
+  auto ack = rec.wait_for_type("frame_ack", 20s);
+  REQUIRE_MESSAGE(ack, "the item sent while the disk was slow was never acked: " << rec.last_error());
+  CHECK((*ack)["frame_index"] == items[1].index);
+  http_result taken;
+  for (auto until = clock_type::now() + 30s; clock_type::now() < until;) {
+    taken = http_get(server.port(), "/ws/media-stream?sid=" + test_sid(9600 + tries++), upgrade, 1s);
+    if (taken.status == 101)
+      break;
+    std::this_thread::sleep_for(100ms); // poll interval, bounded by the deadline
+  }
+  CHECK_MESSAGE(taken.status == 101, taken.status << " " << taken.error);
+}
+
 } // TEST_SUITE

@@ -250,6 +250,13 @@ TEST_CASE("--dump-config prints every key, environment overrides below the comma
   auto [flag_rc, flag_bad] = run("", "--asr.enabled=maybe");
   CHECK(flag_rc != 0);
   CHECK(flag_bad.find("want true or false") != std::string::npos);
+  // A duration needs its unit, and a number without one is told so (CAF alone says "unexpected_eof").
+  auto [unitless_rc, unitless] = run("", "--limits.admission-ack-wait=0");
+  CHECK(unitless_rc != 0);
+  CHECK_MESSAGE(unitless.find("a duration takes a unit") != std::string::npos, unitless);
+  auto [zero_rc, zero] = run("", "--limits.admission-ack-wait=0s");
+  CHECK(zero_rc == 0);
+  CHECK_MESSAGE(zero.find("\nadmission-ack-wait=0s ") != std::string::npos, zero); // as it reads back
 }
 
 TEST_CASE("a server whose PostgreSQL is not reachable says so at once, on one line, while it retries") {

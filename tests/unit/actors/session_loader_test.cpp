@@ -26,7 +26,7 @@ const std::string spooled_sid = "3f2b8c1e-0000-4000-8000-0000000000a3";
 struct loader_fixture : test::pg_fixture, test::coordinator_fixture {
   test::temp_dir dir;
   std::shared_ptr<storage::spool> spool;
-  std::shared_ptr<admission> gate = std::make_shared<admission>(500ms);
+  std::shared_ptr<admission> gate = std::make_shared<admission>(admission_limits{500ms, 1s});
   session_loader_actor loader;
 
   loader_fixture() {
@@ -55,7 +55,7 @@ struct loader_fixture : test::pg_fixture, test::coordinator_fixture {
 
   void overload() {
     for (int i = 0; i < 20; ++i)
-      gate->loop_lag(2s);
+      gate->sample(2s, 0us);
     REQUIRE(gate->refusing());
   }
 };
@@ -83,7 +83,7 @@ TEST_CASE_FIXTURE(loader_fixture, "a node that runs late refuses a new session w
   CHECK(gate->refused_total() == 1);
   // Caught up again (a calm spell below half the limit), the same client's retry opens it.
   for (int i = 0; i < 100; ++i)
-    gate->loop_lag(1ms);
+    gate->sample(1ms, 0us);
   REQUIRE_FALSE(gate->refusing());
   auto retry = init(new_sid);
   REQUIRE_FALSE(retry->error);

@@ -83,7 +83,14 @@ TEST_SUITE("faults.io") {
     CHECK((*f)[1].nth == 1);
     CHECK_FALSE((*f)[1].persistent);
     CHECK((*f)[1].error == EIO);
-    for (auto bad : {"disk.sync", "spool.flush", "spool.sync@0", "spool.sync@x", "media.write:sometimes"}) {
+    auto slow = faults::parse_io_faults("spool.sync:persistent:slow=250, media.write:slow=10:ENOSPC", error);
+    REQUIRE_MESSAGE(slow, error);
+    CHECK((*slow)[0].slow_ms == 250);
+    CHECK((*slow)[0].error == 0); // slow alone: the call waits, then succeeds
+    CHECK((*slow)[1].slow_ms == 10);
+    CHECK((*slow)[1].error == ENOSPC);
+    for (auto bad : {"disk.sync", "spool.flush", "spool.sync@0", "spool.sync@x", "media.write:sometimes",
+                     "spool.sync:slow=", "spool.sync:slow=0", "spool.sync:slow=5s", "spool.sync:slow=99999"}) {
       error.clear();
       CHECK_MESSAGE(!faults::parse_io_faults(bad, error), bad);
       CHECK_MESSAGE(!error.empty(), bad);
@@ -99,6 +106,25 @@ TEST_SUITE("faults.io") {
     CHECK(faults::injected_io_error(faults::io_scope::media, faults::io_op::sync) == 0);  // other op
     CHECK(faults::injected_io_error(faults::io_scope::media, faults::io_op::write) == EIO);
     CHECK(faults::injected_io_error(faults::io_scope::media, faults::io_op::write) == 0);
+  }
+
+  TEST_CASE("a slow disk: the spool's commit waits as long as asked and still succeeds") {
+    temp_dir dir;
+    status st;
+    auto sp = spool::open(spool_options{(dir / "spool").string(), 4u << 20}, st);
+    REQUIRE_MESSAGE(st.ok(), st.message);
+    REQUIRE(put(*sp, 0, "warm").ok());
+    const auto injected_before = faults::io_failures_injected();
+    {
+      armed a{"spool.sync:persistent:slow=300"};
+      const auto t0 = std::chrono::steady_clock::now();
+      auto slow = put(*sp, 1, "slow bytes");
+      const auto took = std::chrono::steady_clock::now() - t0;
+      REQUIRE_MESSAGE(slow.ok(), slow.message);
+      CHECK(took >= std::chrono::milliseconds(300));
+    }
+    CHECK(faults::io_failures_injected() > injected_before);
+    CHECK(spooled_indexes(*sp) == std::vector<uint32_t>{0, 1});
   }
 
   TEST_CASE("media: failed write, fsync or rename reports the error and leaves the old file, no temp file") {

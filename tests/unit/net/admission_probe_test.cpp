@@ -1,6 +1,6 @@
 // The probe on a real io_context: a handler that holds the loop makes the next timer late by as
-// much, and that lateness reaches the admission state.
-#include "net/loop_lag_probe.hpp"
+// much, and that lateness reaches the admission state; so does the ack wait it is given.
+#include "net/admission_probe.hpp"
 
 #include <boost/asio/post.hpp>
 #include <doctest/doctest.h>
@@ -14,12 +14,12 @@
 using namespace mediaspool;
 using namespace std::chrono_literals;
 
-TEST_SUITE("net.loop_lag_probe") {
+TEST_SUITE("net.admission_probe") {
 
 TEST_CASE("a loop held by a slow handler is measured late; one that keeps up is not") {
   boost::asio::io_context ioc;
-  auto gate = std::make_shared<admission>(100ms);
-  auto probe = std::make_shared<net::loop_lag_probe>(ioc, gate, 10ms);
+  auto gate = std::make_shared<admission>(admission_limits{100ms, 0us});
+  auto probe = std::make_shared<net::admission_probe>(ioc, gate, nullptr, 10ms);
   probe->start();
   // An idle loop: a few periods, every firing close to its deadline.
   ioc.run_for(60ms);
@@ -49,6 +49,25 @@ TEST_CASE("a loop held by a slow handler is measured late; one that keeps up is 
   const auto t0 = std::chrono::steady_clock::now();
   ioc.run_for(1s);
   CHECK(std::chrono::steady_clock::now() - t0 < 500ms);
+}
+
+TEST_CASE("each firing samples the ack wait it is given: a slow one turns sessions away on an idle loop") {
+  boost::asio::io_context ioc;
+  auto gate = std::make_shared<admission>(admission_limits{100ms, 1s});
+  std::chrono::microseconds wait{0};
+  int asked = 0;
+  auto probe = std::make_shared<net::admission_probe>(
+    ioc, gate, [&](std::chrono::steady_clock::time_point) { ++asked; return wait; }, 10ms);
+  probe->start();
+  ioc.run_for(100ms);
+  CHECK(asked > 3);
+  CHECK_FALSE(gate->refusing());
+  wait = 5s; // what the meter reads while a spool commit hangs
+  ioc.run_for(150ms);
+  CHECK(gate->refusing());
+  CHECK(gate->ack_wait() > 1s);
+  CHECK(gate->lag() < 100ms);
+  probe->stop();
 }
 
 } // TEST_SUITE
