@@ -70,7 +70,7 @@ config::config() {
          "this node last served is always taken; 0s: never refuse")
     .add(admission_ack_wait, "admission-ack-wait",
          "new sessions are refused likewise while items take this long to become durable (smoothed mean "
-         "of the acks, or the age of a spool commit still running: a slow or hung disk); 0s: never refuse")
+         "of the acks, or the age of a spool write still running: a slow or hung disk); 0s: never refuse")
     .add(max_messages_per_second, "max-messages-per-second",
          "WebSocket messages per second per connection (bursts up to the same number); 0: unlimited");
   opt_group{custom_options_, "spool"}

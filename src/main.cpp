@@ -90,18 +90,19 @@ std::string make_auth(const config& cfg, net::auth_config& out) {
   return {};
 }
 
-// Each connection is a descriptor: the soft limit (often 1024) would refuse connections long
-// before limits.max-connections, so take what the hard limit allows.
 // CAF reads "--limits.admission-lag=0" as a duration cut short and says only "parser_error
-// (unexpected_eof)": a number without a unit can only have been meant as a duration (a number
-// where a number belongs parses), so say what it lacks.
+// (unexpected_eof)": a number without a unit that ends too early can only have been meant as a
+// duration (a number where a number belongs parses), so say what it lacks.
 std::string explain_config_error(const caf::error& err) {
   auto text = caf::to_string(err);
   static const std::regex bare_number{R"(\"argument\" = \"--[a-z0-9.-]+=[0-9]+\")"};
-  if (text.find("parser_error") != std::string::npos && std::regex_search(text, bare_number))
+  if (text.find("parser_error(unexpected_eof") != std::string::npos && std::regex_search(text, bare_number))
     text += "; a duration takes a unit: 0s, 500ms, 2s, 1min";
   return text;
 }
+
+// Each connection is a descriptor: the soft limit (often 1024) would refuse connections long
+// before limits.max-connections, so take what the hard limit allows.
 
 void raise_descriptor_limit(size_t wanted) {
   rlimit rl{};

@@ -1,9 +1,10 @@
 #pragma once
 // How long items take now to become durable, one sample at a time for admission (admission.hpp):
 // the mean latency of the acks that became durable since the last sample (pair complete ->
-// durable: server_metrics::ack_latency), or the age of the spool commit still running when that
-// is longer. The commit's age is what shows a disk that hangs: it completes no ack, so a mean of
-// the acks completed would read zero while every new item waits behind it.
+// durable: server_metrics::ack_latency), or the age of the spool write still running (a commit,
+// or a removal's WAL sync) when that is longer. That age is what shows a disk that hangs: it
+// completes no ack, so a mean of the acks completed would read zero while every new item waits
+// behind it.
 // One sampling thread (the admission probe's).
 #include "actors/metrics.hpp"
 #include "actors/storage_health.hpp"

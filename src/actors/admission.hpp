@@ -5,7 +5,7 @@
 // - the network loop runs late (a timer on it fires later than its deadline: net/admission_probe),
 //   which is where the wait shows when the cores are the limit;
 // - items take long to become durable (actors/ack_wait_meter: the acks' latency, or the age of a
-//   spool commit still running), which is where it shows when the disk is: a disk that got slow
+//   spool write still running), which is where it shows when the disk is: a disk that got slow
 //   or hangs leaves the loop idle and on time while every ack waits on it.
 // While either is over its limit, a session this node does not know is refused: with HTTP 503
 // before the upgrade when the URL names it (net/http_session.cpp; a load balancer retries another

@@ -66,7 +66,7 @@ server_metrics::server_metrics(std::shared_ptr<metrics::registry> reg)
                                        "smoothed); above limits.admission-lag new sessions are refused")),
     ack_wait_us(registry->add_gauge("mediaspool_ack_wait_microseconds",
                                     "How long items take now to become durable (each 100 ms: the mean latency of the acks "
-                                    "made durable, or the age of a spool commit still running if longer; smoothed); above "
+                                    "made durable, or the age of a spool write still running if longer; smoothed); above "
                                     "limits.admission-ack-wait new sessions are refused")),
     sessions_refused(registry->add_counter("mediaspool_sessions_refused_total",
                                            "Sessions refused (HTTP 503 before the upgrade, or overloaded/1013 at "

@@ -105,9 +105,31 @@ void settle(spool_writer_pointer self, const storage::item_key& key,
   }
 }
 
+// Marks the spool write in progress for as long as it lives (storage_health::running_for): every
+// write of this actor, since a removal's WAL sync on a hung disk holds back the commits queued
+// behind it as surely as a commit does; and cleared on every way out, or the node would refuse
+// new sessions for good.
+class spool_write_clock {
+public:
+  explicit spool_write_clock(storage_health* health) : health_(health) {
+    if (health_)
+      health_->started(storage_health::spool, std::chrono::steady_clock::now());
+  }
+  ~spool_write_clock() {
+    if (health_)
+      health_->finished(storage_health::spool);
+  }
+  spool_write_clock(const spool_write_clock&) = delete;
+  spool_write_clock& operator=(const spool_write_clock&) = delete;
+
+private:
+  storage_health* health_;
+};
+
 void remove_records(spool_writer_pointer self, const std::vector<storage::item_key>& keys) {
   if (keys.empty())
     return;
+  spool_write_clock clock{self->state.health.get()};
   if (auto s = self->state.spool->remove(keys); !s.ok())
     log::spool().warn("spool_writer#{}: delete of {} records failed ({}): they replay at next start",
                       self->id(), keys.size(), s.message);
@@ -159,9 +181,10 @@ void commit(spool_writer_pointer self) {
   for (auto& it : batch)
     entries.push_back({it.key, it.hash, it.file_name, it.element, it.payload.data(), it.payload.size()});
   auto t0 = std::chrono::steady_clock::now();
-  if (st.health)
-    st.health->started(storage_health::spool, t0);
-  auto status = st.spool->write_durable(entries);
+  auto status = [&] {
+    spool_write_clock clock{st.health.get()};
+    return st.spool->write_durable(entries);
+  }();
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
   if (st.health)
     st.health->report(storage_health::spool, status);

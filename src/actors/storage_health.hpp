@@ -3,8 +3,8 @@
 // The spool writer and the file writers report every outcome; the readiness probe and the
 // sessions read it (a session answers `overloaded` at once while the media disk is full instead
 // of acking bytes that cannot become files; a full spool disk fails each commit fast on its own).
-// A write in progress is visible too (`started`, then its `report`): a disk that got slow or hangs
-// fails nothing, so only the age of the write still running shows it (admission.hpp).
+// A write in progress is visible too (`started`, then its `report` or `finished`): a disk that got
+// slow or hangs fails nothing, so only the age of the write still running shows it (admission.hpp).
 // Thread-safe: the writers are detached actors.
 #include "actors/metrics.hpp"
 #include "storage/errc.hpp"
@@ -31,6 +31,9 @@ public:
   void started(store s, std::chrono::steady_clock::time_point now) noexcept {
     started_ns_[s].store(now.time_since_epoch().count(), std::memory_order_release);
   }
+
+  /// The write to `s` in progress ended without an outcome to report (a removal, or an exception).
+  void finished(store s) noexcept { started_ns_[s].store(0, std::memory_order_release); }
 
   /// How long the write to `s` in progress has run at `now`; zero when none is.
   std::chrono::steady_clock::duration running_for(store s, std::chrono::steady_clock::time_point now) const noexcept {

@@ -373,6 +373,11 @@ TEST_CASE_FIXTURE(pg_fixture, "a node whose disk got slow refuses new sessions' 
   // nothing to do. The next item's commit runs for seconds.
   auto slow = http_get(server.port(), "/api/debug/faults?io=spool.sync:persistent:slow=4000", {}, 3s, "PUT");
   REQUIRE_MESSAGE(slow.status == 200, slow.status << " " << slow.error);
+  // Healed on every way out, so a failed check does not leave the server slow to stop.
+  struct heal_on_exit {
+    uint16_t port;
+    ~heal_on_exit() { http_get(port, "/api/debug/faults?io=", {}, 3s, "PUT"); }
+  } heal{server.port()};
   send_item(rec, recording, items[1]);
   // /metrics (on the HTTP loop) shows the wait grow past the limit while the media loop is on time.
   auto gauge = [&](const std::string& body, const std::string& name) -> long long {
@@ -398,7 +403,6 @@ TEST_CASE_FIXTURE(pg_fixture, "a node whose disk got slow refuses new sessions' 
       break;
   }
   REQUIRE_MESSAGE(refused.status == 503, refused.status << " " << refused.error << " after " << tries << " tries");
-  CHECK(tries == 1);
   CHECK(refused.body.find("overloaded") != std::string::npos);
   // A session the node holds is still taken.
   {
