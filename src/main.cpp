@@ -17,9 +17,9 @@
 #include <cstdio>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <regex>
-#include <fstream>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <sstream>
@@ -103,7 +103,6 @@ std::string explain_config_error(const caf::error& err) {
 
 // Each connection is a descriptor: the soft limit (often 1024) would refuse connections long
 // before limits.max-connections, so take what the hard limit allows.
-
 void raise_descriptor_limit(size_t wanted) {
   rlimit rl{};
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)

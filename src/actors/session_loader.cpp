@@ -25,8 +25,8 @@ void sort_unique(std::vector<storage::held_item>& held) {
              held.end());
 }
 
-// A node that runs late, or whose acks wait on its disk, takes no new sessions (admission.hpp). Asked only then, so the check
-// costs nothing while the node keeps up. Counts a session turned away, and logs one line per
+// A node that runs late, or whose acks wait on its disk, takes no new sessions (admission.hpp).
+// Asked only then, so the check costs nothing while the node keeps up. Counts a session turned away, and logs one line per
 // 5 s with the number since the last: past capacity the refused retry by the thousand a minute
 // (figure 11: 23,000 tries), and /metrics has the exact count.
 void refuse(loader_self self, const std::string& sid, std::string_view why) {

@@ -3,7 +3,6 @@
 namespace mediaspool {
 
 void storage_health::report(store s, const storage::status& st) {
-  started_ns_[s].store(0, std::memory_order_release);
   if (st.ok()) {
     if (failing_[s].load(std::memory_order_acquire)) {
       failing_[s].store(false, std::memory_order_release);

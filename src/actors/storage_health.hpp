@@ -3,16 +3,16 @@
 // The spool writer and the file writers report every outcome; the readiness probe and the
 // sessions read it (a session answers `overloaded` at once while the media disk is full instead
 // of acking bytes that cannot become files; a full spool disk fails each commit fast on its own).
-// A write in progress is visible too (`started`, then its `report` or `finished`): a disk that got
-// slow or hangs fails nothing, so only the age of the write still running shows it (admission.hpp).
+// A write in progress is visible too (`started`, then `finished`): a disk that got slow or hangs
+// fails nothing, so only the age of the write still running shows it (admission.hpp).
 // Thread-safe: the writers are detached actors.
 #include "actors/metrics.hpp"
 #include "storage/errc.hpp"
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -27,12 +27,12 @@ public:
   /// `failure_counters` (may be null) count failed writes per store in /metrics.
   explicit storage_health(std::array<metrics::counter*, 2> failure_counters = {}) : counters_(failure_counters) {}
 
-  /// A write to `s` starts now (steady clock); its `report` ends it.
+  /// A write to `s` starts now (steady clock); `finished` ends it.
   void started(store s, std::chrono::steady_clock::time_point now) noexcept {
     started_ns_[s].store(now.time_since_epoch().count(), std::memory_order_release);
   }
 
-  /// The write to `s` in progress ended without an outcome to report (a removal, or an exception).
+  /// The write to `s` in progress ended, however it ended (the spool writer's scope guard).
   void finished(store s) noexcept { started_ns_[s].store(0, std::memory_order_release); }
 
   /// How long the write to `s` in progress has run at `now`; zero when none is.
@@ -44,8 +44,7 @@ public:
                                                                      std::chrono::steady_clock::duration{since}});
   }
 
-  /// Records the outcome of a write to `s` (ending the one in progress); a success clears an
-  /// earlier failure.
+  /// Records the outcome of a write to `s`; a success clears an earlier failure.
   void report(store s, const storage::status& st);
 
   /// True while the last write to `s` failed.

@@ -23,7 +23,7 @@ TEST_CASE("the mean of the acks since the last sample, zero when none came and n
   CHECK(meter.sample(now) == 5000us);
 }
 
-TEST_CASE("a spool commit still running counts with its age, and ends with its report") {
+TEST_CASE("a spool write still running counts with its age until it finishes") {
   metrics::histogram acks{{0.01, 0.1, 1}};
   auto health = std::make_shared<storage_health>();
   ack_wait_meter meter{acks, health};
@@ -32,7 +32,7 @@ TEST_CASE("a spool commit still running counts with its age, and ends with its r
   CHECK(meter.sample(t0 + 2s) == 2s); // a hung disk: no ack at all, and the wait still grows
   acks.observe(0.05);
   CHECK(meter.sample(t0 + 3s) == 3s); // the longer of the two
-  health->report(storage_health::spool, storage::status::success());
+  health->finished(storage_health::spool);
   acks.observe(3.1);
   CHECK(meter.sample(t0 + 4s) == 3100ms);
   CHECK(meter.sample(t0 + 5s) == 0us);
