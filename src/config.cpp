@@ -26,7 +26,9 @@ config::config() {
     .add(io_threads, "io-threads", "Asio threads serving sockets")
     .add(shutdown_drain, "shutdown-drain", "on SIGTERM, how long connections may take to finish before they are cut")
     .add(log_level, "log-level", "trace, debug, info, warn, error")
-    .add(min_free_bytes, "min-free-bytes", "GET /readyz fails when the spool or media filesystem has less free");
+    .add(min_free_bytes, "min-free-bytes", "GET /readyz fails when the spool or media filesystem has less free")
+    .add(ready_write_stall, "ready-write-stall",
+         "GET /readyz fails while a spool write has been running this long (a hung disk); 0s: never");
   opt_group{custom_options_, "log"}
     .add(log_base_level, "level", "global level; overrides server.log-level when set")
     .add(log_format, "format", "text (terminals) or json (one object per line: ts, level, component, msg, sid, actor)")

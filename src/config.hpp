@@ -44,6 +44,7 @@ public:
   std::string log_level = "info";
   caf::timespan shutdown_drain = std::chrono::seconds(10);
   size_t min_free_bytes = size_t{1} << 30;
+  caf::timespan ready_write_stall = std::chrono::seconds(10);
 
   // [limits]
   size_t read_message_max = 8u << 20;

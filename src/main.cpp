@@ -229,7 +229,7 @@ int main(int argc, char** argv) {
   ctx.fault_injection = cfg.fault_injection;
   ctx.admission_gate = gate;
   ctx.health = sys.spawn<caf::detached>(health_probe, health_config{cfg.db_url, spool, cfg.spool_path, media_root,
-                                                                    cfg.min_free_bytes, writes});
+                                                                    cfg.min_free_bytes, writes, cfg.ready_write_stall});
   // With one thread the media loop's own executor keeps a connection's handlers in order as a
   // strand would, without the strand's lock, queue and shared count copied with every operation.
   ctx.ws_executor = [&ioc, threads = cfg.io_threads]() -> net::asio::any_io_executor {

@@ -3,6 +3,8 @@
 #include "actors/log.hpp"
 #include "actors/thread_name.hpp"
 
+#include <fmt/format.h>
+
 #include <sys/statvfs.h>
 
 namespace mediaspool {
@@ -24,11 +26,22 @@ readiness check_readiness(health_probe_state& st) {
   if (!r.spool)
     r.problems.push_back("spool: not open");
   r.disk = true;
-  if (st.cfg.writes)
+  if (st.cfg.writes) {
     for (auto& p : st.cfg.writes->problems()) {
       r.disk = false;
       r.problems.push_back(p);
     }
+    // Checked before statvfs, which may itself hang on such a disk (the route then answers 503
+    // when the probe does not).
+    auto running = st.cfg.writes->running_for(storage_health::spool, std::chrono::steady_clock::now());
+    if (st.cfg.write_stall.count() > 0 && running >= st.cfg.write_stall) {
+      r.disk = false;
+      r.problems.push_back(fmt::format("spool: a write has been running for {:.1f} s (server.ready-write-stall {:.1f} s): "
+                                       "the disk is slow or hung; acked items wait in the spool",
+                                       std::chrono::duration<double>(running).count(),
+                                       std::chrono::duration<double>(st.cfg.write_stall).count()));
+    }
+  }
   for (auto* path : {&st.cfg.spool_path, &st.cfg.media_root}) {
     auto free = free_bytes(*path);
     if (!free) {

@@ -1,11 +1,14 @@
 #pragma once
 // The readiness probe behind GET /readyz: PostgreSQL answers SELECT 1 (on the probe's own
-// connection), the spool is open, and the filesystems of the spool and the media root have more
-// than `min_free_bytes` free. Blocking (libpq, statvfs): the composition root spawns it detached
-// and sends it an exit at shutdown.
+// connection), the spool is open, no spool write has been running for `write_stall` (a hung disk
+// fails nothing and acks nothing, so without this a balancer would keep sending it sessions),
+// and the filesystems of the spool and the media root have more than `min_free_bytes` free.
+// Blocking (libpq, statvfs): the composition root spawns it detached and sends it an exit at
+// shutdown.
 #include "actors/protocol.hpp"
 #include "actors/storage_health.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -20,6 +23,8 @@ struct health_config {
   std::string media_root;
   uint64_t min_free_bytes = uint64_t{1} << 30;
   std::shared_ptr<const storage_health> writes; ///< what the writers last saw; may be null
+  /// A spool write running this long makes the node not ready; zero: never.
+  std::chrono::steady_clock::duration write_stall{std::chrono::seconds(10)};
 };
 
 struct health_probe_state {

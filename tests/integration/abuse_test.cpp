@@ -268,10 +268,7 @@ TEST_CASE_FIXTURE(pg_fixture, "idle timeout: a peer that answers nothing is clos
 
 TEST_CASE_FIXTURE(pg_fixture, "max connections: the WebSocket beyond the limit gets HTTP 503, is counted, and a freed slot is usable") {
   server_process server{url, {"--limits.max-connections=3"}};
-  const std::vector<std::pair<std::string, std::string>> upgrade{{"Upgrade", "websocket"},
-                                                                 {"Connection", "Upgrade"},
-                                                                 {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
-                                                                 {"Sec-WebSocket-Version", "13"}};
+  const auto upgrade = websocket_upgrade_headers();
   std::vector<std::unique_ptr<ws_test_client>> clients;
   for (uint32_t i = 0; i < 3; ++i) {
     clients.push_back(std::make_unique<ws_test_client>(server.port()));
@@ -298,10 +295,7 @@ TEST_CASE_FIXTURE(pg_fixture, "max connections: the WebSocket beyond the limit g
 
 TEST_CASE_FIXTURE(pg_fixture, "max connections hold while the media loop runs late: upgrades waiting for it count") {
   server_process server{url, {"--limits.max-connections=2", "--debug.fault-injection=true", "--server.io-threads=1"}};
-  const std::vector<std::pair<std::string, std::string>> upgrade{{"Upgrade", "websocket"},
-                                                                 {"Connection", "Upgrade"},
-                                                                 {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
-                                                                 {"Sec-WebSocket-Version", "13"}};
+  const auto upgrade = websocket_upgrade_headers();
   auto stall = http_get(server.port(), "/api/debug/faults?stall-media-loop=8000", {}, 3s, "PUT");
   REQUIRE_MESSAGE(stall.status == 200, stall.status << " " << stall.error);
   // Two upgrades wait for the stalled media loop (no answer within 1 s); the third is over the
@@ -314,10 +308,7 @@ TEST_CASE_FIXTURE(pg_fixture, "max connections hold while the media loop runs la
 
 TEST_CASE_FIXTURE(pg_fixture, "a node running late refuses an unknown session's upgrade with 503, so a balancer can retry elsewhere: resumes and URLs without sid still upgrade") {
   server_process server{url, {"--debug.fault-injection=true", "--server.io-threads=1"}};
-  const std::vector<std::pair<std::string, std::string>> upgrade{{"Upgrade", "websocket"},
-                                                                 {"Connection", "Upgrade"},
-                                                                 {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
-                                                                 {"Sec-WebSocket-Version", "13"}};
+  const auto upgrade = websocket_upgrade_headers();
   const auto known = test_sid(9301);
   {
     ws_test_client c{server.port()};
@@ -355,10 +346,7 @@ TEST_CASE_FIXTURE(pg_fixture, "a node running late refuses an unknown session's 
 
 TEST_CASE_FIXTURE(pg_fixture, "a node whose disk got slow refuses new sessions' upgrades with 503 while its loop is idle, keeps its own, loses no ack, and takes new ones once the disk recovers") {
   server_process server{url, {"--debug.fault-injection=true"}};
-  const std::vector<std::pair<std::string, std::string>> upgrade{{"Upgrade", "websocket"},
-                                                                 {"Connection", "Upgrade"},
-                                                                 {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
-                                                                 {"Sec-WebSocket-Version", "13"}};
+  const auto upgrade = websocket_upgrade_headers();
   const auto recording = test_sid(9501);
   const auto known = test_sid(9502);
   {

@@ -90,10 +90,9 @@ json record_one(uint16_t port, const std::string& sid, const std::string& tok, u
 }
 
 http_result upgrade_with_origin(uint16_t port, const std::string& origin) {
-  return http_get(port, "/ws/media-stream",
-                  {{"Connection", "Upgrade"}, {"Upgrade", "websocket"}, {"Sec-WebSocket-Version", "13"},
-                   {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}, {"Origin", origin}},
-                  5s);
+  auto headers = websocket_upgrade_headers();
+  headers.emplace_back("Origin", origin);
+  return http_get(port, "/ws/media-stream", headers, 5s);
 }
 
 std::string read_file(const std::filesystem::path& p) {

@@ -165,6 +165,33 @@ TEST_CASE_FIXTURE(pg_fixture, "media fsync failing: items acked from the spool, 
   CHECK_NO_FAILURES(check_stored(server.media_root(), *this, sid, items));
 }
 
+TEST_CASE_FIXTURE(pg_fixture, "a spool write that hangs past server.ready-write-stall makes /readyz 503 naming it; ready again once the disk answers, the item acked") {
+  server_process server{url, {"--debug.fault-injection", "--server.ready-write-stall=1s"}};
+  const auto sid = test_sid(963);
+  auto items = make_mix(963, 1, 1);
+  ws_test_client c{server.port()};
+  CHECK_NO_FAILURES(init_and_check(c, sid, false));
+  CHECK_NO_FAILURES(send_and_check_acks(c, sid, {items[0]}, 1));
+  CHECK(http_get_until(server.port(), "/readyz", 200).status == 200);
+  // Every spool sync takes 4 s: nothing fails, the next commit just does not finish.
+  REQUIRE(arm(server.port(), "io=spool.sync:persistent:slow=4000").status == 200);
+  struct heal_on_exit {
+    uint16_t port;
+    ~heal_on_exit() { arm(port, "io="); }
+  } heal{server.port()};
+  send_item(c, sid, items[1]);
+  auto r = http_get_until(server.port(), "/readyz", 503, 10s);
+  CHECK_MESSAGE(r.status == 503, r.status << " " << r.body);
+  CHECK_MESSAGE(problems_of(r).find("spool: a write has been running for") != std::string::npos, problems_of(r));
+  REQUIRE(arm(server.port(), "io=").status == 200);
+  auto ack = c.wait_for_type("frame_ack", 20s);
+  REQUIRE_MESSAGE(ack, "the item sent while the spool hung was never acked: " << c.last_error());
+  CHECK((*ack)["frame_index"] == items[1].index);
+  CHECK(http_get_until(server.port(), "/readyz", 200).status == 200);
+  CHECK_NO_FAILURES(end_and_check(c, sid, 1, 1));
+  CHECK_NO_FAILURES(check_stored(server.media_root(), *this, sid, items));
+}
+
 TEST_CASE_FIXTURE(pg_fixture, "a really full disk (tmpfs): no false ack, overloaded, readyz 503, recovery without restart") {
   small_disk disk{"48m"};
   if (!disk.mounted)

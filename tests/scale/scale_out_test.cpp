@@ -239,10 +239,7 @@ TEST_CASE_FIXTURE(pg_fixture, "two nodes behind HAProxy: a node running late sen
   // once the lateness is measured, for at least 5 s (admission.hpp). Polled on a directly.
   auto stall = http_get(pa, "/api/debug/faults?stall-media-loop=3000", {}, 3s, "PUT");
   REQUIRE_MESSAGE(stall.status == 200, stall.status << " " << stall.error);
-  const std::vector<std::pair<std::string, std::string>> upgrade{{"Upgrade", "websocket"},
-                                                                 {"Connection", "Upgrade"},
-                                                                 {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
-                                                                 {"Sec-WebSocket-Version", "13"}};
+  const auto upgrade = websocket_upgrade_headers();
   unsigned probe = 0;
   uint32_t n = 0;
   for (auto deadline = std::chrono::steady_clock::now() + 20s; probe != 503 && std::chrono::steady_clock::now() < deadline;) {

@@ -66,6 +66,13 @@ http_result http_get(uint16_t port, const std::string& target,
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> websocket_upgrade_headers() {
+  return {{"Upgrade", "websocket"},
+          {"Connection", "Upgrade"},
+          {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+          {"Sec-WebSocket-Version", "13"}};
+}
+
 http_result http_get_until(uint16_t port, const std::string& target, unsigned want,
                            std::chrono::milliseconds deadline) {
   const auto until = std::chrono::steady_clock::now() + deadline;

@@ -29,6 +29,10 @@ http_result http_get(uint16_t port, const std::string& target,
                      const std::vector<std::pair<std::string, std::string>>& headers = {},
                      std::chrono::milliseconds timeout = 10s, const std::string& method = "GET");
 
+/// The request headers of a WebSocket upgrade (RFC 6455's sample key), for http_get: the answer
+/// to an upgrade refused before it happens (503) or the 101 of one taken.
+std::vector<std::pair<std::string, std::string>> websocket_upgrade_headers();
+
 /// Polls GET `target` (every 100 ms) until its status is `want` or `deadline` passes; returns the
 /// last answer.
 http_result http_get_until(uint16_t port, const std::string& target, unsigned want,
