@@ -3,6 +3,7 @@
 #include "actors/health_probe.hpp"
 #include "actors/log.hpp"
 #include "actors/supervisor.hpp"
+#include "actors/temp_sweeper.hpp"
 #include "actors/thread_name.hpp"
 #include "config.hpp"
 #include "faults/faults.hpp"
@@ -173,11 +174,15 @@ int main(int argc, char** argv) {
   if (!spool)
     return die("cannot open the spool at " + cfg.spool_path + ": " + st.message);
   auto media = std::make_shared<const storage::media_store>(cfg.media_root);
-  auto swept = media->sweep_temp_files();
+  // Taken before anything is written: the temp files of a crashed run are older.
+  const auto started = std::filesystem::file_time_type::clock::now();
+  auto spooled_sessions = spool->session_ids(st);
+  if (!st.ok())
+    spdlog::warn("mediaspool: listing the spooled sessions: {} (their stray temp files stay)", st.message);
   if (st = migrate_with_retry(cfg.db_url); !st.ok())
     return die("cannot prepare the PostgreSQL schema: " + st.message);
-  spdlog::info("mediaspool: spool {} ({} records), media {} ({} stray temp files swept)", cfg.spool_path,
-               spool->record_count(), cfg.media_root, swept);
+  spdlog::info("mediaspool: spool {} ({} records of {} sessions), media {}", cfg.spool_path, spool->record_count(),
+               spooled_sessions.size(), cfg.media_root);
 
   caf::actor_system sys{cfg};
   auto meters = std::make_shared<server_metrics>(std::make_shared<metrics::registry>());
@@ -251,6 +256,8 @@ int main(int argc, char** argv) {
   admission_probe->start();
   auto bound = lst->local_endpoint().port();
   spdlog::info("mediaspool: listening on {}:{} (ws path {})", cfg.host, bound, ctx.ws_path);
+  auto sweep_stop = std::make_shared<std::atomic<bool>>(false);
+  spawn_temp_sweeper(sys, media, std::move(spooled_sessions), started, sweep_stop);
   if (!cfg.port_file.empty()) {
     // Written under a temp name and renamed, so a reader never sees a partial number.
     std::ofstream(cfg.port_file + ".tmp") << bound << "\n";
@@ -314,6 +321,7 @@ int main(int argc, char** argv) {
   ctx.budget->clear_line(); // its turns hold executors of the io_context
   http_ioc_owner.reset(); // its HTTP sessions, before the media loop their upgrades were posted to
   ioc_owner.reset();
+  sweep_stop->store(true);
   auto left = sup.shutdown(std::chrono::seconds(10));
   caf::anon_send_exit(ctx.health, caf::exit_reason::user_shutdown);
   spdlog::info("mediaspool: stopped ({} items left to replay)", left);

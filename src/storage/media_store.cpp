@@ -266,21 +266,33 @@ std::vector<status> media_store::write_part(const std::vector<media_write>& file
   return out;
 }
 
-size_t media_store::sweep_temp_files() const {
+size_t media_store::sweep_temp_files(const std::vector<std::string>& session_ids, fs::file_time_type older_than,
+                                     const std::atomic<bool>* stop) const {
   size_t removed = 0;
-  std::error_code ec;
-  fs::recursive_directory_iterator it{root_, fs::directory_options::skip_permission_denied, ec};
-  // Stops at the first error (a folder vanishing mid-walk): the sweep is best effort at
-  // start-up, and anything it misses is swept next time.
-  for (; !ec && it != fs::recursive_directory_iterator{}; it.increment(ec)) {
-    std::error_code entry_ec;
-    auto st = it->symlink_status(entry_ec);
-    if (entry_ec || !fs::is_regular_file(st))
-      continue;
-    if (!ends_with(it->path().filename().native(), temp_suffix))
-      continue;
-    if (fs::remove(it->path(), entry_ec) && !entry_ec)
-      ++removed;
+  for (const auto& sid : session_ids) {
+    for (auto folder : {"audio", "frames"}) {
+      if (stop && stop->load(std::memory_order_relaxed))
+        return removed;
+      if (!is_uuid(sid))
+        break;
+      // Best effort: a folder missing or vanishing mid-walk ends its listing, and anything
+      // missed is swept at the next start if its item is still in the spool then.
+      std::error_code ec;
+      for (fs::directory_iterator it{root_ / sid / folder, ec}; !ec && it != fs::directory_iterator{};
+           it.increment(ec)) {
+        if (!ends_with(it->path().filename().native(), temp_suffix))
+          continue;
+        std::error_code entry_ec;
+        auto st = it->symlink_status(entry_ec);
+        if (entry_ec || !fs::is_regular_file(st))
+          continue;
+        auto written = fs::last_write_time(it->path(), entry_ec);
+        if (entry_ec || written >= older_than)
+          continue;
+        if (fs::remove(it->path(), entry_ec) && !entry_ec)
+          ++removed;
+      }
+    }
   }
   return removed;
 }

@@ -52,8 +52,15 @@ public:
   /// Returns one status per file, in order; ok means durable under its final name.
   std::vector<status> write_batch(const std::vector<media_write>& files) const;
 
-  /// Deletes temp files left by a crash (names ending in ".tmp"). Returns how many.
-  size_t sweep_temp_files() const;
+  /// Deletes the temp files (names ending in ".tmp") a crash left in the audio and frames
+  /// folders of `session_ids`, if last written before `older_than`; stops early once `stop` is
+  /// set. Returns how many. A temp file exists only while its item's write is in flight, and an
+  /// item leaves the spool only after its file has its final name, so the sessions still in the
+  /// spool are the only places to look: never the whole root, which holds every recording ever
+  /// made (walking it kept a restarted node from listening for minutes) and, when shared, other
+  /// nodes' files in flight (younger than `older_than`, this process's start).
+  size_t sweep_temp_files(const std::vector<std::string>& session_ids, std::filesystem::file_time_type older_than,
+                          const std::atomic<bool>* stop = nullptr) const;
 
   const std::filesystem::path& root() const noexcept { return root_; }
 

@@ -12,8 +12,9 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
-#include <shared_mutex>
 #include <optional>
+#include <set>
+#include <shared_mutex>
 #include <string_view>
 #include <unordered_map>
 
@@ -336,6 +337,33 @@ status spool::scan(const std::function<void(spool_record&&)>& fn, const item_key
   if (!it->status().ok())
     return from_rocksdb(it->status(), "scanning spool");
   return bad.result("scanning spool");
+}
+
+std::vector<std::string> spool::session_ids(status& st) const {
+  std::vector<std::string> out;
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper{records_end.data(), records_end.size()};
+  ro.iterate_upper_bound = &upper;
+  ro.fill_cache = false; // a one-off pass at start-up
+  std::shared_lock<std::shared_mutex> guard{impl_->db_guard};
+  if (!impl_->db) {
+    st = impl_->not_open();
+    return out;
+  }
+  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro)};
+  corruption_report bad;
+  // Every key, not a seek past each session's prefix: a longer id sharing it ("<id>/x") sorts
+  // among that session's keys. Keys are small and the spool holds what is in flight only.
+  std::set<std::string> ids;
+  for (it->Seek(rocksdb::Slice{records_prefix.data(), records_prefix.size()}); it->Valid(); it->Next()) {
+    if (auto key = decode_key(view(it->key())))
+      ids.insert(std::move(key->session_id));
+    else
+      bad.add(view(it->key()));
+  }
+  st = it->status().ok() ? bad.result("listing spooled sessions") : from_rocksdb(it->status(), "listing spooled sessions");
+  out.assign(std::make_move_iterator(ids.begin()), std::make_move_iterator(ids.end()));
+  return out;
 }
 
 std::vector<held_item> spool::held(const std::string& session_id, status& st) const {

@@ -3,8 +3,10 @@
 // item is stored exactly once with the right bytes (file and JSONB element), and that no
 // pending item is stored twice or different.
 #include "crash/crash_client.hpp"
+#include "support/media_session.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/server_process.hpp"
+#include "support/ws_test_client.hpp"
 
 #include <doctest/doctest.h>
 
@@ -140,6 +142,46 @@ TEST_SUITE("crash.kill_restart") {
       server.restart({});
       finish_and_verify(*this, server, clients, counter);
     }
+  }
+
+  // A crash mid-write leaves a named temp file (filesystems without O_TMPFILE). The restarted
+  // node sweeps the folders of the sessions in its spool after it listens, never the whole root
+  // (a walk of every recording ever made kept a node from listening for minutes).
+  TEST_CASE_FIXTURE(pg_fixture, "after kill -9 the temp files left in spooled sessions' folders are swept; other folders are not read") {
+    server_process server{url, {"--debug.fault-injection", "--debug.crash-at=after-spool-sync@1"}};
+    const auto spooled = sid_of(901), other = sid_of(902);
+    {
+      ws_test_client c{server.port()};
+      CHECK_NO_FAILURES(init_and_check(c, spooled, false));
+      send_item(c, spooled, make_item('a', 0, 901, 2000, 3000));
+      auto died = server.wait_exit(std::chrono::seconds(30));
+      REQUIRE_MESSAGE(died, "the server did not reach the crash point");
+    }
+    auto plant_old = [](const std::filesystem::path& p) {
+      std::filesystem::create_directories(p.parent_path());
+      std::ofstream{p} << "half written";
+      std::filesystem::last_write_time(p, std::filesystem::file_time_type::clock::now() - std::chrono::minutes(1));
+    };
+    const auto stray = server.media_root() / spooled / "audio" / "chunk_0.webm.4242.0.tmp";
+    const auto elsewhere = server.media_root() / other / "frames" / "frame_0.jpg.4242.1.tmp";
+    plant_old(stray);
+    plant_old(elsewhere);
+    server.restart({});
+    bool swept = false;
+    for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+         !swept && std::chrono::steady_clock::now() < until;) {
+      swept = read_file(server.log_path()).find("stray temp files removed") != std::string::npos;
+      if (!swept)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50)); // poll interval, bounded by the deadline
+    }
+    REQUIRE_MESSAGE(swept, "no sweep logged");
+    CHECK_FALSE_MESSAGE(std::filesystem::exists(stray), "the spooled session's stray temp file is left");
+    CHECK_MESSAGE(std::filesystem::exists(elsewhere), "a folder of a session not in the spool was swept");
+    // The spooled item itself is stored once it is re-driven.
+    ws_test_client c{server.port()};
+    CHECK_NO_FAILURES(init_and_check(c, spooled, true, {make_item('a', 0, 901, 2000, 3000)}));
+    CHECK_NO_FAILURES(end_and_check(c, spooled, 1, 0));
+    CHECK_NO_FAILURES(check_stored(server.media_root(), *this, spooled, {make_item('a', 0, 901, 2000, 3000)}));
   }
 
   TEST_CASE_FIXTURE(pg_fixture, "acked items survive repeated kill -9 exactly once") {

@@ -204,7 +204,8 @@ TEST_SUITE("integration.http_api") {
     CHECK(head.status == 200);
     CHECK(head.header("content-length") == std::to_string(size));
     CHECK(head.body.empty());
-    auto keep = http_get(srv.port(), "/api/sessions/" + sid + "/frames/1");
+    // Files are written after the ack: this one may still be on its way.
+    auto keep = get_when_ready(srv.port(), "/api/sessions/" + sid + "/frames/1");
     CHECK(keep.status == 200);
 
     auto several = http_get(srv.port(), audio_url, {{"Range", "bytes=0-1,5-6"}});

@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -184,29 +186,49 @@ TEST_SUITE("storage.media_store") {
     CHECK_MESSAGE(write(ms, "frames", "f.jpg", "ok").ok(), "the other folder still works");
   }
 
-  TEST_CASE("sweep removes nested temp files and leaves the others") {
+  TEST_CASE("sweep removes the old temp files of the listed sessions only, and leaves the rest") {
     temp_dir dir;
     media_store ms{dir.path()};
     REQUIRE(write(ms, "audio", "chunk_0.webm", "keep").ok());
     plant(dir / sid / "audio" / "chunk_1.webm.123.0.tmp", "partial");
     plant(dir / sid / "frames" / "frame_0.jpg.9.9.tmp", "partial");
-    plant(dir / "loose.tmp", "partial");
     plant(dir / sid / "frames" / "notes.tmp.txt", "keep");
-    fs::create_directories(dir / "dir.tmp");
-    CHECK(ms.sweep_temp_files() == 3);
+    fs::create_directories(dir / sid / "frames" / "dir.tmp");
+    plant(dir / other_sid / "audio" / "chunk_0.webm.5.5.tmp", "another session's, not in the spool");
+    plant(dir / "loose.tmp", "not a session folder");
+    const auto cutoff = fs::file_time_type::clock::now() + std::chrono::seconds(1);
+    CHECK(ms.sweep_temp_files({sid}, cutoff) == 2);
     CHECK(fs::exists(dir / sid / "audio" / "chunk_0.webm"));
     CHECK(fs::exists(dir / sid / "frames" / "notes.tmp.txt"));
-    CHECK_MESSAGE(fs::is_directory(dir / "dir.tmp"), "only regular files are swept");
-    for (const auto& f : files_under(dir.path()))
-      CHECK_MESSAGE(f.extension() != ".tmp", "not swept: " << f);
-    CHECK(ms.sweep_temp_files() == 0);
+    CHECK_MESSAGE(fs::is_directory(dir / sid / "frames" / "dir.tmp"), "only regular files are swept");
+    CHECK_MESSAGE(fs::exists(dir / other_sid / "audio" / "chunk_0.webm.5.5.tmp"), "only the listed sessions' folders are read");
+    CHECK(fs::exists(dir / "loose.tmp"));
+    CHECK(ms.sweep_temp_files({sid}, cutoff) == 0);
   }
 
-  TEST_CASE("sweep of a missing root returns zero without throwing") {
+  TEST_CASE("sweep leaves temp files written since the cut-off (a write in flight, here or on another node)") {
+    temp_dir dir;
+    media_store ms{dir.path()};
+    plant(dir / sid / "audio" / "chunk_1.webm.123.0.tmp", "old");
+    fs::last_write_time(dir / sid / "audio" / "chunk_1.webm.123.0.tmp",
+                        fs::file_time_type::clock::now() - std::chrono::minutes(5));
+    const auto cutoff = fs::file_time_type::clock::now() - std::chrono::minutes(1);
+    plant(dir / sid / "audio" / "chunk_2.webm.124.0.tmp", "in flight");
+    CHECK(ms.sweep_temp_files({sid}, cutoff) == 1);
+    CHECK_FALSE(fs::exists(dir / sid / "audio" / "chunk_1.webm.123.0.tmp"));
+    CHECK(fs::exists(dir / sid / "audio" / "chunk_2.webm.124.0.tmp"));
+  }
+
+  TEST_CASE("sweep stops when told, and skips missing folders and ids that are not UUIDs") {
     temp_dir dir;
     media_store ms{dir / "root"};
+    plant(dir / "root" / sid / "audio" / "a.tmp", "x");
+    const auto cutoff = fs::file_time_type::clock::now() + std::chrono::seconds(1);
+    std::atomic<bool> stop{true};
+    CHECK(ms.sweep_temp_files({sid}, cutoff, &stop) == 0);
+    CHECK(ms.sweep_temp_files({"../..", other_sid}, cutoff) == 0);
     fs::remove_all(dir / "root");
-    CHECK(ms.sweep_temp_files() == 0);
+    CHECK(ms.sweep_temp_files({sid}, cutoff) == 0);
   }
 
   TEST_CASE("write_batch writes files of two sessions in one batch with exactly their bytes") {
