@@ -39,6 +39,9 @@ ALTER TABLE media_sessions
 -- kind: 'a' audio chunk, 'f' video frame, 'r' response (idx = question_id).
 -- hash: the payload's XXH3-64, a uint64 stored bit for bit in a BIGINT (may read negative).
 -- element: the JSONB array element as PROTOCOL.md section 3 shows it.
+-- The key includes hash and size: a resume reads them for every item of its session, and a
+-- session's rows lie scattered over the heap among all others recorded at the same time (1,133
+-- rows of a 30-minute session on 839 pages: 50 ms), while its index entries are adjacent.
 CREATE TABLE IF NOT EXISTS media_items (
     session_id VARCHAR(36) NOT NULL,
     kind CHAR(1) NOT NULL,
@@ -47,8 +50,24 @@ CREATE TABLE IF NOT EXISTS media_items (
     size BIGINT NOT NULL,
     element JSONB NOT NULL,
     created_at TIMESTAMP DEFAULT NOW(),
-    PRIMARY KEY (session_id, kind, idx)
+    PRIMARY KEY (session_id, kind, idx) INCLUDE (hash, size)
 );
+
+-- A table made before the key included hash and size gets the new key once (rebuilt in place;
+-- ON CONFLICT (session_id, kind, idx) infers it as before).
+DO $$
+DECLARE
+    pk TEXT;
+BEGIN
+    SELECT c.conname INTO pk
+      FROM pg_constraint c JOIN pg_index i ON i.indexrelid = c.conindid
+     WHERE c.conrelid = 'media_items'::regclass AND c.contype = 'p' AND i.indnatts = i.indnkeyatts;
+    IF pk IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE media_items DROP CONSTRAINT %I, '
+                       'ADD PRIMARY KEY (session_id, kind, idx) INCLUDE (hash, size)', pk);
+    END IF;
+END
+$$;
 
 -- The transcriber's durable work list (issue 5): audio chunks not processed yet, oldest first.
 -- Partial, so it stays as small as the backlog; pg_store's query repeats its predicate.

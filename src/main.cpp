@@ -170,19 +170,19 @@ int main(int argc, char** argv) {
   spool_opts.path = cfg.spool_path;
   spool_opts.write_buffer_bytes = cfg.spool_write_buffer;
   spool_opts.max_payload_bytes = cfg.spool_max_bytes;
+  const auto opening = std::chrono::steady_clock::now();
   auto spool = std::shared_ptr<storage::spool>(storage::spool::open(spool_opts, st));
+  const auto open_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - opening);
   if (!spool)
     return die("cannot open the spool at " + cfg.spool_path + ": " + st.message);
   auto media = std::make_shared<const storage::media_store>(cfg.media_root);
   // Taken before anything is written: the temp files of a crashed run are older.
   const auto started = std::filesystem::file_time_type::clock::now();
-  auto spooled_sessions = spool->session_ids(st);
-  if (!st.ok())
-    spdlog::warn("mediaspool: listing the spooled sessions: {} (their stray temp files stay)", st.message);
+  auto spooled_sessions = spool->session_ids();
   if (st = migrate_with_retry(cfg.db_url); !st.ok())
     return die("cannot prepare the PostgreSQL schema: " + st.message);
-  spdlog::info("mediaspool: spool {} ({} records of {} sessions), media {}", cfg.spool_path, spool->record_count(),
-               spooled_sessions.size(), cfg.media_root);
+  spdlog::info("mediaspool: spool {} ({} records of {} sessions, opened in {} ms), media {}", cfg.spool_path,
+               spool->record_count(), spooled_sessions.size(), open_ms.count(), cfg.media_root);
 
   caf::actor_system sys{cfg};
   auto meters = std::make_shared<server_metrics>(std::make_shared<metrics::registry>());

@@ -99,8 +99,8 @@ public:
   std::vector<held_item> held(const std::string& session_id, status& st) const;
 
   /// The sessions with at least one record, sorted (start-up: the only session folders a crash
-  /// of this node can have left temp files in). Reads keys, not payloads.
-  std::vector<std::string> session_ids(status& st) const;
+  /// of this node can have left temp files in). From the keys held in memory.
+  std::vector<std::string> session_ids() const;
 
   /// Number of records (exact count kept in memory since open, plus what open found).
   uint64_t record_count() const noexcept;
