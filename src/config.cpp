@@ -77,7 +77,7 @@ config::config() {
          "WebSocket messages per second per connection (bursts up to the same number); 0: unlimited");
   opt_group{custom_options_, "spool"}
     .add(spool_path, "path", "folder of the write-ahead spool: RocksDB records and payloads/ segments")
-    .add(spool_write_buffer, "write-buffer", "RocksDB memtable bytes")
+    .add(spool_write_buffer, "write-buffer", "RocksDB memtable bytes (a restart after a crash replays up to ~3x this of log)")
     .add(spool_max_bytes, "max-bytes",
          "payload bytes the spool may hold before new items get overloaded (e.g. a long PostgreSQL outage); 0: the disk");
   opt_group{custom_options_, "media"}

@@ -65,7 +65,7 @@ public:
 
   // [spool]
   std::string spool_path = "var/spool";
-  size_t spool_write_buffer = 64u << 20;
+  size_t spool_write_buffer = 8u << 20;
   size_t spool_max_bytes = size_t{8} << 30;
 
   // [media]

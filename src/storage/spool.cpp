@@ -170,8 +170,9 @@ std::unique_ptr<spool> spool::open(const spool_options& opts, status& st) {
   auto& options = self.options;
   options.create_if_missing = true;
   // Most records are deleted while still in the memtable, and a flush drops a value whose
-  // delete is in the same memtable, so a buffer that holds a few seconds of traffic keeps
-  // most payloads out of SST files entirely.
+  // delete is in the same memtable, so a buffer that holds a few seconds of traffic keeps most
+  // records out of SST files. Not much more: a restart after a crash replays the log of every
+  // memtable not yet flushed (~2 s at 64 MiB after a busy spell, 0.4 s at 8 MiB, the default).
   options.write_buffer_size = opts.write_buffer_bytes;
   // A flush merges two immutable memtables, so a record written just before a memtable switch
   // and deleted just after it still never reaches an SST file.

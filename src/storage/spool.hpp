@@ -63,8 +63,8 @@ struct held_item {
 
 struct spool_options {
   std::string path;
-  /// RocksDB write buffer; large payloads pass through the memtable before they are deleted.
-  size_t write_buffer_bytes = 64u << 20;
+  /// RocksDB write buffer (records only; payloads are in the payload log).
+  size_t write_buffer_bytes = 8u << 20;
   /// Payload bytes per segment file of the payload log before a new one starts.
   uint64_t payload_segment_bytes = 64u << 20;
   /// Payload bytes the spool may hold (items durable but not yet both file and row, e.g. while
