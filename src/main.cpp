@@ -170,14 +170,15 @@ int main(int argc, char** argv) {
   spool_opts.path = cfg.spool_path;
   spool_opts.write_buffer_bytes = cfg.spool_write_buffer;
   spool_opts.max_payload_bytes = cfg.spool_max_bytes;
+  // Before the spool's open (tens of ms at least), so a file this process writes later is newer
+  // even by the filesystem's coarse clock; the temp files of a crashed run are older.
+  const auto started = std::filesystem::file_time_type::clock::now();
   const auto opening = std::chrono::steady_clock::now();
   auto spool = std::shared_ptr<storage::spool>(storage::spool::open(spool_opts, st));
   const auto open_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - opening);
   if (!spool)
     return die("cannot open the spool at " + cfg.spool_path + ": " + st.message);
   auto media = std::make_shared<const storage::media_store>(cfg.media_root);
-  // Taken before anything is written: the temp files of a crashed run are older.
-  const auto started = std::filesystem::file_time_type::clock::now();
   auto spooled_sessions = spool->session_ids();
   if (st = migrate_with_retry(cfg.db_url); !st.ok())
     return die("cannot prepare the PostgreSQL schema: " + st.message);
