@@ -147,7 +147,7 @@ TEST_SUITE("crash.kill_restart") {
   // A crash mid-write leaves a named temp file (filesystems without O_TMPFILE). The restarted
   // node sweeps the folders of the sessions in its spool after it listens, never the whole root
   // (a walk of every recording ever made kept a node from listening for minutes).
-  TEST_CASE_FIXTURE(pg_fixture, "after kill -9 the temp files left in spooled sessions' folders are swept; other folders are not read") {
+  TEST_CASE_FIXTURE(pg_fixture, "after kill -9 the temp files left in spooled sessions' folders are swept, and other folders are not read") {
     server_process server{url, {"--debug.fault-injection", "--debug.crash-at=after-spool-sync@1"}};
     const auto spooled = sid_of(901), other = sid_of(902);
     {

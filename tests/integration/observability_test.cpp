@@ -358,7 +358,7 @@ TEST_CASE("PostgreSQL crashing mid-recording: acks continue from the spool, rows
   CHECK_MESSAGE(server.stop(5s), "the server did not stop cleanly within 5 s of SIGTERM");
 }
 
-TEST_CASE("a long PostgreSQL outage fills the spool budget: overloaded, not lost; the backlog drains and recording resumes") {
+TEST_CASE("a long PostgreSQL outage fills the spool budget: overloaded, not lost, the backlog drains and recording resumes") {
   private_cluster pg;
   REQUIRE_MESSAGE(pg.start(), "scripts/pg.sh could not start a private cluster");
   // 600 KB of payloads may wait for their rows: about a third of this mix (20-160 KB items).

@@ -272,7 +272,7 @@ TEST_CASE_FIXTURE(pg_fixture, "a refresh rebuilds only the arrays it names") {
   CHECK_MESSAGE(indexes(*this, "responses", "question_id").empty(), "responses still stale");
 }
 
-TEST_CASE_FIXTURE(pg_fixture, "transcription claims: nodes never get the same chunk while a claim lives; expired claims are taken over; transcripts release them") {
+TEST_CASE_FIXTURE(pg_fixture, "transcription claims: nodes never get the same chunk while a claim lives, expired claims are taken over, transcripts release them") {
   pg_store a{url}, b{url}, c{url};
   migrate_ok(a);
   std::vector<pg_item> items;

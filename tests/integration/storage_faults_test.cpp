@@ -111,7 +111,7 @@ struct small_disk {
 
 TEST_SUITE("integration.faults") {
 
-TEST_CASE_FIXTURE(pg_fixture, "spool sync failing for lack of space: overloaded and no ack; cleared: resends acked, all stored once") {
+TEST_CASE_FIXTURE(pg_fixture, "spool sync failing for lack of space: overloaded and no ack, cleared: resends acked, all stored once") {
   server_process server{url, {"--debug.fault-injection"}};
   const auto sid = test_sid(960);
   auto items = make_mix(960, 4, 8);
@@ -165,7 +165,7 @@ TEST_CASE_FIXTURE(pg_fixture, "media fsync failing: items acked from the spool, 
   CHECK_NO_FAILURES(check_stored(server.media_root(), *this, sid, items));
 }
 
-TEST_CASE_FIXTURE(pg_fixture, "a spool write that hangs past server.ready-write-stall makes /readyz 503 naming it; ready again once the disk answers, the item acked") {
+TEST_CASE_FIXTURE(pg_fixture, "a spool write that hangs past server.ready-write-stall makes /readyz 503 naming it, ready again once the disk answers, the item acked") {
   server_process server{url, {"--debug.fault-injection", "--server.ready-write-stall=1s"}};
   const auto sid = test_sid(963);
   auto items = make_mix(963, 1, 1);

@@ -26,7 +26,7 @@ TEST_CASE("a loop that keeps up takes every session") {
   CHECK(a.lag() < 1ms);
 }
 
-TEST_CASE("one slow moment does not turn sessions away; a loop that stays late does") {
+TEST_CASE("one slow moment does not turn sessions away, a loop that stays late does") {
   admission a{lag_only(500ms)};
   feed(a, 1ms, 10);
   a.sample(1500ms, 0us); // a quarter of it: 375 ms
@@ -62,7 +62,7 @@ TEST_CASE("limit zero never refuses, and the lag is still measured") {
   CHECK(lag.value() == a.lag().count());
 }
 
-TEST_CASE("acks that wait on the disk turn sessions away while the loop keeps up; calm needs both signals") {
+TEST_CASE("acks that wait on the disk turn sessions away while the loop keeps up, calm needs both signals") {
   metrics::gauge shown;
   admission a{{500ms, 1s}, {nullptr, &shown}, 50};
   feed(a, 300us, 20, 20ms); // a node that keeps up: a fast loop, acks in 20 ms

@@ -335,7 +335,7 @@ TEST_CASE_FIXTURE(session_fixture, "items that pair at once leave the expiry tim
   CHECK_MESSAGE(timeouts <= 2, "one check per orphan timeout, not one per item");
 }
 
-TEST_CASE_FIXTURE(session_fixture, "metadata does not age while the server is too busy to read its connection; a blob does") {
+TEST_CASE_FIXTURE(session_fixture, "metadata does not age while the server is too busy to read its connection, a blob does") {
   // The connection reports how long the process budget kept it unread: the binary frame may be
   // in the socket all that time, so that time does not count against the client. A blob's
   // bytes are part of that budget, so it ages regardless (or a budget full of orphans would

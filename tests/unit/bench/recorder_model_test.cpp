@@ -28,7 +28,7 @@ TEST_SUITE("bench.recorder_model") {
     }
   }
 
-  TEST_CASE("--warmup-payload-size sizes exactly the warm-up items; the measured ones keep theirs") {
+  TEST_CASE("--warmup-payload-size sizes exactly the warm-up items, the measured ones keep theirs") {
     options o;
     o.warmup = 1080;
     o.warmup_payload = 1024;

@@ -16,7 +16,7 @@ using namespace std::chrono_literals;
 
 TEST_SUITE("net.admission_probe") {
 
-TEST_CASE("a loop held by a slow handler is measured late; one that keeps up is not") {
+TEST_CASE("a loop held by a slow handler is measured late, one that keeps up is not") {
   boost::asio::io_context ioc;
   auto gate = std::make_shared<admission>(admission_limits{100ms, 0us});
   auto probe = std::make_shared<net::admission_probe>(ioc, gate, nullptr, 10ms);

@@ -208,7 +208,7 @@ TEST_SUITE("faults.io") {
     CHECK(std::find(idx.begin(), idx.end(), 2u) != idx.end());
   }
 
-  TEST_CASE("spool: a failed RocksDB WAL sync (after the payload sync) is an error; the spool reopens and goes on") {
+  TEST_CASE("spool: a failed RocksDB WAL sync (after the payload sync) is an error, the spool reopens and goes on") {
     temp_dir dir;
     status st;
     auto sp = spool::open(spool_options{(dir / "spool").string(), 4u << 20}, st);
