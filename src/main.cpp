@@ -204,7 +204,6 @@ int main(int argc, char** argv) {
                                    pairing_config{ms(cfg.orphan_timeout), cfg.max_unpaired_bytes},
                                    supervisor_config{}.queries, supervisor_config{}.recording_builders, meters, writes, gate},
                  spool, media};
-  sup.start_recovery();
   if (cfg.asr_enabled)
     sup.start_transcription(cfg.asr_workers,
                             transcriber_config{asr::engine_config{cfg.asr_engine, cfg.asr_model_dir, cfg.asr_pocketsphinx_options,
@@ -264,6 +263,10 @@ int main(int argc, char** argv) {
     std::ofstream(cfg.port_file + ".tmp") << bound << "\n";
     std::filesystem::rename(cfg.port_file + ".tmp", cfg.port_file);
   }
+  // After the port is announced: re-driving the spool writes files and rows, and a crash drill
+  // (debug.crash-at) that fires there must find a node that already said it listens. Sessions
+  // that connect first are served as during any recovery, which runs in pages anyway.
+  sup.start_recovery();
 
   // On the HTTP loop: a media loop running late (or stalled) must not delay a stop.
   auto signals = std::make_unique<net::asio::signal_set>(http_ioc, SIGINT, SIGTERM);
