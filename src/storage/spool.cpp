@@ -7,7 +7,6 @@
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
-#include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
@@ -181,12 +180,6 @@ std::unique_ptr<spool> spool::open(const spool_options& opts, status& st) {
   options.max_background_jobs = 2; // the machine has 2 cores shared with the server
   // Payloads are webm/jpeg, already compressed: compressing them again only costs CPU.
   options.compression = rocksdb::kNoCompression;
-  // A record outlives its memtable when the file or row behind it waits (a busy node, a
-  // PostgreSQL outage), so its delete lands in an SST file as a tombstone over a put. Until
-  // compaction, every pass over the records (open's count, recovery) steps over all of them:
-  // seconds at a restart after a long busy spell. Files dense with deletes are compacted soon.
-  options.table_properties_collector_factories.emplace_back(
-    rocksdb::NewCompactOnDeletionCollectorFactory(1024, 512));
   // No BlobDB: measured (STACK.md §5) at 1,980 vs 1,897 durable puts/s for 160 KB, not worth
   // the extra file type, and held() would then read every blob to learn a size.
   self.env = make_fault_injecting_env();
