@@ -291,7 +291,10 @@ private:
                     + " messages per second: reading slows down to that rate",
                   std::nullopt});
     }
-    paused_ = true;
+    // Only the timer resumes reading: a credit coming back meanwhile must not re-arm it (and
+    // tell the client again), so this is not a pause add_credit ends.
+    paused_ = false;
+    pause_hold_.reset();
     retry_timer_.expires_after(wait);
     retry_timer_.async_wait([self = shared_from_this()](beast::error_code err) {
       if (!err)

@@ -76,7 +76,8 @@ std::vector<std::string> init_and_check(ws_test_client& c, const std::string& si
                                         const std::vector<test_item>& held = {},
                                         std::chrono::milliseconds timeout = 10s);
 
-/// Sends session_end and checks session_end_ack's totals. Returns the failures.
+/// Sends session_end and checks session_end_ack's totals; a rate_limited notice before it is
+/// skipped (it refuses nothing), any other error fails. Returns the failures.
 std::vector<std::string> end_and_check(ws_test_client& c, const std::string& sid, size_t chunks,
                                        size_t frames, std::chrono::milliseconds timeout = 20s);
 
