@@ -49,7 +49,10 @@ async function checkStored(srv, sid, recorded, { complete }) {
   const d = await until(`session ${sid} to hold ${want.a.size} chunks and ${want.f.size} frames`, async () => {
     const s = await srv.json(`/api/sessions/${sid}`);
     const has = (arr, key, m) => [...m.keys()].every((i) => arr.some((e) => e[key] === i));
+    // A row may commit before its file is synced and renamed (both follow the ack): wait for both.
+    const written = (arr) => arr.every((e) => fs.existsSync(path.join(srv.mediaRoot, e.file_path)));
     return has(s.audio_chunks, 'chunk_index', want.a) && has(s.video_frames, 'frame_index', want.f)
+      && written(s.audio_chunks) && written(s.video_frames)
       && (!complete || s.status === 'completed') && s;
   }, 30000);
   for (const [arr, key, kind] of [[d.audio_chunks, 'chunk_index', 'a'], [d.video_frames, 'frame_index', 'f']]) {

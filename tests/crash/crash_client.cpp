@@ -87,12 +87,14 @@ void crash_client::check_ranges(const nlohmann::json& ack) {
 bool crash_client::run_connection(uint16_t port, ack_counter& counter) {
   std::unique_ptr<ws_test_client> c;
   try {
-    c = std::make_unique<ws_test_client>(port, std::chrono::milliseconds(3000));
+    // Generous: a killed server closes the socket at once; a restarted one may be re-driving its
+    // spool on a loaded machine before it answers.
+    c = std::make_unique<ws_test_client>(port, std::chrono::milliseconds(10000));
   } catch (const std::exception&) {
     return false;
   }
   c->send_json({{"type", "session_init"}, {"session_id", sid_}, {"user_id", 7}, {"interview_session_id", 1}});
-  auto ack = c->wait_for_type("session_init_ack", std::chrono::milliseconds(5000));
+  auto ack = c->wait_for_type("session_init_ack", std::chrono::milliseconds(20000));
   if (!ack)
     return false;
   check_ranges(*ack);
@@ -111,7 +113,7 @@ bool crash_client::run_connection(uint16_t port, ack_counter& counter) {
       ++next;
       ++inflight;
     }
-    auto msg = c->next(std::chrono::milliseconds(5000));
+    auto msg = c->next(std::chrono::milliseconds(20000));
     if (!msg)
       return false; // connection dropped (the server was killed) or stalled
     auto type = (*msg)["type"].get<std::string>();

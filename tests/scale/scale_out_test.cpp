@@ -189,13 +189,23 @@ TEST_CASE_FIXTURE(pg_fixture, "two nodes behind HAProxy: a node killed mid-recor
 
   // The killed node comes back on its spool and drains it (its copies are the same bytes).
   a.restart();
+  // The gauge reads 0 until recovery first publishes it: wait for this start's recovery line
+  // (the log holds one per start) before taking 0 as drained.
+  auto recoveries = [&] {
+    std::ifstream in{a.log_path()};
+    size_t n = 0;
+    for (std::string line; std::getline(in, line);)
+      n += line.find("recovery dispatched all") != std::string::npos;
+    return n;
+  };
   std::optional<double> left;
   for (auto deadline = std::chrono::steady_clock::now() + 30s; std::chrono::steady_clock::now() < deadline;
        std::this_thread::sleep_for(100ms)) { // poll interval, with a deadline
     left = metric(http_get(pa, "/metrics").body, "mediaspool_spool_records");
-    if (left == 0.0)
+    if (left == 0.0 && recoveries() >= 2)
       break;
   }
+  CHECK_MESSAGE(recoveries() >= 2, "node-a's restart never finished dispatching its spool");
   CHECK_MESSAGE(left == 0.0, "node-a's spool still holds " << left.value_or(-1) << " records");
 
   for (auto& s : sessions) {

@@ -63,8 +63,8 @@ std::string audio_start_stored(uint32_t index);
 void send_item(ws_test_client& c, const std::string& sid, const test_item& item);
 
 /// Sends `items` with at most `window` un-acked at a time and checks each ack: the right kind
-/// and index, file_size = payload size, duplicate = (item in `held`). Any error message or
-/// missing ack is a failure. Returns the failures (empty: all acked as expected).
+/// and index, file_size = payload size, duplicate = (item in `held`). Any error message (but a
+/// rate_limited notice) or missing ack is a failure. Returns the failures (empty: all acked as expected).
 std::vector<std::string> send_and_check_acks(ws_test_client& c, const std::string& sid,
                                              const std::vector<test_item>& items, size_t window,
                                              const std::set<item_key>& held = {},
@@ -76,8 +76,9 @@ std::vector<std::string> init_and_check(ws_test_client& c, const std::string& si
                                         const std::vector<test_item>& held = {},
                                         std::chrono::milliseconds timeout = 10s);
 
-/// Sends session_end and checks session_end_ack's totals; a rate_limited notice before it is
-/// skipped (it refuses nothing), any other error fails. Returns the failures.
+/// Sends session_end and checks session_end_ack's totals. Skipped before it: a rate_limited
+/// notice (it refuses nothing) and errors about items (with a ref); any other error fails.
+/// Returns the failures.
 std::vector<std::string> end_and_check(ws_test_client& c, const std::string& sid, size_t chunks,
                                        size_t frames, std::chrono::milliseconds timeout = 20s);
 

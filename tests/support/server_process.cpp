@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <deque>
@@ -65,6 +66,8 @@ void server_process::start() {
                                 "--spool.path=" + spool_path().string(),
                                 "--media.root=" + media_root().string(),
                                 "--db.url=" + db_url_};
+  if (std::none_of(extra_args_.begin(), extra_args_.end(), [](const std::string& a) { return a.rfind("--asr.", 0) == 0; }))
+    args.push_back("--asr.enabled=false");
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   {
     std::ofstream(log_path(), std::ios::app) << "==== test harness: starting " << bin_ << " ====\n";

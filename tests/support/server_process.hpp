@@ -29,7 +29,9 @@ using namespace std::chrono_literals;
 class server_process {
 public:
   /// Starts the binary named by env MEDIASPOOL_BIN (the test fails if unset) against `db_url`
-  /// with `extra_args` (e.g. "--limits.init-timeout=300ms") and waits until it listens.
+  /// with `extra_args` (e.g. "--limits.init-timeout=1s") and waits until it listens.
+  /// Transcription is off unless an extra argument sets an `--asr.` option: the tests' random
+  /// audio would only load the recogniser's ~140 MB model to fail, on a machine shared by two tests.
   explicit server_process(std::string db_url, std::vector<std::string> extra_args = {});
 
   /// Stops the server if it still runs (SIGTERM, then SIGKILL) and removes its folders.

@@ -23,7 +23,7 @@ TEST_CASE("a loop held by a slow handler is measured late, one that keeps up is 
   probe->start();
   // An idle loop: a few periods, every firing close to its deadline.
   ioc.run_for(60ms);
-  CHECK(gate->lag() < 20ms);
+  CHECK(gate->lag() < 50ms); // well under the 100 ms limit, with room for a busy machine's wake-ups
   CHECK_FALSE(gate->refusing());
   // The stimulus, not a wait for a state: a chain of handlers that each hold the loop for 150 ms
   // keeps it busy for 1.5 s, as a loop with more ready sockets than it can serve would be; every
@@ -39,7 +39,8 @@ TEST_CASE("a loop held by a slow handler is measured late, one that keeps up is 
       boost::asio::post(ioc, hold);
   };
   boost::asio::post(ioc, hold);
-  ioc.run_for(1600ms);
+  for (const auto until = std::chrono::steady_clock::now() + 10s; held < 10 && std::chrono::steady_clock::now() < until;)
+    ioc.run_for(50ms); // until the chain is done (a busy machine wakes the sleeps late)
   REQUIRE(held == 10);
   CHECK(peak > 100ms);
   CHECK(refused);
