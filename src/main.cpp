@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -29,6 +30,20 @@
 using namespace mediaspool;
 
 namespace {
+
+// The actor system waits for every actor to finish the call it is in, and one may never return
+// (PostgreSQL locked or hung, a disk that stopped answering): a node told to stop must still go.
+// Nothing is lost by not waiting: every acked item is in the spool and replays at the next start.
+void exit_unless_done_within(std::chrono::seconds bound) {
+  std::thread([bound] {
+    std::this_thread::sleep_for(bound);
+    spdlog::warn("mediaspool: a call was still running {} s after stop (a hung PostgreSQL or disk?); exiting "
+                 "without it: what it was writing replays at the next start",
+                 bound.count());
+    spdlog::default_logger()->flush();
+    std::_Exit(0);
+  }).detach();
+}
 
 int die(const std::string& what) {
   spdlog::critical("mediaspool: {}", what);
@@ -329,5 +344,6 @@ int main(int argc, char** argv) {
   auto left = sup.shutdown(std::chrono::seconds(10));
   caf::anon_send_exit(ctx.health, caf::exit_reason::user_shutdown);
   spdlog::info("mediaspool: stopped ({} items left to replay)", left);
+  exit_unless_done_within(std::chrono::seconds(5));
   return 0;
 }

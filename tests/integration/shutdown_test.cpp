@@ -8,6 +8,9 @@
 #include "support/ws_test_client.hpp"
 
 #include <doctest/doctest.h>
+#include <pqxx/pqxx>
+
+#include <chrono>
 
 using namespace mediaspool;
 using namespace mediaspool::test;
@@ -54,6 +57,31 @@ TEST_SUITE("integration.shutdown") {
       CHECK_MESSAGE(held.count(k) == 1, "acked item " << k.first << k.second << " is not held after the restart");
     CHECK_NO_FAILURES(send_and_check_acks(c, sid, items, 4, held));
     CHECK_NO_FAILURES(end_and_check(c, sid, 6, 24));
+    CHECK_NO_FAILURES(check_stored(server.media_root(), *this, sid, items));
+  }
+
+  // A PostgreSQL that never answers (here a lock the test holds) must not make the node
+  // unkillable by SIGTERM: what it acked is in its spool and replays at the next start.
+  TEST_CASE_FIXTURE(pg_fixture, "sigterm while PostgreSQL blocks every write still exits, and the acked items are stored after a restart") {
+    server_process server{url};
+    const auto sid = test_sid(951);
+    auto items = make_mix(951, 2, 4);
+    ws_test_client c{server.port()};
+    CHECK_NO_FAILURES(init_and_check(c, sid, false));
+    pqxx::connection locker{url};
+    pqxx::work lock{locker};
+    lock.exec("LOCK TABLE media_items IN ACCESS EXCLUSIVE MODE");
+    CHECK_NO_FAILURES(send_and_check_acks(c, sid, items, 4)); // acked from the spool
+    const auto t0 = std::chrono::steady_clock::now();
+    // Bounded: the drain gives up after its 10 s, then the exit waits a few more for a stuck call.
+    CHECK_MESSAGE(server.stop(std::chrono::seconds(40)), "the server did not exit 0 on SIGTERM while a write hung");
+    MESSAGE("exited " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
+                      << " s after SIGTERM");
+    lock.abort();
+    server.restart();
+    ws_test_client again{server.port()};
+    CHECK_NO_FAILURES(init_and_check(again, sid, true, items, 20s));
+    CHECK_NO_FAILURES(end_and_check(again, sid, 2, 4));
     CHECK_NO_FAILURES(check_stored(server.media_root(), *this, sid, items));
   }
 }
