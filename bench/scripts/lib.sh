@@ -70,8 +70,8 @@ server_stop() {
   [ -n "$SERVER_PID" ] || return 0
   if kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID" 2>/dev/null || true
-    local i
-    for ((i = 0; i < 150; i++)); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    local i # a stop takes at most the 10 s drain + 5 s for a call that never returns
+    for ((i = 0; i < 250; i++)); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$SERVER_PID" 2>/dev/null && { log "server $SERVER_PID did not stop: kill -9"; kill -9 "$SERVER_PID" 2>/dev/null || true; }
   fi
   wait "$SERVER_PID" 2>/dev/null || true
