@@ -312,10 +312,10 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
     [=](atom::recover) -> uint64_t {
       auto& st = self->state;
       auto n = st.spool->record_count();
+      publish(st); // before any recovery line is logged: a reader of both never sees a fresh 0
       log::spool().info("spool_writer#{}: recovery: {} records in the spool", self->id(), n);
       st.recovering = true;
       st.recovery_cursor.reset();
-      publish(st); // before any recovery line is logged: a reader of both never sees a fresh 0
       recover_page(self);
       publish(st);
       return n;

@@ -291,8 +291,7 @@ private:
                     + " messages per second: reading slows down to that rate",
                   std::nullopt});
     }
-    // Only the timer resumes reading: a credit coming back meanwhile must not re-arm it (and
-    // tell the client again), so this is not a pause add_credit ends.
+    // Only the timer resumes: a credit returned meanwhile must not re-arm it (nor re-notify).
     paused_ = false;
     pause_hold_.reset();
     retry_timer_.expires_after(wait);

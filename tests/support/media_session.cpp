@@ -34,6 +34,11 @@ std::string key_text(char kind, uint32_t index) {
   return std::string(1, kind) + std::to_string(index);
 }
 
+// The rate limit's notice: reads slowed down, nothing was refused, so it answers no request.
+bool is_rate_notice(const json& j) {
+  return j.value("type", "") == "error" && j.value("code", "") == "rate_limited";
+}
+
 } // namespace
 
 std::string test_sid(uint32_t n) {
@@ -134,9 +139,9 @@ std::vector<std::string> send_and_check_acks(ws_test_client& c, const std::strin
                                              std::chrono::milliseconds timeout) {
   std::vector<std::string> failures;
   std::map<item_key, const test_item*> outstanding;
-  auto relevant = [](const json& j) { // a rate_limited notice refuses nothing
+  auto relevant = [](const json& j) {
     auto t = j.value("type", "");
-    return t == "audio_ack" || t == "frame_ack" || (t == "error" && j.value("code", "") != "rate_limited");
+    return t == "audio_ack" || t == "frame_ack" || (t == "error" && !is_rate_notice(j));
   };
   // Takes one ack or error and checks it; false if nothing came in time.
   auto take_one = [&]() {
@@ -206,8 +211,7 @@ std::vector<std::string> end_and_check(ws_test_client& c, const std::string& sid
   auto ack = c.wait_for(
     [](const json& j) {
       auto type = j.value("type", "");
-      return type == "session_end_ack"
-          || (type == "error" && j.value("code", "") != "rate_limited" && !j.contains("ref"));
+      return type == "session_end_ack" || (type == "error" && !is_rate_notice(j) && !j.contains("ref"));
     },
     timeout);
   if (!ack)
