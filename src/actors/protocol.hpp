@@ -54,6 +54,7 @@ struct spool_stats {
   uint64_t pending = 0;       ///< durable items not yet both file and row
   uint64_t records = 0;       ///< records in the spool
   uint64_t recovered = 0;     ///< records re-driven at start
+  uint64_t delete_batches = 0; ///< RocksDB writes that deleted settled records
 };
 
 /// GET /api/sessions filters (absent = no filter) and keyset paging (cursor = last id seen).

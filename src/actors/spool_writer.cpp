@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <utility>
 
 namespace mediaspool {
 
@@ -130,6 +131,7 @@ void remove_records(spool_writer_pointer self, const std::vector<storage::item_k
   if (keys.empty())
     return;
   spool_write_clock clock{self->state.health.get()};
+  self->state.stats.delete_batches++;
   if (auto s = self->state.spool->remove(keys); !s.ok())
     log::spool().warn("spool_writer#{}: delete of {} records failed ({}): they replay at next start",
                       self->id(), keys.size(), s.message);
@@ -166,6 +168,15 @@ void recover_page(spool_writer_pointer self) {
       ended.push_back(w.first);
     for (auto& sid : ended)
       finalize_when_idle(self, sid);
+  }
+}
+
+// The flush is queued behind everything already in the mailbox: all appends that arrived while
+// the previous fsync ran share the next commit, and all items settled meanwhile one delete batch.
+void schedule_flush(spool_writer_pointer self) {
+  if (!self->state.flush_scheduled) {
+    self->state.flush_scheduled = true;
+    self->send(self, atom::flush::value);
   }
 }
 
@@ -238,14 +249,19 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
     // -- ingest: group commit ---------------------------------------------------
     [=](atom::append, spool_item& item) {
       self->state.batch.push_back(std::move(item));
-      // The flush is queued behind everything already in the mailbox: all appends that arrived
-      // while the previous fsync ran share the next one.
-      if (!self->state.flush_scheduled) {
-        self->state.flush_scheduled = true;
-        self->send(self, atom::flush::value);
+      schedule_flush(self);
+    },
+    [=](atom::flush) {
+      commit(self);
+      // One delete batch for every item settled since the last flush, instead of one RocksDB
+      // write (a lock and a WAL write syscall) per file written.
+      auto& st = self->state;
+      if (!st.removals.empty()) {
+        remove_records(self, std::exchange(st.removals, {}));
+        recover_page(self);
+        publish(st);
       }
     },
-    [=](atom::flush) { commit(self); },
     // -- completion: file + row -> delete the record ----------------------------
     [=](atom::filedone, storage::item_key& key, bool ok) {
       auto& st = self->state;
@@ -266,11 +282,8 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
       // The bytes are in a durable file now: dropping the last reference returns their credit
       // to the connection (the spool still holds them until the row exists too).
       it->second.job.payload = {};
-      std::vector<storage::item_key> removals;
-      settle(self, key, removals);
-      remove_records(self, removals);
-      recover_page(self);
-      publish(st);
+      settle(self, key, st.removals);
+      schedule_flush(self);
     },
     [=](atom::retry) {
       auto& st = self->state;
@@ -285,7 +298,6 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
       }
     },
     [=](atom::dbdone, std::vector<storage::item_key>& keys) {
-      std::vector<storage::item_key> removals;
       for (auto& key : keys) {
         auto it = self->state.pending.find(key);
         if (it == self->state.pending.end())
@@ -295,11 +307,9 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
         if (self->state.metrics && !it->second.db_done)
           self->state.metrics->batcher_queue.sub();
         it->second.db_done = true;
-        settle(self, key, removals);
+        settle(self, key, self->state.removals);
       }
-      remove_records(self, removals);
-      recover_page(self);
-      publish(self->state);
+      schedule_flush(self);
     },
     // -- session end: reply once all of its items are files and rows ------------
     [=](atom::end, std::string& sid) -> caf::result<end_result> {

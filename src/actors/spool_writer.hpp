@@ -31,6 +31,7 @@ struct spool_writer_state {
   db_batcher_actor batcher;
 
   std::vector<spool_item> batch;           ///< waiting for the next group commit
+  std::vector<storage::item_key> removals; ///< file and row done: deleted at the next flush
   bool flush_scheduled = false;
   std::map<storage::item_key, pending_item> pending;
   std::map<std::string, uint64_t> pending_per_session;

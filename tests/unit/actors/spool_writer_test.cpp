@@ -271,6 +271,28 @@ TEST_CASE_FIXTURE(spool_writer_fixture, "a record leaves the spool only when bot
   CHECK(s.records == 0);
 }
 
+
+TEST_CASE_FIXTURE(spool_writer_fixture, "records settled while the writer was busy leave the spool in one delete batch") {
+  start_writer();
+  for (uint32_t i = 0; i < 8; ++i)
+    append(item('a', i));
+  run();
+  dbdone({{sid, 'a', 0}, {sid, 'a', 1}, {sid, 'a', 2}, {sid, 'a', 3}, {sid, 'a', 4}, {sid, 'a', 5}, {sid, 'a', 6},
+          {sid, 'a', 7}});
+  REQUIRE(stats().delete_batches == 0);
+  // Eight file writers' answers queued at once, as they arrive while a commit's fsync runs.
+  for (uint32_t i = 0; i < 8; ++i) {
+    auto j = job_for({sid, 'a', i});
+    REQUIRE(j != nullptr);
+    self->send(j->reply_to, atom::filedone::value, item_key{sid, 'a', i}, true);
+  }
+  run();
+  auto s = stats();
+  CHECK(s.records == 0);
+  CHECK(s.pending == 0);
+  CHECK_MESSAGE(s.delete_batches == 1, "8 records settled in one mailbox round must share ONE RocksDB delete write, got "
+                                         << s.delete_batches);
+}
 TEST_CASE_FIXTURE(spool_writer_fixture, "a failed file write is sent again after one second") {
   start_writer();
   append(item('f', 3, 2000));
