@@ -36,30 +36,25 @@ uint64_t payload_hash(const char* data, size_t size) noexcept {
 pairing::pairing(pairing_config cfg) : cfg_(cfg) {
 }
 
-const pairing::held_item* pairing::find_held(const held_list& list, uint32_t index) {
-  auto i = std::lower_bound(list.begin(), list.end(), index,
-                            [](const held_item& h, uint32_t x) { return h.index < x; });
-  return i != list.end() && i->index == index ? &*i : nullptr;
+const pairing::recent_item* pairing::find_recent(item_kind kind, uint32_t index) const {
+  for (const auto& r : recent_)
+    if (r.kind == kind && r.index == index)
+      return &r;
+  return nullptr;
 }
 
-void pairing::insert_held(held_list& list, held_item item) {
-  // Items mostly commit in index order: appending is the common case.
-  if (list.empty() || list.back().index < item.index) {
-    list.push_back(item);
-    return;
-  }
-  auto i = std::lower_bound(list.begin(), list.end(), item.index,
-                            [](const held_item& h, uint32_t x) { return h.index < x; });
-  if (i != list.end() && i->index == item.index)
-    *i = item;
-  else
-    list.insert(i, item);
-}
-
-void pairing::load_held(item_kind kind, uint32_t index, uint64_t hash, uint64_t size) {
+void pairing::load_held(item_kind kind, uint32_t first, uint32_t last) {
   if (kind == item_kind::response)
     return;
-  insert_held(held_of(kind), held_item{index, static_cast<uint32_t>(size), hash});
+  add_range(held_of(kind), first, last);
+}
+
+pairing::outcome pairing::judge(const stored& resend, uint64_t stored_hash, uint64_t stored_size) {
+  if (stored_hash != resend.hash || stored_size != resend.size)
+    return reject(ec::conflict, resend.kind, resend.index,
+                  "already stored with other bytes (" + std::to_string(stored_size) + " bytes held, "
+                    + std::to_string(resend.size) + " received); the stored item stays");
+  return duplicate{resend.kind, resend.index, resend.size, false};
 }
 
 pairing::outcome pairing::on_metadata(item_metadata meta, clock::time_point now) {
@@ -117,22 +112,17 @@ pairing::outcome pairing::complete_pair(item_metadata meta, blob b) {
   }
   const uint64_t hash = payload_hash(b.payload.data(), size);
   key k{meta.kind, meta.index};
-  auto conflict = [&](uint64_t held_size) {
-    return reject(ec::conflict, meta.kind, meta.index,
-                  "already stored with other bytes (" + std::to_string(held_size) + " bytes held, "
-                    + std::to_string(size) + " received); the stored item stays");
-  };
+  const stored resend{meta.kind, meta.index, size, hash};
   if (auto i = pending_.find(k); i != pending_.end()) {
     if (i->second.hash != hash || i->second.size != size)
-      return conflict(i->second.size);
+      return judge(resend, i->second.hash, i->second.size);
     ++i->second.waiters;
     return duplicate{meta.kind, meta.index, size, true};
   }
-  if (auto h = find_held(held_of(meta.kind), meta.index)) {
-    if (h->hash != hash || h->size != size)
-      return conflict(h->size);
-    return duplicate{meta.kind, meta.index, size, false};
-  }
+  if (auto r = find_recent(meta.kind, meta.index))
+    return judge(resend, r->hash, r->size);
+  if (in_ranges(held_of(meta.kind), meta.index))
+    return resend;
   pending_.emplace(k, in_flight{hash, size, 0});
   return complete{std::move(meta), std::move(b.payload), hash};
 }
@@ -142,7 +132,13 @@ uint32_t pairing::committed(item_kind kind, uint32_t index) {
   if (i == pending_.end())
     return 0;
   const uint32_t owed = i->second.waiters;
-  insert_held(held_of(kind), held_item{index, static_cast<uint32_t>(i->second.size), i->second.hash});
+  add_range(held_of(kind), index, index);
+  const recent_item r{kind, index, i->second.size, i->second.hash};
+  if (recent_.size() < recent_capacity)
+    recent_.push_back(r);
+  else
+    recent_[recent_next_] = r;
+  recent_next_ = (recent_next_ + 1) % recent_capacity;
   pending_.erase(i);
   return owed;
 }
@@ -197,19 +193,21 @@ std::optional<pairing::clock::duration> pairing::next_expiry(clock::time_point n
   return next;
 }
 
+const index_ranges& pairing::held_ranges(item_kind kind) const {
+  static const index_ranges none;
+  return kind == item_kind::response ? none : held_of(kind);
+}
+
 std::vector<uint32_t> pairing::held_indexes(item_kind kind) const {
   std::vector<uint32_t> out;
-  if (kind == item_kind::response)
-    return out;
-  const auto& list = held_of(kind);
-  out.reserve(list.size());
-  for (const auto& h : list)
-    out.push_back(h.index);
+  for (const auto& [first, last] : held_ranges(kind))
+    for (uint64_t i = first; i <= last; ++i)
+      out.push_back(static_cast<uint32_t>(i));
   return out;
 }
 
 size_t pairing::held_count(item_kind kind) const {
-  return kind == item_kind::response ? 0 : held_of(kind).size();
+  return static_cast<size_t>(range_count(held_ranges(kind)));
 }
 
 } // namespace mediaspool

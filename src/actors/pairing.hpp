@@ -47,12 +47,23 @@ public:
   struct rejected {
     error_reply error;
   };
-  using outcome = std::variant<waiting, complete, duplicate, rejected>;
+  /// The index is held, but which bytes only storage knows: compare with its copy (`judge`)
+  /// before answering. The payload is not kept.
+  struct stored {
+    item_kind kind = item_kind::audio;
+    uint32_t index = 0;
+    uint64_t size = 0;
+    uint64_t hash = 0;
+  };
+  using outcome = std::variant<waiting, complete, duplicate, rejected, stored>;
 
   explicit pairing(pairing_config cfg);
 
-  /// Marks an item as already held (from the spool or PostgreSQL on resume).
-  void load_held(item_kind kind, uint32_t index, uint64_t hash, uint64_t size);
+  /// Marks items as already held (from the spool or PostgreSQL on resume): indexes first..last.
+  void load_held(item_kind kind, uint32_t first, uint32_t last);
+
+  /// A resend of a held item against the stored copy's hash and size: duplicate or conflict.
+  static outcome judge(const stored& resend, uint64_t stored_hash, uint64_t stored_size);
 
   /// `now` on the metadata clock (see expire).
   outcome on_metadata(item_metadata meta, clock::time_point now);
@@ -87,8 +98,11 @@ public:
   /// Halves waiting for a partner (metadata + blobs).
   size_t unpaired_count() const noexcept { return metas_.size() + blobs_.size(); }
 
-  /// Committed indexes of a kind, ascending, for session_init_ack ranges. Pending items are left
-  /// out: they are not durable yet, and a resend of one is answered once it commits.
+  /// Committed indexes of a kind as inclusive ranges, ascending, for session_init_ack. Pending
+  /// items are left out: they are not durable yet, and a resend of one is answered once it commits.
+  const index_ranges& held_ranges(item_kind kind) const;
+
+  /// The same, one index at a time.
   std::vector<uint32_t> held_indexes(item_kind kind) const;
 
   /// Number of committed items of a kind (pending ones excluded, as in `held_indexes`).
@@ -108,21 +122,23 @@ private:
     uint64_t size = 0;
     uint32_t waiters = 0; ///< duplicate acks owed when it commits
   };
-  /// A committed item. A session holds one per item for its whole life (about 1,080 after 30
-  /// minutes), so they live in a sorted vector: 16 bytes each instead of ~90 for a map node.
-  struct held_item {
+  /// Which indexes are held is all a session keeps of its committed items: a few ranges, however
+  /// long it records (a list of hashes was ~18 KB per 30 minutes, more than the rest of an idle
+  /// session). A resend of one is compared with storage's copy, unless it is among the last few
+  /// committed here, whose hashes are kept for the resends a flaky link makes at once.
+  struct recent_item {
+    item_kind kind;
     uint32_t index;
-    uint32_t size;
+    uint64_t size;
     uint64_t hash;
   };
-  using held_list = std::vector<held_item>;
+  static constexpr size_t recent_capacity = 16;
 
-  held_list& held_of(item_kind kind) { return kind == item_kind::audio ? audio_held_ : frame_held_; }
-  const held_list& held_of(item_kind kind) const {
+  index_ranges& held_of(item_kind kind) { return kind == item_kind::audio ? audio_held_ : frame_held_; }
+  const index_ranges& held_of(item_kind kind) const {
     return kind == item_kind::audio ? audio_held_ : frame_held_;
   }
-  static const held_item* find_held(const held_list& list, uint32_t index);
-  static void insert_held(held_list& list, held_item item);
+  const recent_item* find_recent(item_kind kind, uint32_t index) const;
 
   struct meta_half {
     item_metadata meta;
@@ -136,8 +152,10 @@ private:
   outcome complete_pair(item_metadata meta, blob b);
 
   pairing_config cfg_;
-  held_list audio_held_;
-  held_list frame_held_;
+  index_ranges audio_held_;
+  index_ranges frame_held_;
+  std::vector<recent_item> recent_; ///< ring of the last recent_capacity commits
+  size_t recent_next_ = 0;
   std::map<key, in_flight> pending_;
   std::map<key, meta_half> metas_;
   std::map<key, blob_half> blobs_;

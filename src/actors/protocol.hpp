@@ -35,10 +35,18 @@ struct file_job {
   shared_bytes payload;
 };
 
-/// What a session learns at session_init.
+/// What a session learns at session_init: the runs of indexes it holds (spool and PostgreSQL,
+/// possibly overlapping).
 struct init_result {
   bool resumed = false;
-  std::vector<storage::held_item> held;
+  std::vector<storage::held_range> held;
+};
+
+/// The stored copy of one held item, which a resend is compared with.
+struct stored_copy {
+  bool found = false;
+  uint64_t hash = 0;
+  uint64_t size = 0;
 };
 
 /// Totals of a finished session (session_end_ack).
@@ -146,6 +154,7 @@ using end = caf::atom_constant<caf::atom("end")>;
 using finalize = caf::atom_constant<caf::atom("finalize")>;
 using init = caf::atom_constant<caf::atom("init")>;
 using admit = caf::atom_constant<caf::atom("admit")>;
+using lookup = caf::atom_constant<caf::atom("lookup")>;
 using claim = caf::atom_constant<caf::atom("claim")>;
 using replaced = caf::atom_constant<caf::atom("replaced")>;
 using closed = caf::atom_constant<caf::atom("closed")>;
@@ -226,9 +235,11 @@ using health_probe_actor = caf::typed_actor<caf::replies_to<atom::probe>::with<r
 /// admit: should this session's upgrade be taken now? (false: the node runs late and the session
 /// is new here; asked before an upgrade, so a load balancer can try another node). The int64_t
 /// is the asker's deadline (steady clock, ns): past it the answer is true without a query.
+/// lookup: the stored hash and size of one held item (the spool's copy, else PostgreSQL's).
 using session_loader_actor = caf::typed_actor<
   caf::replies_to<atom::init, session_init>::with<init_result>,
   caf::replies_to<atom::admit, std::string, int64_t>::with<bool>,
+  caf::replies_to<atom::lookup, storage::item_key>::with<stored_copy>,
   caf::reacts_to<atom::flush>>; // to itself: serve the inits waiting (one transaction)
 
 /// Answers the review API's read-only queries (detached, own PostgreSQL connection).
@@ -261,6 +272,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<mediaspool::storage::pg_transcript>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::spool_item)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::file_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::init_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::stored_copy)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::end_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::spool_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::storage::item_key)

@@ -42,7 +42,7 @@ void session_state::on_init(const session_init& init) {
                           std::nullopt});
     leave(policy ? 1008 : 1013, "session_init failed");
   };
-  auto loader = svc->loaders[std::hash<std::string>{}(sid) % svc->loaders.size()];
+  auto loader = loader_of_session();
   self->request(svc->registry, svc->init_timeout, atom::claim::value, sid)
     .then(
       [this, loader, init, on_error](atom::ok) {
@@ -52,12 +52,16 @@ void session_state::on_init(const session_init& init) {
       on_error);
 }
 
+session_loader_actor session_state::loader_of_session() const {
+  return svc->loaders[std::hash<std::string>{}(sid) % svc->loaders.size()];
+}
+
 void session_state::on_loaded(init_result& res) {
   if (ph != phase::loading)
     return;
   pairs.emplace(svc->pairing);
   for (auto& h : res.held)
-    pairs->load_held(static_cast<item_kind>(h.kind), h.index, h.hash, h.size);
+    pairs->load_held(static_cast<item_kind>(h.kind), h.first, h.last);
   ph = phase::ready;
   auto ack = make_init_ack(res.resumed);
   if (svc->metrics)
@@ -74,8 +78,7 @@ void session_state::on_loaded(init_result& res) {
 }
 
 init_ack session_state::make_init_ack(bool resumed) const {
-  return init_ack{sid, resumed, to_ranges(pairs->held_indexes(item_kind::audio)),
-                  to_ranges(pairs->held_indexes(item_kind::frame))};
+  return init_ack{sid, resumed, pairs->held_ranges(item_kind::audio), pairs->held_ranges(item_kind::frame)};
 }
 
 void session_state::leave(uint16_t code, const std::string& reason) {
@@ -176,8 +179,8 @@ void session_state::on_end() {
   if (ph == phase::loading)
     return void(stash.emplace_back(session_end{sid}));
   end_requested = true;
-  if (!spooled.empty())
-    return; // answered when the last in-flight item is durable
+  if (!spooled.empty() || checking > 0)
+    return; // answered when the last in-flight item is durable and every resend answered
   end_requested = false;
   self->request(svc->spool, svc->end_timeout, atom::end::value, sid)
     .then(
@@ -220,6 +223,8 @@ void session_state::apply(pairing::outcome&& o) {
       } else if constexpr (std::is_same_v<T, pairing::duplicate>) {
         if (!x.pending)
           out->send(item_ack{sid, x.kind, x.index, x.size, true});
+      } else if constexpr (std::is_same_v<T, pairing::stored>) {
+        compare_with_stored(x);
       } else {
         log::session().info("session#{}: sid={} rejected ({}): {}", self->id(), sid, to_string(x.error.code),
                             x.error.message);
@@ -227,6 +232,36 @@ void session_state::apply(pairing::outcome&& o) {
       }
     },
     std::move(o));
+}
+
+// A resend of an item held before the last few commits: storage has its hash (the session keeps
+// only which indexes it holds). Rare: a client resends only what session_init_ack did not list.
+void session_state::compare_with_stored(const pairing::stored& resend) {
+  ++checking;
+  storage::item_key key{sid, key_kind(resend.kind), resend.index};
+  auto answered = [this] {
+    --checking;
+    if (end_requested && spooled.empty() && checking == 0)
+      on_end();
+  };
+  self->request(loader_of_session(), svc->init_timeout, atom::lookup::value, key)
+    .then(
+      [this, resend, answered](stored_copy& copy) {
+        if (ph != phase::leaving) {
+          if (copy.found)
+            apply(pairing::judge(resend, copy.hash, copy.size));
+          else
+            fail(ec::internal, "held, but its stored copy was not found; it was not stored again",
+                 std::make_pair(resend.kind, resend.index));
+        }
+        answered();
+      },
+      [this, resend, answered](caf::error&) {
+        if (ph != phase::leaving)
+          fail(ec::overloaded, "could not be compared with the stored copy now; send it again",
+               std::make_pair(resend.kind, resend.index));
+        answered();
+      });
 }
 
 // -- spool results ----------------------------------------------------------------

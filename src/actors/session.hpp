@@ -57,6 +57,7 @@ struct session_state {
   bool expire_armed = false;
   bool end_requested = false;
   bool draining = false; ///< server shutdown: close with 1001 once nothing is in flight
+  uint32_t checking = 0; ///< resends being compared with their stored copies
   uint64_t acked = 0;
   caf::actor_clock::time_point started{};
   caf::actor_clock::time_point init_since{}; ///< when session_init arrived (init latency)
@@ -78,6 +79,8 @@ struct session_state {
   void leave(uint16_t code, const std::string& reason);
 
   void apply(pairing::outcome&& o);
+  void compare_with_stored(const pairing::stored& resend);
+  session_loader_actor loader_of_session() const;
   void fail(ec code, std::string message, std::optional<std::pair<item_kind, uint32_t>> ref = {});
   bool owns(const std::string& session_id);
   void maybe_finish();

@@ -15,16 +15,6 @@ namespace {
 
 using loader_self = session_loader_actor::stateful_pointer<session_loader_state>;
 
-// An item in both places (between its commit and its spool delete) counts once.
-void sort_unique(std::vector<storage::held_item>& held) {
-  std::sort(held.begin(), held.end(), [](const auto& x, const auto& y) {
-    return x.kind != y.kind ? x.kind < y.kind : x.index < y.index;
-  });
-  held.erase(std::unique(held.begin(), held.end(),
-                         [](const auto& x, const auto& y) { return x.kind == y.kind && x.index == y.index; }),
-             held.end());
-}
-
 // A node that runs late, or whose acks wait on its disk, takes no new sessions (admission.hpp).
 // Asked only then, so the check costs nothing while the node keeps up. Counts a session turned away, and logs one line per
 // 5 s with the number since the last: past capacity the refused retry by the thousand a minute
@@ -66,7 +56,8 @@ bool read_spool(loader_self self, pending_init& p, init_result& out, bool& in_sp
   auto& st = self->state;
   const auto& sid = p.init.session_id;
   storage::status s;
-  out.held = st.spool->held(sid, s);
+  for (const auto& h : st.spool->held(sid, s))
+    out.held.push_back({h.kind, h.index, h.index});
   if (!s.ok()) {
     log::session().error("session_loader#{}: sid={} spool read failed: {}", self->id(), sid, s.message);
     p.promise.deliver(make_error(ec::internal));
@@ -103,6 +94,24 @@ bool admits(loader_self self, const std::string& sid, int64_t deadline_ns) {
     return true;
   refuse(self, sid, "last served by " + *node + ", before the upgrade");
   return false;
+}
+
+// A resent held item's stored hash and size. The spool first: an item leaves it only after its
+// row is committed, so one not found there is in PostgreSQL.
+caf::result<stored_copy> lookup(loader_self self, const storage::item_key& key) {
+  auto& st = self->state;
+  storage::status s;
+  for (const auto& h : st.spool->held(key.session_id, s))
+    if (h.kind == key.kind && h.index == key.index)
+      return stored_copy{true, h.hash, h.size};
+  if (s.ok()) {
+    auto row = st.pg->find_item(key, s);
+    if (s.ok())
+      return row ? stored_copy{true, row->hash, row->size} : stored_copy{};
+  }
+  log::session().warn("session_loader#{}: sid={} {}{}: stored copy not readable: {}", self->id(), key.session_id,
+                      key.kind, key.index, s.message);
+  return make_error(ec::overloaded);
 }
 
 // The rows of every init in one transaction; if it fails, each alone, so that one session's
@@ -177,7 +186,7 @@ void serve_pending(loader_self self) {
       continue;
     }
     if (s.ok()) {
-      auto from_pg = st.pg->held(sid, s);
+      auto from_pg = st.pg->held_ranges(sid, s);
       out.held.insert(out.held.end(), from_pg.begin(), from_pg.end());
     }
     if (!s.ok()) {
@@ -185,7 +194,6 @@ void serve_pending(loader_self self) {
       p.promise.deliver(make_error(ec::overloaded));
       continue;
     }
-    sort_unique(out.held);
     out.resumed = ensured[j].existed || in_spool[served[j]];
     p.promise.deliver(std::move(out));
   }
@@ -222,6 +230,7 @@ session_loader(session_loader_actor::stateful_pointer<session_loader_state> self
       return promise;
     },
     [=](atom::admit, const std::string& sid, int64_t deadline_ns) { return admits(self, sid, deadline_ns); },
+    [=](atom::lookup, const storage::item_key& key) { return lookup(self, key); },
     [=](atom::flush) { serve_pending(self); },
   };
 }

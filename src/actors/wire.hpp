@@ -140,6 +140,16 @@ using server_message = std::variant<init_ack, item_ack, response_ack, end_ack, e
 /// Builds sorted inclusive ranges from indexes (any order, duplicates allowed).
 index_ranges to_ranges(std::vector<uint32_t> indexes);
 
+/// Adds first..last to sorted, disjoint, non-adjacent ranges, merging as needed (appending after
+/// the last range, the usual case, costs O(1)).
+void add_range(index_ranges& ranges, uint32_t first, uint32_t last);
+
+/// Whether `index` is in the (sorted, disjoint) ranges.
+bool in_ranges(const index_ranges& ranges, uint32_t index) noexcept;
+
+/// Number of indexes the ranges cover.
+uint64_t range_count(const index_ranges& ranges) noexcept;
+
 /// True if `s` is a UUID in 8-4-4-4-12 hex form (any case).
 bool is_uuid(const std::string& s) noexcept;
 

@@ -78,9 +78,13 @@ constexpr const char* session_touch_sql =
   "UPDATE media_sessions SET last_activity = now(), node_id = COALESCE($2, node_id) WHERE session_id = $1 "
   "RETURNING user_id";
 constexpr const char* session_node_sql = "SELECT coalesce(node_id, '') FROM media_sessions WHERE session_id = $1";
-constexpr const char* held_sql =
-  "SELECT kind, idx, hash, size FROM media_items "
-  "WHERE session_id = $1 AND kind IN ('a', 'f') ORDER BY kind, idx";
+// Runs of consecutive indexes ("gaps and islands": within a run, idx minus its rank is constant),
+// so a session 30 minutes old answers with one row per kind instead of ~1,080.
+constexpr const char* held_ranges_sql =
+  "SELECT kind, min(idx), max(idx) FROM (SELECT kind, idx, idx - row_number() OVER (PARTITION BY kind ORDER BY idx) "
+  "AS run FROM media_items WHERE session_id = $1 AND kind IN ('a', 'f')) AS r GROUP BY kind, run ORDER BY kind, 2";
+constexpr const char* find_item_sql =
+  "SELECT hash, size FROM media_items WHERE session_id = $1 AND kind = $2 AND idx = $3";
 constexpr const char* lengths_sql =
   "SELECT COALESCE(jsonb_array_length(audio_chunks), 0), "
   "COALESCE(jsonb_array_length(video_frames), 0) FROM media_sessions WHERE session_id = $1";
@@ -124,7 +128,8 @@ void prepare_all(pqxx::connection& c) {
   c.prepare("ms_responses", responses_sql);
   c.prepare("ms_session_insert", session_insert_sql);
   c.prepare("ms_session_touch", session_touch_sql);
-  c.prepare("ms_held", held_sql);
+  c.prepare("ms_held_ranges", held_ranges_sql);
+  c.prepare("ms_find_item", find_item_sql);
   c.prepare("ms_session_node", session_node_sql);
   c.prepare("ms_lengths", lengths_sql);
   for (unsigned mask = 0; mask <= all_arrays; ++mask)
@@ -287,24 +292,33 @@ std::optional<std::string> pg_store::session_node(const std::string& session_id,
   return st.ok() ? node : std::nullopt;
 }
 
-std::vector<held_item> pg_store::held(const std::string& session_id, status& st) {
-  std::vector<held_item> out;
-  st = run("held", [&](pqxx::connection& c) {
+std::vector<held_range> pg_store::held_ranges(const std::string& session_id, status& st) {
+  std::vector<held_range> out;
+  st = run("held_ranges", [&](pqxx::connection& c) {
     out.clear();
     pqxx::nontransaction n{c};
-    auto r = n.exec_prepared("ms_held", session_id);
+    auto r = n.exec_prepared("ms_held_ranges", session_id);
     out.reserve(r.size());
-    for (const auto& row : r) {
-      held_item h;
-      h.kind = row[0].as<std::string>().at(0);
-      h.index = static_cast<uint32_t>(row[1].as<int64_t>());
-      h.hash = from_bigint(row[2].as<int64_t>());
-      h.size = from_bigint(row[3].as<int64_t>());
-      out.push_back(h);
-    }
+    for (const auto& row : r)
+      out.push_back({row[0].as<std::string>().at(0), static_cast<uint32_t>(row[1].as<int64_t>()),
+                     static_cast<uint32_t>(row[2].as<int64_t>())});
   });
   if (!st.ok())
     out.clear();
+  return out;
+}
+
+std::optional<held_item> pg_store::find_item(const item_key& key, status& st) {
+  std::optional<held_item> out;
+  st = run("find_item", [&](pqxx::connection& c) {
+    out.reset();
+    pqxx::nontransaction n{c};
+    auto r = n.exec_prepared("ms_find_item", key.session_id, std::string(1, key.kind), int64_t{key.index});
+    if (!r.empty())
+      out = held_item{key.kind, key.index, from_bigint(r[0][0].as<int64_t>()), from_bigint(r[0][1].as<int64_t>())};
+  });
+  if (!st.ok())
+    out.reset();
   return out;
 }
 

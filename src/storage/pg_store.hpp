@@ -119,8 +119,12 @@ public:
   /// row, or when the question could not be answered (st tells which).
   std::optional<std::string> session_node(const std::string& session_id, status& st);
 
-  /// Media items (kinds 'a' and 'f') a session holds: for resume and dedupe.
-  std::vector<held_item> held(const std::string& session_id, status& st);
+  /// Which media items (kinds 'a' and 'f') a session holds, as runs of indexes: for resume.
+  std::vector<held_range> held_ranges(const std::string& session_id, status& st);
+
+  /// One item's hash and size (a resend is compared with them); nullopt if it is not stored, or
+  /// when the question could not be answered (st tells which).
+  std::optional<held_item> find_item(const item_key& key, status& st);
 
   /// ONE transaction: creates missing session rows, inserts `items` (media: ON CONFLICT DO
   /// NOTHING, so a replay adds nothing; responses: the newest element wins), then rebuilds

@@ -61,6 +61,13 @@ struct held_item {
   uint64_t size = 0;
 };
 
+/// Indexes first..last of one kind that a session holds (resume).
+struct held_range {
+  char kind = 'a';
+  uint32_t first = 0;
+  uint32_t last = 0;
+};
+
 struct spool_options {
   std::string path;
   /// RocksDB write buffer (records only; payloads are in the payload log).

@@ -180,12 +180,19 @@ TEST_SUITE("actors.pairing") {
 
   TEST_CASE_FIXTURE(pairing_fixture, "rejects other bytes at an index loaded on resume as a conflict") {
     pairing p{pairing_config{}};
-    p.load_held(frame, 7, payload_hash("resumed", 7), 7);
+    p.load_held(frame, 7, 7);
     CHECK(p.held_indexes(frame) == std::vector<uint32_t>{7});
-    auto e = rejection(send_pair(p, frame, 7, "changed"));
+    // The session knows only that index 7 is held: the resend is compared with storage's copy.
+    auto changed = as<pairing::stored>(send_pair(p, frame, 7, "changed"));
+    CHECK(changed.index == 7);
+    CHECK(changed.size == 7);
+    CHECK(changed.hash == payload_hash("changed", 7));
+    CHECK_MESSAGE(payloads.alive_bytes() == 0, "a resend being compared keeps no payload");
+    auto e = rejection(pairing::judge(changed, payload_hash("resumed", 7), 7));
     CHECK(e.code == ec::conflict);
     check_ref(e, frame, 7);
-    auto d = as<pairing::duplicate>(send_pair(p, frame, 7, "resumed"));
+    auto d = as<pairing::duplicate>(pairing::judge(as<pairing::stored>(send_pair(p, frame, 7, "resumed")),
+                                                   payload_hash("resumed", 7), 7));
     CHECK_FALSE(d.pending);
     CHECK(d.size == 7);
     CHECK(payloads.alive_bytes() == 0);
@@ -367,9 +374,9 @@ TEST_SUITE("actors.pairing") {
     meta_in(frame, 1, 3);
     as<pairing::rejected>(blob_in(item_kind::response, 1, "eee"));
     as<pairing::waiting>(blob_in(frame, 2, "ffff"));
-    p.load_held(frame, 3, payload_hash("ggg", 3), 3);
+    p.load_held(frame, 3, 3);
     meta_in(frame, 3, 3);
-    as<pairing::rejected>(blob_in(frame, 3, "hhh"));
+    as<pairing::stored>(blob_in(frame, 3, "hhh"));
     meta_in(frame, 4, 2);
     as<pairing::complete>(blob_in(frame, 4, "ii"));
     CHECK(p.unpaired_bytes() == 4);
@@ -383,9 +390,9 @@ TEST_SUITE("actors.pairing") {
 
   TEST_CASE_FIXTURE(pairing_fixture, "lists only committed indexes in ascending order") {
     pairing p{pairing_config{}};
-    p.load_held(audio, 9, 1, 1);
-    p.load_held(audio, 2, 2, 1);
-    p.load_held(frame, 5, 3, 1);
+    p.load_held(audio, 9, 9);
+    p.load_held(audio, 2, 2);
+    p.load_held(frame, 5, 5);
     for (uint32_t i : {7u, 0u, 4u})
       as<pairing::complete>(send_pair(p, audio, i, "x"));
     p.committed(audio, 7);
@@ -397,6 +404,35 @@ TEST_SUITE("actors.pairing") {
     CHECK(p.held_indexes(item_kind::response).empty());
     p.committed(audio, 4);
     CHECK(p.held_indexes(audio) == std::vector<uint32_t>{0, 2, 4, 7, 9});
+  }
+
+  TEST_CASE_FIXTURE(pairing_fixture, "keeps a long session's held items as ranges, and the hashes of the last 16 commits only") {
+    pairing p{pairing_config{}};
+    p.load_held(frame, 0, 899); // resumed 30 minutes in
+    p.load_held(audio, 0, 179);
+    // 100 more of each, committed out of order in pairs.
+    for (uint32_t i = 0; i < 100; i += 2)
+      for (uint32_t j : {i + 1, i}) {
+        as<pairing::complete>(send_pair(p, audio, 180 + j, "a" + std::to_string(j)));
+        as<pairing::complete>(send_pair(p, frame, 900 + j, "f" + std::to_string(j)));
+        p.committed(audio, 180 + j);
+        p.committed(frame, 900 + j);
+      }
+    CHECK(p.held_ranges(audio) == index_ranges{{0, 279}});
+    CHECK(p.held_ranges(frame) == index_ranges{{0, 999}});
+    CHECK(p.held_count(frame) == 1000);
+    // The last 16 commits (8 of each kind) are answered at once...
+    CHECK_FALSE(as<pairing::duplicate>(send_pair(p, frame, 998, "f98")).pending);
+    CHECK(rejection(send_pair(p, audio, 279, "other")).code == ec::conflict);
+    // ...older ones, resumed or committed here, after a look at storage's copy.
+    auto old = as<pairing::stored>(send_pair(p, frame, 990, "f90"));
+    CHECK(old.hash == payload_hash("f90", 3));
+    CHECK(old.size == 3);
+    as<pairing::stored>(send_pair(p, audio, 5, "resumed"));
+    // A gap stays a gap: index 1000 is new.
+    as<pairing::complete>(send_pair(p, frame, 1001, "new"));
+    p.committed(frame, 1001);
+    CHECK(p.held_ranges(frame) == index_ranges{{0, 999}, {1001, 1001}});
   }
 
   TEST_CASE_FIXTURE(pairing_fixture, "rejects response metadata as a bad message") {

@@ -13,6 +13,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,6 +82,9 @@ struct loader_log {
   std::optional<ec> failure;
   bool hold = false;
   std::vector<caf::typed_response_promise<init_result>> held;
+  std::map<storage::item_key, stored_copy> copies; ///< lookup answers; absent: not found
+  std::vector<storage::item_key> lookups;
+  std::optional<ec> lookup_failure;
 };
 
 inline fake_loader_actor::behavior_type fake_loader(fake_loader_actor::pointer self, std::shared_ptr<loader_log> log) {
@@ -101,6 +105,13 @@ inline fake_loader_actor::behavior_type fake_loader(fake_loader_actor::pointer s
         rp.deliver(log->result);
     },
     [=](atom::admit, const std::string&, int64_t) { return true; }, // asked by the HTTP loop, not by sessions
+    [=](atom::lookup, const storage::item_key& key) -> caf::result<stored_copy> {
+      log->lookups.push_back(key);
+      if (log->lookup_failure)
+        return make_error(*log->lookup_failure);
+      auto it = log->copies.find(key);
+      return it == log->copies.end() ? stored_copy{} : it->second;
+    },
     [=](atom::flush) {}, // the real loader's batching message to itself; a test loader has no batch
   };
 }

@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+#include <tuple>
+#include <algorithm>
 
 using namespace mediaspool;
 using namespace std::chrono_literals;
@@ -103,7 +105,8 @@ TEST_CASE_FIXTURE(loader_fixture, "a node that runs late still resumes the sessi
   REQUIRE_FALSE(spooled->error);
   CHECK(spooled->value->resumed);
   REQUIRE(spooled->value->held.size() == 1);
-  CHECK(spooled->value->held[0].index == 0);
+  CHECK(spooled->value->held[0].first == 0);
+  CHECK(spooled->value->held[0].last == 0);
   CHECK(gate->refused_total() == 0);
 }
 
@@ -187,6 +190,55 @@ TEST_CASE_FIXTURE(loader_fixture, "a storm larger than a batch is served in batc
   }
   CHECK(scalar<int>("SELECT count(*) FROM media_sessions") == 300);
   CHECK(scalar<int>("SELECT count(DISTINCT xmin::text) FROM media_sessions") == 2);
+}
+
+TEST_CASE_FIXTURE(loader_fixture, "init lists what a session holds as runs of indexes, from PostgreSQL and the spool") {
+  REQUIRE_FALSE(init(known_sid)->error);
+  auto row = [&](char kind, int idx) {
+    query("INSERT INTO media_items (session_id, kind, idx, hash, size, element) VALUES ('" + known_sid + "', '"
+          + std::string(1, kind) + "', " + std::to_string(idx) + ", " + std::to_string(1000 + idx) + ", 10, '{}')");
+  };
+  for (int i : {0, 1, 2, 3, 7, 8})
+    row('a', i);
+  for (int i = 0; i < 500; ++i)
+    row('f', i);
+  query("INSERT INTO media_items (session_id, kind, idx, hash, size, element) VALUES ('" + known_sid
+        + "', 'r', 1, 1, 1, '{}')");
+  std::string payload(100, 'x');
+  REQUIRE(spool->write_durable({storage::spool_entry{{known_sid, 'a', 9}, 1, "chunk_9.webm", "{}", payload.data(), payload.size()}}).ok());
+  auto r = init(known_sid);
+  REQUIRE_FALSE(r->error);
+  std::vector<std::tuple<char, uint32_t, uint32_t>> got;
+  for (auto& h : r->value->held)
+    got.emplace_back(h.kind, h.first, h.last);
+  std::sort(got.begin(), got.end());
+  // 507 items in four runs; the response is not media.
+  CHECK(got == std::vector<std::tuple<char, uint32_t, uint32_t>>{{'a', 0, 3}, {'a', 7, 8}, {'a', 9, 9}, {'f', 0, 499}});
+}
+
+TEST_CASE_FIXTURE(loader_fixture, "lookup answers a held item's stored hash and size: the spool's copy, else PostgreSQL's") {
+  REQUIRE_FALSE(init(known_sid)->error);
+  query("INSERT INTO media_items (session_id, kind, idx, hash, size, element) VALUES ('" + known_sid
+        + "', 'f', 3, -1, 45000, '{}')");
+  std::string payload(100, 'x');
+  REQUIRE(spool->write_durable({storage::spool_entry{{known_sid, 'a', 5}, 77, "chunk_5.webm", "{}", payload.data(), payload.size()}}).ok());
+  auto lookup = [&](char kind, uint32_t index) {
+    auto slot = request<stored_copy>(loader, atom::lookup::value, storage::item_key{known_sid, kind, index});
+    run();
+    REQUIRE(slot->answered());
+    REQUIRE_FALSE(slot->error);
+    return *slot->value;
+  };
+  auto spooled = lookup('a', 5);
+  CHECK(spooled.found);
+  CHECK(spooled.hash == 77);
+  CHECK(spooled.size == 100);
+  auto row = lookup('f', 3);
+  CHECK(row.found);
+  CHECK_MESSAGE(row.hash == UINT64_MAX, "BIGINT -1 is the hash 2^64-1");
+  CHECK(row.size == 45000);
+  CHECK_FALSE(lookup('f', 4).found);
+  CHECK_FALSE(lookup('a', 3).found);
 }
 
 } // TEST_SUITE

@@ -25,7 +25,9 @@ TEST_SUITE("actors.session") {
 TEST_CASE_FIXTURE(session_fixture, "init_ack lists the ranges of the items the loader reports as held") {
   auto held_payload = payload_of(item_kind::audio, 5);
   auto h = payload_hash(held_payload.data(), held_payload.size());
-  loader_rec->result = init_result{true, {{'a', 0, 1, 10}, {'a', 1, 1, 10}, {'a', 2, 1, 10}, {'a', 5, h, 1000}, {'f', 3, 1, 10}}};
+  // Runs from the spool and PostgreSQL may overlap.
+  loader_rec->result = init_result{true, {{'a', 0, 1}, {'a', 1, 2}, {'a', 5, 5}, {'f', 3, 3}}};
+  loader_rec->copies[{sid, 'a', 5}] = stored_copy{true, h, 1000};
   auto c = ready();
   REQUIRE(loader_rec->inits.size() == 1);
   CHECK(loader_rec->inits[0].session_id == sid);
@@ -35,13 +37,41 @@ TEST_CASE_FIXTURE(session_fixture, "init_ack lists the ranges of the items the l
   CHECK(ack.audio_received == index_ranges{{0, 2}, {5, 5}});
   CHECK(ack.frames_received == index_ranges{{3, 3}});
 
-  // A resend of a held item (same bytes) is answered from the loaded state, without the spool.
+  // A resend of a held item (same bytes) is compared with the stored copy, without the spool.
   send_pair(c, item_kind::audio, 5);
   CHECK_MESSAGE(spool_rec->appends.empty(), "a held item must not be appended again");
+  REQUIRE(loader_rec->lookups.size() == 1);
+  CHECK(loader_rec->lookups[0] == storage::item_key{sid, 'a', 5});
   auto acks = c.out->all<item_ack>();
   REQUIRE(acks.size() == 1);
   CHECK(acks[0].duplicate);
+  CHECK(acks[0].index == 5);
+  CHECK(acks[0].file_size == 1000);
   CHECK_MESSAGE(payloads.alive_bytes() == 0, "a resend of a held item is dropped at once");
+}
+
+TEST_CASE_FIXTURE(session_fixture, "a resend of a held item with other bytes is a conflict; one that cannot be compared is refused to retry") {
+  loader_rec->result = init_result{true, {{'a', 0, 9}}};
+  loader_rec->copies[{sid, 'a', 2}] = stored_copy{true, 12345, 1000};
+  auto c = ready();
+  send_pair(c, item_kind::audio, 2);
+  auto errors = c.out->all<error_reply>();
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].code == ec::conflict);
+  REQUIRE(errors[0].ref);
+  CHECK(errors[0].ref->second == 2);
+  send_pair(c, item_kind::audio, 3); // held, but storage has no copy of it
+  errors = c.out->all<error_reply>();
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[1].code == ec::internal);
+  loader_rec->lookup_failure = ec::overloaded;
+  send_pair(c, item_kind::audio, 4);
+  errors = c.out->all<error_reply>();
+  REQUIRE(errors.size() == 3);
+  CHECK(errors[2].code == ec::overloaded);
+  CHECK(c.out->all<item_ack>().empty());
+  CHECK(spool_rec->appends.empty());
+  CHECK(payloads.alive_bytes() == 0);
 }
 
 TEST_CASE_FIXTURE(session_fixture, "metadata and blob in either order become one append acked only after durable") {

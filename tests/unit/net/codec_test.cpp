@@ -206,5 +206,26 @@ TEST_SUITE("net.codec") {
   TEST_CASE("makes index ranges") {
     CHECK(to_ranges({}) == index_ranges{});
     CHECK(to_ranges({3, 1, 2, 2, 7, 9, 8}) == index_ranges{{1, 3}, {7, 9}});
+    index_ranges r;
+    add_range(r, 5, 6);
+    add_range(r, 7, 7);      // adjacent after: extends
+    add_range(r, 10, 12);    // a gap: a new range
+    add_range(r, 0, 1);      // before all
+    CHECK(r == index_ranges{{0, 1}, {5, 7}, {10, 12}});
+    add_range(r, 3, 3);      // between, touching neither
+    add_range(r, 8, 9);      // joins {5,7} and {10,12}
+    CHECK(r == index_ranges{{0, 1}, {3, 3}, {5, 12}});
+    add_range(r, 2, 20);     // swallows everything after 1, and joins it
+    CHECK(r == index_ranges{{0, 20}});
+    add_range(r, 4, 6);      // already held
+    add_range(r, UINT32_MAX, UINT32_MAX);
+    add_range(r, UINT32_MAX - 1, UINT32_MAX - 1);
+    CHECK(r == index_ranges{{0, 20}, {UINT32_MAX - 1, UINT32_MAX}});
+    CHECK(range_count(r) == 23);
+    CHECK(in_ranges(r, 0));
+    CHECK(in_ranges(r, 20));
+    CHECK_FALSE(in_ranges(r, 21));
+    CHECK(in_ranges(r, UINT32_MAX));
+    CHECK_FALSE(in_ranges(index_ranges{}, 0));
   }
 }
