@@ -85,6 +85,8 @@ struct loader_log {
   std::map<storage::item_key, stored_copy> copies; ///< lookup answers; absent: not found
   std::vector<storage::item_key> lookups;
   std::optional<ec> lookup_failure;
+  bool hold_lookups = false; ///< answer lookups only at `ok`
+  std::vector<std::pair<caf::typed_response_promise<stored_copy>, storage::item_key>> held_lookups;
 };
 
 inline fake_loader_actor::behavior_type fake_loader(fake_loader_actor::pointer self, std::shared_ptr<loader_log> log) {
@@ -103,10 +105,19 @@ inline fake_loader_actor::behavior_type fake_loader(fake_loader_actor::pointer s
     [=](atom::ok) {
       for (auto& rp : std::exchange(log->held, {}))
         rp.deliver(log->result);
+      for (auto& [rp, key] : std::exchange(log->held_lookups, {})) {
+        auto it = log->copies.find(key);
+        rp.deliver(it == log->copies.end() ? stored_copy{} : it->second);
+      }
     },
     [=](atom::admit, const std::string&, int64_t) { return true; }, // asked by the HTTP loop, not by sessions
     [=](atom::lookup, const storage::item_key& key) -> caf::result<stored_copy> {
       log->lookups.push_back(key);
+      if (log->hold_lookups) {
+        auto rp = self->make_response_promise<stored_copy>();
+        log->held_lookups.emplace_back(rp, key);
+        return rp;
+      }
       if (log->lookup_failure)
         return make_error(*log->lookup_failure);
       auto it = log->copies.find(key);

@@ -319,6 +319,26 @@ TEST_CASE_FIXTURE(session_fixture, "session_end waits for the items in flight an
   CHECK(c.out->all<item_ack>().size() == 2);
 }
 
+TEST_CASE_FIXTURE(session_fixture, "session_end waits for the answer to a resend being compared with its stored copy") {
+  loader_rec->result = init_result{true, {{'f', 0, 4}}};
+  auto held_payload = payload_of(item_kind::frame, 2);
+  loader_rec->copies[{sid, 'f', 2}] = stored_copy{true, payload_hash(held_payload.data(), held_payload.size()), 1000};
+  loader_rec->hold_lookups = true;
+  auto c = ready();
+  send_pair(c, item_kind::frame, 2);
+  self->send(c.actor, session_end{sid});
+  run();
+  CHECK_MESSAGE(spool_rec->ends.empty(), "the end must wait until the resend is answered");
+  CHECK(c.out->all<item_ack>().empty());
+  self->send(loader, atom::ok::value);
+  run();
+  auto acks = c.out->all<item_ack>();
+  REQUIRE(acks.size() == 1);
+  CHECK(acks[0].duplicate);
+  CHECK(spool_rec->ends.size() == 1);
+  REQUIRE(std::holds_alternative<end_ack>(c.out->sent.back()));
+}
+
 TEST_CASE_FIXTURE(session_fixture, "session_end with nothing in flight is answered at once") {
   auto c = ready();
   self->send(c.actor, session_end{sid});
