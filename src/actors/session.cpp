@@ -88,13 +88,17 @@ void session_state::leave(uint16_t code, const std::string& reason) {
   ph = phase::leaving;
   out->close(code, reason);
   stash.clear();
+  // A session_end that waited only for resends to be answered goes to the spool writer now:
+  // those answers can no longer reach the client, and the end must not be lost with them.
+  if (end_requested && spooled.empty())
+    on_end();
   maybe_finish();
 }
 
 // The actor stays until every item it sent to the spool is durable, so a session that takes
 // over this id never misses an item that is still on its way.
 void session_state::maybe_finish() {
-  if (draining && ph != phase::leaving && spooled.empty())
+  if (draining && ph != phase::leaving && spooled.empty() && checking == 0)
     leave(1001, "server shutting down");
   if (ph == phase::leaving && spooled.empty())
     self->quit();
@@ -179,7 +183,7 @@ void session_state::on_end() {
   if (ph == phase::loading)
     return void(stash.emplace_back(session_end{sid}));
   end_requested = true;
-  if (!spooled.empty() || checking > 0)
+  if (!spooled.empty() || (checking > 0 && ph != phase::leaving))
     return; // answered when the last in-flight item is durable and every resend answered
   end_requested = false;
   self->request(svc->spool, svc->end_timeout, atom::end::value, sid)
@@ -243,6 +247,7 @@ void session_state::compare_with_stored(const pairing::stored& resend) {
     --checking;
     if (end_requested && spooled.empty() && checking == 0)
       on_end();
+    maybe_finish();
   };
   self->request(loader_of_session(), svc->init_timeout, atom::lookup::value, key)
     .then(

@@ -339,6 +339,39 @@ TEST_CASE_FIXTURE(session_fixture, "session_end waits for the answer to a resend
   REQUIRE(std::holds_alternative<end_ack>(c.out->sent.back()));
 }
 
+TEST_CASE_FIXTURE(session_fixture, "a session_end waiting for a resend's comparison still reaches the spool writer when the connection closes") {
+  loader_rec->result = init_result{true, {{'f', 0, 4}}};
+  loader_rec->hold_lookups = true;
+  auto c = ready();
+  auto down = watch(c.actor);
+  send_pair(c, item_kind::frame, 2);
+  self->send(c.actor, session_end{sid});
+  run();
+  REQUIRE(spool_rec->ends.empty());
+  caf::anon_send(c.actor, atom::closed::value);
+  run();
+  CHECK_MESSAGE(spool_rec->ends == std::vector<std::string>{sid}, "the end is not lost with the connection");
+  CHECK(down->has_value());
+}
+
+TEST_CASE_FIXTURE(session_fixture, "at shutdown a session answers the resends being compared before it closes with 1001") {
+  loader_rec->result = init_result{true, {{'f', 0, 4}}};
+  auto held_payload = payload_of(item_kind::frame, 2);
+  loader_rec->copies[{sid, 'f', 2}] = stored_copy{true, payload_hash(held_payload.data(), held_payload.size()), 1000};
+  loader_rec->hold_lookups = true;
+  auto c = ready();
+  send_pair(c, item_kind::frame, 2);
+  caf::anon_send(c.actor, atom::drain::value);
+  run();
+  CHECK_MESSAGE(c.out->closes.empty(), "a resend is still being compared");
+  self->send(loader, atom::ok::value);
+  run();
+  auto acks = c.out->all<item_ack>();
+  REQUIRE(acks.size() == 1);
+  CHECK(acks[0].duplicate);
+  CHECK(c.out->closes == std::vector<uint16_t>{1001});
+}
+
 TEST_CASE_FIXTURE(session_fixture, "session_end with nothing in flight is answered at once") {
   auto c = ready();
   self->send(c.actor, session_end{sid});

@@ -227,5 +227,9 @@ TEST_SUITE("net.codec") {
     CHECK_FALSE(in_ranges(r, 21));
     CHECK(in_ranges(r, UINT32_MAX));
     CHECK_FALSE(in_ranges(index_ranges{}, 0));
+    index_ranges front;
+    add_range(front, 7, 5); // given backwards
+    add_range(front, 3, 4); // adjacent in front: one range
+    CHECK(front == index_ranges{{3, 7}});
   }
 }
