@@ -18,6 +18,19 @@ void check_key(const spool_item& it, char kind, uint32_t index) {
   CHECK(it.key.index == index);
 }
 
+// A resumed session whose resend of frame 2 (held, same bytes) waits for the loader's lookup,
+// which answers at atom::ok.
+client resend_being_compared(session_fixture& f) {
+  f.loader_rec->result = init_result{true, {{'f', 0, 4}}};
+  auto held_payload = payload_of(item_kind::frame, 2);
+  f.loader_rec->copies[{sid, 'f', 2}] = stored_copy{true, payload_hash(held_payload.data(), held_payload.size()), 1000};
+  f.loader_rec->hold_lookups = true;
+  auto c = f.ready();
+  f.send_pair(c, item_kind::frame, 2);
+  REQUIRE(f.loader_rec->held_lookups.size() == 1);
+  return c;
+}
+
 } // namespace
 
 TEST_SUITE("actors.session") {
@@ -50,7 +63,7 @@ TEST_CASE_FIXTURE(session_fixture, "init_ack lists the ranges of the items the l
   CHECK_MESSAGE(payloads.alive_bytes() == 0, "a resend of a held item is dropped at once");
 }
 
-TEST_CASE_FIXTURE(session_fixture, "a resend of a held item with other bytes is a conflict; one that cannot be compared is refused to retry") {
+TEST_CASE_FIXTURE(session_fixture, "a resend of a held item with other bytes is a conflict, and one that cannot be compared is refused to retry") {
   loader_rec->result = init_result{true, {{'a', 0, 9}}};
   loader_rec->copies[{sid, 'a', 2}] = stored_copy{true, 12345, 1000};
   auto c = ready();
@@ -320,12 +333,7 @@ TEST_CASE_FIXTURE(session_fixture, "session_end waits for the items in flight an
 }
 
 TEST_CASE_FIXTURE(session_fixture, "session_end waits for the answer to a resend being compared with its stored copy") {
-  loader_rec->result = init_result{true, {{'f', 0, 4}}};
-  auto held_payload = payload_of(item_kind::frame, 2);
-  loader_rec->copies[{sid, 'f', 2}] = stored_copy{true, payload_hash(held_payload.data(), held_payload.size()), 1000};
-  loader_rec->hold_lookups = true;
-  auto c = ready();
-  send_pair(c, item_kind::frame, 2);
+  auto c = resend_being_compared(*this);
   self->send(c.actor, session_end{sid});
   run();
   CHECK_MESSAGE(spool_rec->ends.empty(), "the end must wait until the resend is answered");
@@ -340,11 +348,8 @@ TEST_CASE_FIXTURE(session_fixture, "session_end waits for the answer to a resend
 }
 
 TEST_CASE_FIXTURE(session_fixture, "a session_end waiting for a resend's comparison still reaches the spool writer when the connection closes") {
-  loader_rec->result = init_result{true, {{'f', 0, 4}}};
-  loader_rec->hold_lookups = true;
-  auto c = ready();
+  auto c = resend_being_compared(*this);
   auto down = watch(c.actor);
-  send_pair(c, item_kind::frame, 2);
   self->send(c.actor, session_end{sid});
   run();
   REQUIRE(spool_rec->ends.empty());
@@ -355,12 +360,7 @@ TEST_CASE_FIXTURE(session_fixture, "a session_end waiting for a resend's compari
 }
 
 TEST_CASE_FIXTURE(session_fixture, "at shutdown a session answers the resends being compared before it closes with 1001") {
-  loader_rec->result = init_result{true, {{'f', 0, 4}}};
-  auto held_payload = payload_of(item_kind::frame, 2);
-  loader_rec->copies[{sid, 'f', 2}] = stored_copy{true, payload_hash(held_payload.data(), held_payload.size()), 1000};
-  loader_rec->hold_lookups = true;
-  auto c = ready();
-  send_pair(c, item_kind::frame, 2);
+  auto c = resend_being_compared(*this);
   caf::anon_send(c.actor, atom::drain::value);
   run();
   CHECK_MESSAGE(c.out->closes.empty(), "a resend is still being compared");
