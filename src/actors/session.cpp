@@ -90,7 +90,7 @@ void session_state::leave(uint16_t code, const std::string& reason) {
   stash.clear();
   // A session_end that waited only for resends to be answered goes to the spool writer now:
   // those answers can no longer reach the client, and the end must not be lost with them.
-  if (end_requested && spooled.empty())
+  if (end_requested)
     on_end();
   maybe_finish();
 }
@@ -236,37 +236,6 @@ void session_state::apply(pairing::outcome&& o) {
       }
     },
     std::move(o));
-}
-
-// A resend of an item held before the last few commits: storage has its hash (the session keeps
-// only which indexes it holds). Rare: a client resends only what session_init_ack did not list.
-void session_state::compare_with_stored(const pairing::stored& resend) {
-  ++checking;
-  storage::item_key key{sid, key_kind(resend.kind), resend.index};
-  auto answered = [this] {
-    --checking;
-    if (end_requested && spooled.empty() && checking == 0)
-      on_end();
-    maybe_finish();
-  };
-  self->request(loader_of_session(), svc->init_timeout, atom::lookup::value, key)
-    .then(
-      [this, resend, answered](stored_copy& copy) {
-        if (ph != phase::leaving) {
-          if (copy.found)
-            apply(pairing::judge(resend, copy.hash, copy.size));
-          else
-            fail(ec::internal, "held, but its stored copy was not found; it was not stored again",
-                 std::make_pair(resend.kind, resend.index));
-        }
-        answered();
-      },
-      [this, resend, answered](caf::error&) {
-        if (ph != phase::leaving)
-          fail(ec::overloaded, "could not be compared with the stored copy now; send it again",
-               std::make_pair(resend.kind, resend.index));
-        answered();
-      });
 }
 
 // -- spool results ----------------------------------------------------------------

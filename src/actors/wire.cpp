@@ -28,15 +28,10 @@ const char* to_string(ec code) noexcept {
 }
 
 index_ranges to_ranges(std::vector<uint32_t> indexes) {
-  std::sort(indexes.begin(), indexes.end());
-  indexes.erase(std::unique(indexes.begin(), indexes.end()), indexes.end());
+  std::sort(indexes.begin(), indexes.end()); // ascending: each add extends or appends in O(1)
   index_ranges out;
-  for (auto i : indexes) {
-    if (!out.empty() && out.back().second + 1 == i)
-      out.back().second = i;
-    else
-      out.emplace_back(i, i);
-  }
+  for (auto i : indexes)
+    add_range(out, i, i);
   return out;
 }
 
