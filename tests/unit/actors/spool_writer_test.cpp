@@ -31,12 +31,15 @@ struct files_log {
     spool_writer_actor reply_to;
   };
   std::vector<entry> jobs;
+  size_t messages = 0; ///< store messages received, all writers
 };
 
 file_writer_actor::behavior_type fake_file_writer(file_writer_actor::pointer, std::shared_ptr<files_log> log) {
   return {
-    [=](atom::store, const file_job& job, const spool_writer_actor& reply_to) {
-      log->jobs.push_back({job, reply_to});
+    [=](atom::store, const std::vector<file_job>& jobs, const spool_writer_actor& reply_to) {
+      log->messages++;
+      for (auto& job : jobs)
+        log->jobs.push_back({job, reply_to});
     },
     [=](atom::flush) {},
   };
@@ -158,7 +161,9 @@ struct spool_writer_fixture : test::coordinator_fixture {
   void filedone(const item_key& k, bool ok) {
     auto j = job_for(k);
     REQUIRE_MESSAGE(j != nullptr, "no file job was sent for " << k.kind << k.index);
-    self->send(j->reply_to, atom::filedone::value, k, ok);
+    files_done done;
+    (ok ? done.written : done.failed).push_back(k);
+    self->send(j->reply_to, atom::filedone::value, std::move(done));
     run();
   }
 
@@ -199,6 +204,8 @@ TEST_CASE_FIXTURE(spool_writer_fixture, "appends that arrive before one flush sh
   REQUIRE_MESSAGE(db->rows.size() == 1, "one commit gives the batcher one rows message");
   CHECK(db->rows[0].size() == 8);
   CHECK(files->jobs.size() == 8);
+  CHECK_MESSAGE(files->messages <= 2, "one commit gives each of the 2 file writers at most ONE store message, got "
+                                        << files->messages);
 
   for (uint32_t i = 8; i < 11; ++i)
     append(item('f', i));
@@ -284,7 +291,7 @@ TEST_CASE_FIXTURE(spool_writer_fixture, "records settled while the writer was bu
   for (uint32_t i = 0; i < 8; ++i) {
     auto j = job_for({sid, 'a', i});
     REQUIRE(j != nullptr);
-    self->send(j->reply_to, atom::filedone::value, item_key{sid, 'a', i}, true);
+    self->send(j->reply_to, atom::filedone::value, files_done{{item_key{sid, 'a', i}}, {}});
   }
   run();
   auto s = stats();
