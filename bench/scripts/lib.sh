@@ -52,10 +52,11 @@ server_start() {
 
 # Starts the server on SERVER_DIR as it is (used again after a kill -9). Sets SERVER_PID,
 # SERVER_PORT and SERVER_READY_S (start to port file written). LAUNCH_PORT: a fixed port (default: any).
+# SERVER_PRELOAD: a library LD_PRELOADed into the server only (e.g. another allocator to compare).
 server_launch() {
   rm -f "$SERVER_DIR/port"
   local t0; t0=$(date +%s.%N)
-  "$BUILD/src/mediaspool" --server.host=127.0.0.1 --server.port="${LAUNCH_PORT:-0}" --server.port-file="$SERVER_DIR/port" \
+  ${SERVER_PRELOAD:+env LD_PRELOAD="$SERVER_PRELOAD"} "$BUILD/src/mediaspool" --server.host=127.0.0.1 --server.port="${LAUNCH_PORT:-0}" --server.port-file="$SERVER_DIR/port" \
     --spool.path="$SERVER_SPOOL" --media.root="$SERVER_DIR/media" --db.url="$(pg_url)" \
     --server.log-level=info "$@" >>"$SERVER_DIR/server.log" 2>&1 &
   SERVER_PID=$!

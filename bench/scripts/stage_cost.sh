@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Server CPU per durable item, split by thread (the threads are named: ms.spool, ms.file-writer,
 # ...), at figure 1's or 2's load: 50 sessions at max pace with window 4, RUNS runs of DURATION
-# seconds on one server. Throughput on this VM varies ±15 % from run to run; CPU per item per
+# seconds, each on a fresh server. Throughput on this VM varies ±15 % from run to run; CPU per item per
 # stage varies far less, so this is the number to compare before and after a change to a stage.
 #
 #   bench/scripts/stage_cost.sh [PAYLOAD_BYTES [RUNS [DURATION]]]   (defaults 1024 3 10;
@@ -21,12 +21,15 @@ DISK=$(disk_dev() { df --output=source "$1" | tail -n1 | xargs basename; }; disk
 mkdir -p "$WORK" "$RAW" "$DATA"
 . "$ROOT/bench/scripts/lib.sh"
 pg_running || pg_start
-server_start stage --asr.enabled=false
-trap 'server_stop; rm -rf "$DATA" "$SERVER_SPOOL"' EXIT
+trap 'server_stop; rm -rf "$DATA" "${SERVER_SPOOL:-}"' EXIT
 flags=(--sessions 50 --mode max --window 4 --duration "$DUR")
 [ "$PAYLOAD" = 0 ] || flags+=(--payload-size "$PAYLOAD")
+# Each run on a fresh server, spool and media folder: a run of the default mix leaves ~2 GB of
+# files, and tmpfs filling up with them slows the next runs' file writers several times over.
 for ((r = 1; r <= RUNS; r++)); do
+  server_start stage --asr.enabled=false
   lg_run "$SERVER_PID" "$RAW/run$r" --url "ws://127.0.0.1:$SERVER_PORT/ws/media-stream" --run-id "$((1000 + r))" "${flags[@]}" || true
+  server_stop
 done
 # Per run: items/s, then µs of CPU per item for each thread name (cores / items per second).
 for ((r = 1; r <= RUNS; r++)); do
