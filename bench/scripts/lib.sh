@@ -205,7 +205,7 @@ thread_split() {
   local hz; hz=$(getconf CLK_TCK)
   awk -v hz="$hz" -v wall="$3" 'NR == FNR { a[$1] = $3; next }
     { d = $3 - ($1 in a ? a[$1] : 0); c[$2] += d; n[$2]++ }
-    END { for (k in c) if (c[k] > 0) printf "%.2f %s x%d\n", c[k] / hz / wall, k, n[k] }' "$1" "$2" | sort -rg
+    END { for (k in c) if (c[k] > 0) printf "%.3f %s x%d\n", c[k] / hz / wall, k, n[k] }' "$1" "$2" | sort -rg
 }
 
 # median of the numbers on stdin (one per line); empty input prints "nan".

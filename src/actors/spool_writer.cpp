@@ -280,8 +280,10 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
     // -- completion: file + row -> delete the record ----------------------------
     [=](atom::filedone, files_done& done) {
       auto& st = self->state;
+      // A failure of a file already written (two jobs for one key were in flight) changes
+      // nothing: the file is good, and its payload is let go, so a retry would empty it.
       for (auto& key : done.failed)
-        if (st.pending.count(key) > 0)
+        if (auto it = st.pending.find(key); it != st.pending.end() && !it->second.file_done)
           st.retry_files.push_back(key);
       if (!st.retry_files.empty() && !st.retry_scheduled) {
         st.retry_scheduled = true;

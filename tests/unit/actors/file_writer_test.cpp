@@ -134,6 +134,23 @@ TEST_CASE_FIXTURE(file_writer_fixture, "store messages queued before the flush a
   CHECK_MESSAGE(payloads.alive_bytes() == 0, "the writer keeps no payload after its batch");
 }
 
+TEST_CASE_FIXTURE(file_writer_fixture, "a batch with jobs of two senders answers each sender once with its own files") {
+  run();
+  auto other_log = std::make_shared<done_log>();
+  spool_writer_actor other = spawn(fake_spool, other_log);
+  store_jobs({job('a', 0, 10), job('a', 1, 10)});
+  self->send(writer, atom::store::value, std::vector<file_job>{job('f', 7, 10, other_sid)}, other);
+  store_job(job('a', 2, 10));
+  run();
+  CHECK(batches() == 1);
+  CHECK(log->messages == 1);
+  CHECK(other_log->messages == 1);
+  REQUIRE(log->done.size() == 3);
+  CHECK(done_for({sid, 'a', 2}) == true);
+  REQUIRE(other_log->done.size() == 1);
+  CHECK(other_log->done[0] == std::pair<item_key, bool>{{other_sid, 'f', 7}, true});
+}
+
 TEST_CASE_FIXTURE(file_writer_fixture, "filedone comes only after the batch is written") {
   run();
   store_job(job('a', 1, 500));

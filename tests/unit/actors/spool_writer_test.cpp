@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -320,6 +321,48 @@ TEST_CASE_FIXTURE(spool_writer_fixture, "a failed file write is sent again after
   advance_time(1s);
   REQUIRE(files->jobs.size() == 3);
   filedone(k, true);
+  CHECK(held().empty());
+}
+
+TEST_CASE_FIXTURE(spool_writer_fixture, "one filedone answers many files, written and failed, and the failed are retried in one message per writer") {
+  start_writer();
+  for (uint32_t i = 0; i < 6; ++i)
+    append(item('a', i, 100 + i));
+  run();
+  REQUIRE(files->jobs.size() == 6);
+  dbdone({{sid, 'a', 0}, {sid, 'a', 1}, {sid, 'a', 2}, {sid, 'a', 3}, {sid, 'a', 4}, {sid, 'a', 5}});
+  // As a file writer would answer a batch of six: four written, two failed, in one message.
+  auto reply_to = files->jobs[0].reply_to;
+  self->send(reply_to, atom::filedone::value,
+             files_done{{{sid, 'a', 0}, {sid, 'a', 2}, {sid, 'a', 3}, {sid, 'a', 5}}, {{sid, 'a', 1}, {sid, 'a', 4}}});
+  run();
+  const std::vector<std::pair<char, uint32_t>> failed_only{{'a', 1}, {'a', 4}};
+  CHECK_MESSAGE(held() == failed_only, "every written key of the one answer settles; the failed stay in the spool");
+  auto before = files->messages;
+  advance_time(1s);
+  REQUIRE(files->jobs.size() == 8);
+  CHECK_MESSAGE(files->messages - before <= 2, "the retry round sends each writer one message, got "
+                                                 << files->messages - before);
+  std::set<uint32_t> retried{files->jobs[6].job.key.index, files->jobs[7].job.key.index};
+  CHECK(retried == std::set<uint32_t>{1, 4});
+  filedone({sid, 'a', 1}, true);
+  filedone({sid, 'a', 4}, true);
+  CHECK(held().empty());
+}
+
+// Two jobs for one key can be in flight (a rewrite while the first is queued); if the first is
+// written and the second fails, the file on disk is good and the payload is already let go: a
+// retry would write an empty file over it.
+TEST_CASE_FIXTURE(spool_writer_fixture, "a failed answer for a file already written is not retried") {
+  start_writer();
+  append(item('f', 3, 2000));
+  run();
+  item_key k{sid, 'f', 3};
+  filedone(k, true);
+  filedone(k, false);
+  advance_time(1s);
+  CHECK_MESSAGE(files->jobs.size() == 1, "no retry of a file already written");
+  dbdone({k});
   CHECK(held().empty());
 }
 
