@@ -37,8 +37,6 @@ void publish(spool_writer_state& st) {
 // Queues a file for its writer (chosen by key, so one file is never written by two workers at
 // once); send_files() hands each writer its queue in one message.
 void queue_file(spool_writer_state& st, const file_job& job) {
-  if (st.files_out.size() != st.file_writers.size())
-    st.files_out.resize(st.file_writers.size());
   auto n = std::hash<std::string>{}(job.key.session_id) + job.key.index;
   st.files_out[n % st.file_writers.size()].push_back(job);
 }
@@ -259,6 +257,7 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
   self->state.health = std::move(health);
   self->state.spool = std::move(spool);
   self->state.file_writers = std::move(file_writers);
+  self->state.files_out.resize(self->state.file_writers.size());
   self->state.batcher = std::move(batcher);
   return {
     // -- ingest: group commit ---------------------------------------------------
