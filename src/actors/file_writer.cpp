@@ -33,6 +33,8 @@ void write_batch(file_writer_pointer self) {
   }
   // A named crash point for the kill -9 tests: the files exist, their rows may not yet.
   faults::reach("after-file-before-db");
+  // One answer per sender (in practice the one spool writer) for the whole batch.
+  std::vector<std::pair<spool_writer_actor, files_done>> answers;
   for (size_t i = 0; i < batch.size(); ++i) {
     auto& [job, reply_to] = batch[i];
     if (results[i].ok())
@@ -41,8 +43,13 @@ void write_batch(file_writer_pointer self) {
     else
       log::files().error("file_writer#{}: sid={} {}/{} failed: {} (kept in the spool, retried)", self->id(),
                          job.key.session_id, folder_of(job), job.file_name, results[i].message);
-    self->send(reply_to, atom::filedone::value, std::move(job.key), results[i].ok());
+    auto to = std::find_if(answers.begin(), answers.end(), [&](auto& a) { return a.first == reply_to; });
+    if (to == answers.end())
+      to = answers.insert(answers.end(), {reply_to, files_done{}});
+    (results[i].ok() ? to->second.written : to->second.failed).push_back(std::move(job.key));
   }
+  for (auto& [reply_to, done] : answers)
+    self->send(reply_to, atom::filedone::value, std::move(done));
   log::files().debug("file_writer#{}: batch of {} files", self->id(), batch.size());
 }
 
@@ -55,8 +62,9 @@ file_writer_actor::behavior_type file_writer(file_writer_pointer self,
   self->state.store = std::move(store);
   self->state.health = std::move(health);
   return {
-    [=](atom::store, file_job& job, spool_writer_actor& reply_to) {
-      self->state.batch.emplace_back(std::move(job), std::move(reply_to));
+    [=](atom::store, std::vector<file_job>& jobs, spool_writer_actor& reply_to) {
+      for (auto& job : jobs)
+        self->state.batch.emplace_back(std::move(job), reply_to);
       if (!self->state.flush_scheduled) {
         self->state.flush_scheduled = true;
         self->send(self, atom::flush::value);

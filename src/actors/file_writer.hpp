@@ -1,5 +1,6 @@
 #pragma once
-// One file-writer worker: writes durable items' media files atomically and reports each back.
+// One file-writer worker: writes durable items' media files atomically and reports them back, one
+// `filedone` per batch.
 // Jobs that queue up while a batch is being written form the next batch, so the cost of making
 // files durable (two filesystem syncs per batch) is shared the way the spool shares its fsync.
 // Blocking (fsync): the supervisor spawns it detached.

@@ -35,6 +35,13 @@ struct file_job {
   shared_bytes payload;
 };
 
+/// What a file writer reports once per batch written (one message per batch, not per file:
+/// every message between these threads is a wakeup, the dearest part of a small item).
+struct files_done {
+  std::vector<storage::item_key> written;
+  std::vector<storage::item_key> failed; ///< kept in the spool and retried
+};
+
 /// What a session learns at session_init: the runs of indexes it holds (spool and PostgreSQL,
 /// possibly overlapping).
 struct init_result {
@@ -60,6 +67,8 @@ struct spool_stats {
   uint64_t commits = 0;       ///< group commits (fsyncs)
   uint64_t items = 0;         ///< items made durable
   uint64_t pending = 0;       ///< durable items not yet both file and row
+  uint64_t pending_files = 0; ///< of those, items whose file is not written yet
+  uint64_t pending_rows = 0;  ///< of those, items whose row is not committed yet
   uint64_t records = 0;       ///< records in the spool
   uint64_t recovered = 0;     ///< records re-driven at start
   uint64_t delete_batches = 0; ///< RocksDB writes that deleted settled records
@@ -197,7 +206,7 @@ inline ec to_ec(const caf::error& err) {
 /// deletes records when both are done.
 using spool_writer_actor = caf::typed_actor<
   caf::reacts_to<atom::append, spool_item>,
-  caf::reacts_to<atom::filedone, storage::item_key, bool>,
+  caf::reacts_to<atom::filedone, files_done>,
   caf::reacts_to<atom::dbdone, std::vector<storage::item_key>>,
   caf::replies_to<atom::end, std::string>::with<end_result>,
   caf::replies_to<atom::recover>::with<uint64_t>,
@@ -205,9 +214,9 @@ using spool_writer_actor = caf::typed_actor<
   caf::reacts_to<atom::flush>,
   caf::reacts_to<atom::retry>>;
 
-/// Writes media files atomically; answers the sender with `filedone`.
+/// Writes media files atomically; answers the sender with one `filedone` per batch written.
 using file_writer_actor = caf::typed_actor<
-  caf::reacts_to<atom::store, file_job, spool_writer_actor>,
+  caf::reacts_to<atom::store, std::vector<file_job>, spool_writer_actor>,
   caf::reacts_to<atom::flush>>;
 
 /// Coalesces item rows into batched PostgreSQL transactions and keeps the JSONB arrays fresh.
@@ -271,6 +280,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::transcription)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<mediaspool::storage::pg_transcript>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::spool_item)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::file_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<mediaspool::file_job>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::files_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::init_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::stored_copy)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mediaspool::end_result)

@@ -34,8 +34,22 @@ void publish(spool_writer_state& st) {
   m->batcher_oldest_ns.store(st.db_order.empty() ? 0 : st.db_order.front().first);
 }
 
-// Hands a durable item to its file writer (chosen by key, so one file is never written by two
-// workers at once) and returns its row for the batcher.
+// Queues a file for its writer (chosen by key, so one file is never written by two workers at
+// once); send_files() hands each writer its queue in one message.
+void queue_file(spool_writer_state& st, const file_job& job) {
+  auto n = std::hash<std::string>{}(job.key.session_id) + job.key.index;
+  st.files_out[n % st.file_writers.size()].push_back(job);
+}
+
+void send_files(spool_writer_pointer self) {
+  auto& st = self->state;
+  for (size_t i = 0; i < st.files_out.size(); ++i)
+    if (!st.files_out[i].empty())
+      self->send(st.file_writers[i], atom::store::value, std::exchange(st.files_out[i], {}),
+                 spool_writer_actor{self});
+}
+
+// Queues a durable item's file (see queue_file) and returns its row for the batcher.
 storage::pg_item dispatch(spool_writer_pointer self, storage::item_key key, uint64_t hash,
                           std::string file_name, std::string element, shared_bytes payload) {
   auto& st = self->state;
@@ -56,11 +70,8 @@ storage::pg_item dispatch(spool_writer_pointer self, storage::item_key key, uint
     st.metrics->batcher_queue.add();
     st.db_order.emplace_back(steady_ns(), key);
   }
-  if (!p.file_done) {
-    auto n = std::hash<std::string>{}(key.session_id) + key.index;
-    self->send(st.file_writers[n % st.file_writers.size()], atom::store::value, p.job,
-               spool_writer_actor{self});
-  }
+  if (!p.file_done)
+    queue_file(st, p.job);
   return row;
 }
 
@@ -156,6 +167,7 @@ void recover_page(spool_writer_pointer self) {
     },
     st.recovery_cursor ? &*st.recovery_cursor : nullptr, st.recovery_page);
   st.stats.recovered += rows.size();
+  send_files(self);
   if (!rows.empty())
     self->send(st.batcher, atom::rows::value, std::move(rows), spool_writer_actor{self});
   if (!status.ok())
@@ -227,6 +239,7 @@ void commit(spool_writer_pointer self) {
     rows.push_back(dispatch(self, std::move(it.key), it.hash, std::move(it.file_name),
                             std::move(it.element), std::move(it.payload)));
   }
+  send_files(self);
   self->send(st.batcher, atom::rows::value, std::move(rows), spool_writer_actor{self});
   publish(st);
 }
@@ -244,6 +257,7 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
   self->state.health = std::move(health);
   self->state.spool = std::move(spool);
   self->state.file_writers = std::move(file_writers);
+  self->state.files_out.resize(self->state.file_writers.size());
   self->state.batcher = std::move(batcher);
   return {
     // -- ingest: group commit ---------------------------------------------------
@@ -263,39 +277,42 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
       }
     },
     // -- completion: file + row -> delete the record ----------------------------
-    [=](atom::filedone, storage::item_key& key, bool ok) {
+    [=](atom::filedone, files_done& done) {
       auto& st = self->state;
-      auto it = st.pending.find(key);
-      if (it == st.pending.end())
-        return;
-      if (!ok) {
-        st.retry_files.push_back(key);
-        if (!st.retry_scheduled) {
-          st.retry_scheduled = true;
-          self->delayed_send(self, std::chrono::seconds(1), atom::retry::value);
-        }
-        return;
+      // Written first: one answer may carry a key twice (two jobs for it were in flight), and a
+      // failure of a file already written changes nothing.
+      for (auto& key : done.written) {
+        auto it = st.pending.find(key);
+        if (it == st.pending.end())
+          continue;
+        if (st.metrics && !it->second.file_done)
+          st.metrics->file_queue.sub();
+        it->second.file_done = true;
+        // The bytes are in a durable file now: dropping the last reference returns their credit
+        // to the connection (the spool still holds them until the row exists too).
+        it->second.job.payload = {};
+        settle(self, key, st.removals);
       }
-      if (st.metrics && !it->second.file_done)
-        st.metrics->file_queue.sub();
-      it->second.file_done = true;
-      // The bytes are in a durable file now: dropping the last reference returns their credit
-      // to the connection (the spool still holds them until the row exists too).
-      it->second.job.payload = {};
-      settle(self, key, st.removals);
+      for (auto& key : done.failed)
+        if (auto it = st.pending.find(key); it != st.pending.end() && !it->second.file_done)
+          st.retry_files.push_back(key);
+      if (!st.retry_files.empty() && !st.retry_scheduled) {
+        st.retry_scheduled = true;
+        self->delayed_send(self, std::chrono::seconds(1), atom::retry::value);
+      }
       schedule_flush(self);
     },
     [=](atom::retry) {
       auto& st = self->state;
       st.retry_scheduled = false;
       for (auto& key : std::exchange(st.retry_files, {})) {
+        // Written meanwhile (by another job for the key): its payload is let go, so a retry
+        // would write an empty file over the good one.
         auto it = st.pending.find(key);
-        if (it == st.pending.end())
-          continue;
-        auto n = std::hash<std::string>{}(key.session_id) + key.index;
-        self->send(st.file_writers[n % st.file_writers.size()], atom::store::value, it->second.job,
-                   spool_writer_actor{self});
+        if (it != st.pending.end() && !it->second.file_done)
+          queue_file(st, it->second.job);
       }
+      send_files(self);
     },
     [=](atom::dbdone, std::vector<storage::item_key>& keys) {
       for (auto& key : keys) {
@@ -333,6 +350,10 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
     [=](atom::stats) -> spool_stats {
       auto s = self->state.stats;
       s.pending = self->state.pending.size();
+      for (auto& [key, p] : self->state.pending) {
+        s.pending_files += p.file_done ? 0 : 1;
+        s.pending_rows += p.db_done ? 0 : 1;
+      }
       s.records = self->state.spool->record_count();
       return s;
     },

@@ -37,6 +37,8 @@ struct spool_writer_state {
   std::map<std::string, uint64_t> pending_per_session;
   std::map<std::string, std::vector<caf::typed_response_promise<end_result>>> end_waiters;
   std::vector<storage::item_key> retry_files;
+  /// Files queued per file writer (index as in file_writers), sent as one message each.
+  std::vector<std::vector<file_job>> files_out;
   /// Recovery re-drives the spool page by page, so a large spool never sits in memory at once.
   bool recovering = false;
   std::optional<storage::item_key> recovery_cursor;

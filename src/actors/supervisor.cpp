@@ -69,18 +69,21 @@ spool_stats supervisor::stats(std::chrono::milliseconds timeout) {
 
 uint64_t supervisor::shutdown(std::chrono::milliseconds drain_bound) {
   auto deadline = std::chrono::steady_clock::now() + drain_bound;
+  spool_stats last;
   uint64_t pending = 0;
   // Bounded poll: each round trip to the spool writer also waits behind its current commit.
   for (;;) {
-    pending = stats(std::chrono::milliseconds(1000)).pending;
+    last = stats(std::chrono::milliseconds(1000));
+    pending = last.pending;
     if (pending == 0 || std::chrono::steady_clock::now() >= deadline)
       break;
     caf::scoped_actor self{sys_};
     self->receive(caf::after(std::chrono::milliseconds(50)) >> [] {});
   }
   if (pending > 0)
-    log::spool().warn("supervisor: {} durable items are not yet files and rows; they replay at the next start",
-                      pending);
+    log::spool().warn("supervisor: {} durable items are not yet files and rows ({} without a file, {} without a "
+                      "row); they replay at the next start",
+                      pending, last.pending_files, last.pending_rows);
   for (auto& l : services_->loaders)
     caf::anon_send_exit(l, caf::exit_reason::user_shutdown);
   if (asr_dispatcher_)

@@ -38,7 +38,7 @@ struct dbdone_log {
 spool_writer_actor::behavior_type fake_spool(spool_writer_actor::pointer, std::shared_ptr<dbdone_log> log) {
   return {
     [=](atom::append, spool_item&) {},
-    [=](atom::filedone, item_key&, bool) {},
+    [=](atom::filedone, files_done&) {},
     [=](atom::dbdone, std::vector<item_key>& keys) { log->answers.push_back(keys); },
     [=](atom::end, std::string&) -> end_result { return {}; },
     [=](atom::recover) -> uint64_t { return 0; },

@@ -28,12 +28,19 @@ const std::string other_sid = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
 
 struct done_log {
   std::vector<std::pair<item_key, bool>> done;
+  size_t messages = 0; ///< filedone messages received
 };
 
 spool_writer_actor::behavior_type fake_spool(spool_writer_actor::pointer, std::shared_ptr<done_log> log) {
   return {
     [=](atom::append, spool_item&) {},
-    [=](atom::filedone, item_key& k, bool ok) { log->done.emplace_back(k, ok); },
+    [=](atom::filedone, files_done& d) {
+      log->messages++;
+      for (auto& k : d.written)
+        log->done.emplace_back(k, true);
+      for (auto& k : d.failed)
+        log->done.emplace_back(k, false);
+    },
     [=](atom::dbdone, std::vector<item_key>&) {},
     [=](atom::end, std::string&) -> end_result { return {}; },
     [=](atom::recover) -> uint64_t { return 0; },
@@ -73,7 +80,8 @@ struct file_writer_fixture : test::coordinator_fixture {
     return file_job{item_key{id, kind, index}, std::move(name), payloads.make(payload_of(index, size))};
   }
 
-  void store_job(file_job j) { self->send(writer, atom::store::value, std::move(j), spool); }
+  void store_job(file_job j) { store_jobs({std::move(j)}); }
+  void store_jobs(std::vector<file_job> js) { self->send(writer, atom::store::value, std::move(js), spool); }
 
   // The writer's own count of batches written (its state, read on the coordinator's thread).
   uint64_t batches() {
@@ -102,14 +110,17 @@ struct file_writer_fixture : test::coordinator_fixture {
 
 TEST_SUITE("actors.file_writer") {
 
-TEST_CASE_FIXTURE(file_writer_fixture, "store jobs queued before the flush are written as one batch with one filedone each") {
+TEST_CASE_FIXTURE(file_writer_fixture, "store messages queued before the flush are written as one batch with one filedone for all") {
   run();
+  std::vector<file_job> five;
   for (uint32_t i = 0; i < 5; ++i)
-    store_job(job('a', i, 1000 + i));
+    five.push_back(job('a', i, 1000 + i));
+  store_jobs(std::move(five));
   store_job(job('f', 9, 30000));
   store_job(job('a', 0, 77, other_sid));
   run();
   CHECK_MESSAGE(batches() == 1, "7 jobs queued before the flush must share ONE batch");
+  CHECK_MESSAGE(log->messages == 1, "one filedone answers the whole batch, not one per file");
   REQUIRE(log->done.size() == 7);
   for (uint32_t i = 0; i < 5; ++i) {
     CAPTURE(i);
@@ -121,6 +132,23 @@ TEST_CASE_FIXTURE(file_writer_fixture, "store jobs queued before the flush are w
   CHECK(done_for({other_sid, 'a', 0}) == true);
   CHECK(file(other_sid, "audio", "chunk_0.webm") == payload_of(0, 77));
   CHECK_MESSAGE(payloads.alive_bytes() == 0, "the writer keeps no payload after its batch");
+}
+
+TEST_CASE_FIXTURE(file_writer_fixture, "a batch with jobs of two senders answers each sender once with its own files") {
+  run();
+  auto other_log = std::make_shared<done_log>();
+  spool_writer_actor other = spawn(fake_spool, other_log);
+  store_jobs({job('a', 0, 10), job('a', 1, 10)});
+  self->send(writer, atom::store::value, std::vector<file_job>{job('f', 7, 10, other_sid)}, other);
+  store_job(job('a', 2, 10));
+  run();
+  CHECK(batches() == 1);
+  CHECK(log->messages == 1);
+  CHECK(other_log->messages == 1);
+  REQUIRE(log->done.size() == 3);
+  CHECK(done_for({sid, 'a', 2}) == true);
+  REQUIRE(other_log->done.size() == 1);
+  CHECK(other_log->done[0] == std::pair<item_key, bool>{{other_sid, 'f', 7}, true});
 }
 
 TEST_CASE_FIXTURE(file_writer_fixture, "filedone comes only after the batch is written") {
@@ -170,6 +198,7 @@ TEST_CASE_FIXTURE(file_writer_fixture, "a job with a bad file name gets filedone
   run();
   CHECK(batches() == 1);
   REQUIRE(log->done.size() == 3);
+  CHECK(log->messages == 1);
   CHECK(done_for({sid, 'a', 0}) == true);
   CHECK_MESSAGE(done_for({sid, 'a', 1}) == false, "a refused name must be reported as failed");
   CHECK(done_for({sid, 'f', 2}) == true);

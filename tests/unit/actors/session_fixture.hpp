@@ -60,7 +60,7 @@ struct spool_log {
 inline spool_writer_actor::behavior_type fake_spool(spool_writer_actor::pointer, std::shared_ptr<spool_log> log) {
   return {
     [=](atom::append, spool_item& it) { log->appends.push_back(std::move(it)); },
-    [=](atom::filedone, storage::item_key&, bool) {},
+    [=](atom::filedone, files_done&) {},
     [=](atom::dbdone, std::vector<storage::item_key>&) {},
     [=](atom::end, std::string& s) -> end_result {
       log->ends.push_back(s);

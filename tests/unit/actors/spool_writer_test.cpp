@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,12 +32,15 @@ struct files_log {
     spool_writer_actor reply_to;
   };
   std::vector<entry> jobs;
+  size_t messages = 0; ///< store messages received, all writers
 };
 
 file_writer_actor::behavior_type fake_file_writer(file_writer_actor::pointer, std::shared_ptr<files_log> log) {
   return {
-    [=](atom::store, const file_job& job, const spool_writer_actor& reply_to) {
-      log->jobs.push_back({job, reply_to});
+    [=](atom::store, const std::vector<file_job>& jobs, const spool_writer_actor& reply_to) {
+      log->messages++;
+      for (auto& job : jobs)
+        log->jobs.push_back({job, reply_to});
     },
     [=](atom::flush) {},
   };
@@ -158,7 +162,9 @@ struct spool_writer_fixture : test::coordinator_fixture {
   void filedone(const item_key& k, bool ok) {
     auto j = job_for(k);
     REQUIRE_MESSAGE(j != nullptr, "no file job was sent for " << k.kind << k.index);
-    self->send(j->reply_to, atom::filedone::value, k, ok);
+    files_done done;
+    (ok ? done.written : done.failed).push_back(k);
+    self->send(j->reply_to, atom::filedone::value, std::move(done));
     run();
   }
 
@@ -199,6 +205,8 @@ TEST_CASE_FIXTURE(spool_writer_fixture, "appends that arrive before one flush sh
   REQUIRE_MESSAGE(db->rows.size() == 1, "one commit gives the batcher one rows message");
   CHECK(db->rows[0].size() == 8);
   CHECK(files->jobs.size() == 8);
+  CHECK_MESSAGE(files->messages <= 2, "one commit gives each of the 2 file writers at most ONE store message, got "
+                                        << files->messages);
 
   for (uint32_t i = 8; i < 11; ++i)
     append(item('f', i));
@@ -284,7 +292,7 @@ TEST_CASE_FIXTURE(spool_writer_fixture, "records settled while the writer was bu
   for (uint32_t i = 0; i < 8; ++i) {
     auto j = job_for({sid, 'a', i});
     REQUIRE(j != nullptr);
-    self->send(j->reply_to, atom::filedone::value, item_key{sid, 'a', i}, true);
+    self->send(j->reply_to, atom::filedone::value, files_done{{item_key{sid, 'a', i}}, {}});
   }
   run();
   auto s = stats();
@@ -314,6 +322,77 @@ TEST_CASE_FIXTURE(spool_writer_fixture, "a failed file write is sent again after
   REQUIRE(files->jobs.size() == 3);
   filedone(k, true);
   CHECK(held().empty());
+}
+
+TEST_CASE_FIXTURE(spool_writer_fixture, "one filedone answers many files, written and failed, and the failed are retried in one message per writer") {
+  start_writer();
+  for (uint32_t i = 0; i < 6; ++i)
+    append(item('a', i, 100 + i));
+  run();
+  REQUIRE(files->jobs.size() == 6);
+  dbdone({{sid, 'a', 0}, {sid, 'a', 1}, {sid, 'a', 2}, {sid, 'a', 3}, {sid, 'a', 4}, {sid, 'a', 5}});
+  // As a file writer would answer a batch of six: four written, two failed, in one message.
+  auto reply_to = files->jobs[0].reply_to;
+  self->send(reply_to, atom::filedone::value,
+             files_done{{{sid, 'a', 0}, {sid, 'a', 2}, {sid, 'a', 3}, {sid, 'a', 5}}, {{sid, 'a', 1}, {sid, 'a', 4}}});
+  run();
+  const std::vector<std::pair<char, uint32_t>> failed_only{{'a', 1}, {'a', 4}};
+  CHECK_MESSAGE(held() == failed_only, "every written key of the one answer settles; the failed stay in the spool");
+  auto before = files->messages;
+  advance_time(1s);
+  REQUIRE(files->jobs.size() == 8);
+  CHECK_MESSAGE(files->messages - before <= 2, "the retry round sends each writer one message, got "
+                                                 << files->messages - before);
+  std::set<uint32_t> retried{files->jobs[6].job.key.index, files->jobs[7].job.key.index};
+  CHECK(retried == std::set<uint32_t>{1, 4});
+  filedone({sid, 'a', 1}, true);
+  filedone({sid, 'a', 4}, true);
+  CHECK(held().empty());
+}
+
+// Two jobs for one key can be in flight (a rewrite while the first is queued); if the first is
+// written and the second fails, the file on disk is good and the payload is already let go: a
+// retry would write an empty file over it.
+TEST_CASE_FIXTURE(spool_writer_fixture, "a failed answer for a file already written is not retried") {
+  start_writer();
+  append(item('f', 3, 2000));
+  run();
+  item_key k{sid, 'f', 3};
+  filedone(k, true);
+  filedone(k, false);
+  advance_time(1s);
+  CHECK_MESSAGE(files->jobs.size() == 1, "no retry of a file already written");
+  dbdone({k});
+  CHECK(held().empty());
+}
+
+// The same, the other way round: the failure comes first and a retry is due when the other job's
+// file is written.
+TEST_CASE_FIXTURE(spool_writer_fixture, "a retry due for a file written meanwhile is dropped") {
+  start_writer();
+  append(item('f', 3, 2000));
+  run();
+  item_key k{sid, 'f', 3};
+  filedone(k, false);
+  filedone(k, true);
+  advance_time(1s);
+  CHECK_MESSAGE(files->jobs.size() == 1, "no retry of a file written before the retry fired");
+  dbdone({k});
+  CHECK(held().empty());
+}
+
+// And both in one answer: one file writer's batch held both jobs.
+TEST_CASE_FIXTURE(spool_writer_fixture, "one answer with a key both written and failed does not retry it") {
+  start_writer();
+  append(item('f', 3, 2000));
+  run();
+  item_key k{sid, 'f', 3};
+  auto j = job_for(k);
+  REQUIRE(j != nullptr);
+  self->send(j->reply_to, atom::filedone::value, files_done{{k}, {k}});
+  run();
+  advance_time(1s);
+  CHECK_MESSAGE(files->jobs.size() == 1, "no retry of a file the same batch wrote");
 }
 
 TEST_CASE_FIXTURE(spool_writer_fixture, "the spool writer keeps a payload until its file is written and then lets go") {
