@@ -366,7 +366,11 @@ private:
 
   connection_link link() { return {weak_from_this(), ws_.get_executor(), ctx_.gate}; }
 
+  // Every error here ends the socket: nothing may hold the connection open after it (its
+  // pending handlers keep it alive until they ran), or the shutdown drain, which waits for every
+  // connection, waits out its bound for a socket long gone.
   void fail(beast::error_code ec, const char* what) {
+    auto last_hold = std::move(pause_hold_);
     if (ec == websocket::error::closed)
       log::net().info("ws: sid={} connection closed (close code {}, session#{})", sid_.empty() ? "-" : sid_,
                       static_cast<unsigned>(ws_.reason().code), session_ ? session_.id() : 0);

@@ -106,9 +106,11 @@ TEST_SUITE("crash.kill_restart") {
     int cycle_no = 0;
     for (std::string point : {"after-spool-sync", "after-file-before-db", "mid-batch"}) {
       CAPTURE(point);
+      // The nth passage, n from 1 to 3: on a busy machine the stages coalesce more per commit,
+      // batch and transaction, and all of a cycle's items took as few as three transactions.
       auto crash_args = [&] {
         return std::vector<std::string>{"--debug.fault-injection",
-                                        "--debug.crash-at=" + point + "@" + std::to_string(2 + rng() % 4)};
+                                        "--debug.crash-at=" + point + "@" + std::to_string(1 + rng() % 3)};
       };
       server_process server{url, crash_args()};
       ack_counter counter;

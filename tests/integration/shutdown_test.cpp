@@ -11,6 +11,8 @@
 #include <pqxx/pqxx>
 
 #include <chrono>
+#include <csignal>
+#include <thread>
 
 using namespace mediaspool;
 using namespace mediaspool::test;
@@ -58,6 +60,32 @@ TEST_SUITE("integration.shutdown") {
     CHECK_NO_FAILURES(send_and_check_acks(c, sid, items, 4, held));
     CHECK_NO_FAILURES(end_and_check(c, sid, 6, 24));
     CHECK_NO_FAILURES(check_stored(server.media_root(), *this, sid, items));
+  }
+
+  // A client that closes after the signal, while its session still waits for its last item to be
+  // durable (a slow spool sync here), must not keep its connection open: the node's drain waits
+  // for every connection, and a connection that outlived its socket held it for the whole bound.
+  TEST_CASE_FIXTURE(pg_fixture, "a client closing while sigterm drains its session lets the node stop at once") {
+    server_process server{url, {"--debug.fault-injection=true", "--debug.io-faults=spool.sync:persistent:slow=500",
+                                "--server.shutdown-drain=5s"}};
+    const auto sid = test_sid(952);
+    auto items = make_mix(952, 1, 0);
+    ws_test_client c{server.port()};
+    c.send_json(init_msg(sid));
+    REQUIRE(c.wait_for_type("session_init_ack"));
+    send_item(c, sid, items.front());
+    REQUIRE(c.flush());
+    server.signal(SIGTERM);
+    const auto seen = [&](const std::string& text) { return server.log_tail(200).find(text) != std::string::npos; };
+    for (auto deadline = std::chrono::steady_clock::now() + 5s;
+         !seen("stopping (draining") && std::chrono::steady_clock::now() < deadline;)
+      std::this_thread::sleep_for(10ms);
+    REQUIRE_MESSAGE(seen("stopping (draining"), "the server logged no shutdown");
+    c.close(1000);
+    auto exit = server.wait_exit(20s);
+    CHECK_MESSAGE(exit == std::optional<int>{0}, "the server exited by itself");
+    CHECK_MESSAGE(seen("mediaspool: 0 connections left at stop"),
+                  "the closed connection was still counted when the drain bound passed");
   }
 
   // A PostgreSQL that never answers (here a lock the test holds) must not make the node

@@ -114,6 +114,11 @@ void server_process::kill9() {
   port_ = 0;
 }
 
+void server_process::signal(int sig) {
+  if (running())
+    ::kill(pid_, sig);
+}
+
 bool server_process::stop(std::chrono::milliseconds timeout) {
   if (!running())
     return false;

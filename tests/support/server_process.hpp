@@ -55,6 +55,9 @@ public:
   /// SIGKILL to the spawned PID and reap it: a crash with no chance to clean up.
   void kill9();
 
+  /// Sends `sig` to the spawned PID and returns at once (reap with wait_exit or stop).
+  void signal(int sig);
+
   /// SIGTERM and wait up to `timeout` for the exit; SIGKILL if it is still there. Returns true
   /// if the server exited by itself with status 0 (a clean shutdown).
   bool stop(std::chrono::milliseconds timeout = 10s);
