@@ -343,7 +343,10 @@ int main(int argc, char** argv) {
   sweep_stop->store(true);
   auto left = sup.shutdown(std::chrono::seconds(10));
   caf::anon_send_exit(ctx.health, caf::exit_reason::user_shutdown);
-  spdlog::info("mediaspool: stopped ({} items left to replay)", left);
+  if (left)
+    spdlog::info("mediaspool: stopped ({} items left to replay)", *left);
+  else
+    spdlog::info("mediaspool: stopped (the spool writer did not answer: its records replay at the next start)");
   exit_unless_done_within(std::chrono::seconds(5));
   return 0;
 }

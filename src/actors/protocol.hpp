@@ -67,8 +67,6 @@ struct spool_stats {
   uint64_t commits = 0;       ///< group commits (fsyncs)
   uint64_t items = 0;         ///< items made durable
   uint64_t pending = 0;       ///< durable items not yet both file and row
-  uint64_t pending_files = 0; ///< of those, items whose file is not written yet
-  uint64_t pending_rows = 0;  ///< of those, items whose row is not committed yet
   uint64_t records = 0;       ///< records in the spool
   uint64_t recovered = 0;     ///< records re-driven at start
   uint64_t delete_batches = 0; ///< RocksDB writes that deleted settled records

@@ -67,23 +67,35 @@ spool_stats supervisor::stats(std::chrono::milliseconds timeout) {
   return out;
 }
 
-uint64_t supervisor::shutdown(std::chrono::milliseconds drain_bound) {
+std::optional<uint64_t> supervisor::shutdown(std::chrono::milliseconds drain_bound) {
   auto deadline = std::chrono::steady_clock::now() + drain_bound;
-  spool_stats last;
-  uint64_t pending = 0;
+  // nullopt: no answer within the poll (a commit on a hung disk), which is not "nothing left".
+  auto pending_items = [&]() -> std::optional<uint64_t> {
+    std::optional<uint64_t> out;
+    caf::scoped_actor self{sys_};
+    self->request(spooler_, std::chrono::milliseconds(1000), atom::stats::value)
+      .receive([&](spool_stats s) { out = s.pending; }, [](caf::error&) {});
+    return out;
+  };
+  std::optional<uint64_t> pending;
   // Bounded poll: each round trip to the spool writer also waits behind its current commit.
   for (;;) {
-    last = stats(std::chrono::milliseconds(1000));
-    pending = last.pending;
-    if (pending == 0 || std::chrono::steady_clock::now() >= deadline)
+    pending = pending_items();
+    if (pending == uint64_t{0} || std::chrono::steady_clock::now() >= deadline)
       break;
     caf::scoped_actor self{sys_};
     self->receive(caf::after(std::chrono::milliseconds(50)) >> [] {});
   }
-  if (pending > 0)
+  if (!pending)
+    log::spool().warn("supervisor: the spool writer did not answer within the drain bound; what it holds replays at "
+                      "the next start");
+  else if (*pending > 0 && services_->metrics)
     log::spool().warn("supervisor: {} durable items are not yet files and rows ({} without a file, {} without a "
                       "row); they replay at the next start",
-                      pending, last.pending_files, last.pending_rows);
+                      *pending, services_->metrics->file_queue.value(), services_->metrics->batcher_queue.value());
+  else if (*pending > 0)
+    log::spool().warn("supervisor: {} durable items are not yet files and rows; they replay at the next start",
+                      *pending);
   for (auto& l : services_->loaders)
     caf::anon_send_exit(l, caf::exit_reason::user_shutdown);
   if (asr_dispatcher_)

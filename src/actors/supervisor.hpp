@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,8 +64,9 @@ public:
   spool_stats stats(std::chrono::milliseconds timeout);
 
   /// Waits up to `drain_bound` until no durable item is pending, then stops every actor.
-  /// Call after the connections are gone. Returns the items still pending (they replay at start).
-  uint64_t shutdown(std::chrono::milliseconds drain_bound);
+  /// Call after the connections are gone. Returns the items still pending (they replay at start),
+  /// nullopt if the spool writer did not answer (a commit on a hung disk).
+  std::optional<uint64_t> shutdown(std::chrono::milliseconds drain_bound);
 
 private:
   caf::actor_system& sys_;

@@ -89,7 +89,8 @@ public:
   /// away) through its outbox once every item it has is durable and acked: its acks and the
   /// close are posted in that order onto this strand, so the close frame follows the last ack.
   void begin_shutdown() {
-    if (draining_ || closed_)
+    // Already closing or ended: nothing is left to drain, and a hold taken now would outlive it.
+    if (draining_ || closed_ || close_code_)
       return;
     draining_ = true;
     // Reads stop, so nothing may be pending to keep this alive until the session closes it.
@@ -111,6 +112,7 @@ private:
           c->begin_shutdown();
       });
     });
+    credit_ = std::make_shared<credit_sink>(link(), ctx_.budget, ctx_.pool);
     auto out = std::make_shared<ws_outbox>(link(), stall_);
     session_ = ctx_.sys.spawn(session, std::move(out), ctx_.services);
     beast::error_code peer_ec;
@@ -320,7 +322,7 @@ private:
     inflight_ += n;
     ctx_.budget->take(n);
     std::shared_ptr<const byte_vector> buf{new byte_vector(std::move(*frame_)),
-                                                 credit_return{link(), ctx_.budget, ctx_.pool}};
+                                                 credit_return{credit_}};
     frame_.reset();
     auto parsed = parse_blob(shared_bytes{std::move(buf), 0}, ctx_.codec);
     if (auto err = std::get_if<error_reply>(&parsed))
@@ -370,6 +372,7 @@ private:
   // pending handlers keep it alive until they ran), or the shutdown drain, which waits for every
   // connection, waits out its bound for a socket long gone.
   void fail(beast::error_code ec, const char* what) {
+    closed_ = true;
     auto last_hold = std::move(pause_hold_);
     if (ec == websocket::error::closed)
       log::net().info("ws: sid={} connection closed (close code {}, session#{})", sid_.empty() ? "-" : sid_,
@@ -390,6 +393,7 @@ private:
   std::optional<websocket::close_reason> close_code_;
   uint64_t inflight_ = 0;
   std::shared_ptr<stall_meter> stall_ = std::make_shared<stall_meter>();
+  std::shared_ptr<credit_sink> credit_; ///< made at accept (it needs weak_from_this)
   std::shared_ptr<ws_connection> pause_hold_; ///< self-reference while paused on credit or in line
   uint64_t registry_id_ = 0;
   bool draining_ = false;

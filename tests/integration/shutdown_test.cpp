@@ -67,23 +67,28 @@ TEST_SUITE("integration.shutdown") {
   // for every connection, and a connection that outlived its socket held it for the whole bound.
   TEST_CASE_FIXTURE(pg_fixture, "a client closing while sigterm drains its session lets the node stop at once") {
     server_process server{url, {"--debug.fault-injection=true", "--debug.io-faults=spool.sync:persistent:slow=500",
-                                "--server.shutdown-drain=5s"}};
+                                "--server.shutdown-drain=5s", "--log.session=debug"}};
     const auto sid = test_sid(952);
     auto items = make_mix(952, 1, 0);
     ws_test_client c{server.port()};
     c.send_json(init_msg(sid));
     REQUIRE(c.wait_for_type("session_init_ack"));
-    send_item(c, sid, items.front());
-    REQUIRE(c.flush());
-    server.signal(SIGTERM);
     const auto seen = [&](const std::string& text) { return server.log_tail(200).find(text) != std::string::npos; };
-    for (auto deadline = std::chrono::steady_clock::now() + 5s;
-         !seen("stopping (draining") && std::chrono::steady_clock::now() < deadline;)
-      std::this_thread::sleep_for(10ms);
-    REQUIRE_MESSAGE(seen("stopping (draining"), "the server logged no shutdown");
+    const auto await = [&](const std::string& text) {
+      for (auto deadline = std::chrono::steady_clock::now() + 5s;
+           !seen(text) && std::chrono::steady_clock::now() < deadline;)
+        std::this_thread::sleep_for(10ms);
+      return seen(text);
+    };
+    send_item(c, sid, items.front());
+    REQUIRE_MESSAGE(await("paired a0"), "the item never reached the spool");
+    server.signal(SIGTERM);
+    // The session hears the drain after its connection stopped reading: the close comes after.
+    REQUIRE_MESSAGE(await("draining: 1 items not yet durable"), "the session was not told to drain");
     c.close(1000);
     auto exit = server.wait_exit(20s);
     CHECK_MESSAGE(exit == std::optional<int>{0}, "the server exited by itself");
+    CHECK(seen("mediaspool: stopped (0 items left to replay)"));
     CHECK_MESSAGE(seen("mediaspool: 0 connections left at stop"),
                   "the closed connection was still counted when the drain bound passed");
   }
