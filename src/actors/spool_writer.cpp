@@ -4,6 +4,7 @@
 #include "actors/thread_name.hpp"
 #include "faults/faults.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <unordered_map>
@@ -311,7 +312,11 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
     [=](atom::retry) {
       auto& st = self->state;
       st.retry_scheduled = false;
-      for (auto& key : std::exchange(st.retry_files, {})) {
+      // Two jobs in flight for one key may both have failed: one retry writes the file.
+      auto keys = std::exchange(st.retry_files, {});
+      std::sort(keys.begin(), keys.end());
+      keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+      for (auto& key : keys) {
         // Written meanwhile (by another job for the key): its payload is let go, so a retry
         // would write an empty file over the good one.
         auto it = st.pending.find(key);

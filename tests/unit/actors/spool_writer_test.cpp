@@ -391,6 +391,19 @@ TEST_CASE_FIXTURE(spool_writer_fixture, "a failed answer for a file already writ
   CHECK(held().empty());
 }
 
+// Both jobs in flight for one key fail: the retry writes the file once, not once per failure
+// (on a disk that keeps failing, each round would double the work).
+TEST_CASE_FIXTURE(spool_writer_fixture, "two failures of one key are retried as one job") {
+  start_writer();
+  append(item('f', 3, 2000));
+  run();
+  item_key k{sid, 'f', 3};
+  filedone(k, false);
+  filedone(k, false);
+  advance_time(1s);
+  CHECK_MESSAGE(files->jobs.size() == 2, "one first job and one retry, got " << files->jobs.size());
+}
+
 // The same, the other way round: the failure comes first and a retry is due when the other job's
 // file is written.
 TEST_CASE_FIXTURE(spool_writer_fixture, "a retry due for a file written meanwhile is dropped") {
