@@ -59,9 +59,9 @@ asr_stats supervisor::transcription_stats(std::chrono::milliseconds timeout) {
   return out;
 }
 
-spool_stats supervisor::stats(std::chrono::milliseconds timeout) {
+std::optional<spool_stats> supervisor::stats(std::chrono::milliseconds timeout) {
   caf::scoped_actor self{sys_};
-  spool_stats out;
+  std::optional<spool_stats> out;
   self->request(spooler_, timeout, atom::stats::value)
     .receive([&](spool_stats s) { out = s; }, [](caf::error&) {});
   return out;
@@ -70,17 +70,11 @@ spool_stats supervisor::stats(std::chrono::milliseconds timeout) {
 std::optional<uint64_t> supervisor::shutdown(std::chrono::milliseconds drain_bound) {
   auto deadline = std::chrono::steady_clock::now() + drain_bound;
   // nullopt: no answer within the poll (a commit on a hung disk), which is not "nothing left".
-  auto pending_items = [&]() -> std::optional<uint64_t> {
-    std::optional<uint64_t> out;
-    caf::scoped_actor self{sys_};
-    self->request(spooler_, std::chrono::milliseconds(1000), atom::stats::value)
-      .receive([&](spool_stats s) { out = s.pending; }, [](caf::error&) {});
-    return out;
-  };
   std::optional<uint64_t> pending;
   // Bounded poll: each round trip to the spool writer also waits behind its current commit.
   for (;;) {
-    pending = pending_items();
+    auto s = stats(std::chrono::milliseconds(1000));
+    pending = s ? std::optional<uint64_t>{s->pending} : std::nullopt;
     if (pending == uint64_t{0} || std::chrono::steady_clock::now() >= deadline)
       break;
     caf::scoped_actor self{sys_};

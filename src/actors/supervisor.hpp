@@ -60,8 +60,9 @@ public:
   /// within `timeout`); for /metrics.
   asr_stats transcription_stats(std::chrono::milliseconds timeout);
 
-  /// Current numbers of the spool writer (blocks the caller up to `timeout`).
-  spool_stats stats(std::chrono::milliseconds timeout);
+  /// Current numbers of the spool writer (blocks the caller up to `timeout`); nullopt if it did
+  /// not answer in time.
+  std::optional<spool_stats> stats(std::chrono::milliseconds timeout);
 
   /// Waits up to `drain_bound` until no durable item is pending, then stops every actor.
   /// Call after the connections are gone. Returns the items still pending (they replay at start),
