@@ -87,6 +87,10 @@ const std::vector<spec>& table() {
     {"warmup-payload-size", "BYTES", "payload of warm-up items (default 0: as measured items). Ages "
                                      "sessions (rows, arrays, folders of 1,080 files) without writing "
                                      "30 minutes of media each", NUM(warmup_payload)},
+    {"settle", "S", "after the warm-up, wait until the server's GET /metrics reports "
+                    "mediaspool_items_pending 0, at most S seconds, before measuring: the warm-up "
+                    "at max pace leaves files and rows still to write, and the measured phase should "
+                    "meet aged sessions, not that backlog (default 0: do not wait)", NUM(settle_s)},
     {"items", "N", "measured items per session; the run ends when all are acked (default 0: use --duration)",
      NUM(items)},
     {"duration", "SECONDS", "measured time when --items is 0; then new items stop and the run drains "
@@ -231,6 +235,10 @@ std::string validate(options& o) {
     return "--window must be at least 1";
   if (o.warmup_window == 0)
     o.warmup_window = o.window;
+  if (o.settle_s < 0)
+    return "--settle must not be negative";
+  if (o.settle_s > 0 && o.arrival_rate > 0)
+    return "--settle needs the barrier: it cannot go with --arrival-rate";
   if (o.audio_interval_s <= 0 && o.frame_interval_s <= 0)
     return "--audio-interval and --frame-interval cannot both be 0";
   if (o.items == 0 && o.duration_s <= 0)
@@ -369,7 +377,7 @@ void to_json(nlohmann::json& j, const options& o) {
   j = nlohmann::json{
     {"url", o.url}, {"sessions", o.sessions}, {"threads", o.threads},
     {"mode", o.mode == pace::max ? "max" : "realtime"}, {"window", o.window}, {"warmup", o.warmup},
-    {"warmup_window", o.warmup_window}, {"warmup_payload", o.warmup_payload}, {"items", o.items}, {"duration_s", o.duration_s},
+    {"warmup_window", o.warmup_window}, {"warmup_payload", o.warmup_payload}, {"settle_s", o.settle_s}, {"items", o.items}, {"duration_s", o.duration_s},
     {"ramp_up_s", o.ramp_up_s}, {"arrival_rate", o.arrival_rate}, {"end", o.end}, {"audio_size", o.audio_size}, {"frame_size", o.frame_size},
     {"size_jitter", o.size_jitter}, {"audio_interval_s", o.audio_interval_s},
     {"frame_interval_s", o.frame_interval_s}, {"meta_after_ratio", o.meta_after_ratio}, {"seed", o.seed},

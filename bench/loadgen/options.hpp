@@ -25,6 +25,7 @@ struct options {
   uint32_t warmup = 0;
   uint32_t warmup_window = 0; ///< 0: same as window
   uint32_t warmup_payload = 0; ///< payload bytes of warm-up items; 0: as measured items
+  double settle_s = 0;         ///< after the warm-up, wait up to this long for the server's backlog
   uint64_t items = 0;         ///< live items per session; 0: run for `duration`
   double duration_s = 10;
   double ramp_up_s = 0;

@@ -78,6 +78,10 @@ void print_summary(std::ostream& out, const options& o, const run_result& r) {
     out << "ready after " << fmt("%.2f", r.ready_s) << " s with " << r.sessions_ready << "/" << o.sessions
         << " sessions connected" << (o.warmup ? " (" + std::to_string(t.warmup_acked) + " warm-up items acked)" : "")
         << (r.interrupted ? "  [interrupted]" : "") << "\n";
+  if (o.settle_s > 0 && o.arrival_rate <= 0)
+    out << "settled after " << fmt("%.2f", r.settle_s) << " s: the server had "
+        << (r.pending_at_ready < 0 ? std::string("? (no /metrics)") : fmt("%.0f", r.pending_at_ready))
+        << " items pending at ready" << (r.settled ? ", 0 now" : ", still some at --settle's end") << "\n";
   out << "measured " << fmt("%.2f", r.measure_s) << " s: " << r.throughput_items << " items acked, "
       << fmt("%.1f", rate(r.throughput_items, r.measure_s)) << " items/s, "
       << fmt("%.2f", rate(r.throughput_bytes, r.measure_s) / 1e6) << " MB/s payload\n";
@@ -161,6 +165,9 @@ json to_json(const options& o, const run_result& r) {
       {"ready_s", r.ready_s},
       {"sessions_ready", r.sessions_ready},
       {"measure_s", r.measure_s},
+      {"pending_at_ready", r.pending_at_ready},
+      {"settle_s", r.settle_s},
+      {"settled", r.settled},
       {"drain_s", r.drain_s},
       {"items_acked", r.throughput_items},
       {"payload_bytes", r.throughput_bytes},

@@ -1,5 +1,6 @@
 #include "loadgen/runner.hpp"
 
+#include "loadgen/server_backlog.hpp"
 #include "loadgen/session_client.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -107,6 +108,28 @@ private:
   snap prev_;
 };
 
+// Waits, polling the server's /metrics, until it has written the warm-up's backlog (or
+// --settle runs out, or Ctrl-C). The sessions stay connected and idle meanwhile.
+template <class Tick>
+void settle(const options& o, run_result& r, Tick tick) {
+  const auto poll_timeout = std::chrono::seconds(2);
+  auto s0 = steady::now();
+  auto deadline = s0 + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.settle_s));
+  r.pending_at_ready = items_pending(o.host, o.port, poll_timeout).value_or(-1);
+  while (interrupts.load() == 0) {
+    auto pending = items_pending(o.host, o.port, poll_timeout);
+    if (pending && *pending == 0) {
+      r.settled = true;
+      break;
+    }
+    if (steady::now() >= deadline)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    tick();
+  }
+  r.settle_s = seconds(steady::now() - s0);
+}
+
 } // namespace
 
 run_result run(const options& o, const recorder_model& model, const std::string& origin) {
@@ -153,9 +176,11 @@ run_result run(const options& o, const recorder_model& model, const std::string&
     std::this_thread::sleep_for(tick);
     line.maybe_print(o.warmup ? "warmup" : "connect", start, sum(workers));
   }
-  auto t0 = steady::now();
-  r.ready_s = seconds(t0 - start);
+  r.ready_s = seconds(steady::now() - start);
   r.sessions_ready = static_cast<uint32_t>(sum(workers).connected);
+  if (!open && o.settle_s > 0)
+    settle(o, r, [&] { line.maybe_print("settle", start, sum(workers)); });
+  auto t0 = steady::now();
   // Open arrivals: a backstop only, past the last arrival's recording and every retry it may
   // need to be taken (each session stops itself).
   const double backstop_s = open ? (o.sessions - 1) / o.arrival_rate + o.duration_s + o.init_timeout_s +

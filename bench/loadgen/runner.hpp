@@ -25,6 +25,11 @@ struct run_result {
   std::unique_ptr<thread_stats> total;
   double ready_s = 0;   ///< from start to the barrier (ramp-up, connects, warm-up)
   double measure_s = 0; ///< the throughput window
+  /// --settle: the server's items pending at the barrier (-1: not known), the wait for them to
+  /// reach 0, and whether they did before --settle ran out.
+  double pending_at_ready = -1;
+  double settle_s = 0;
+  bool settled = false;
   double drain_s = 0;   ///< from the end of new items to the last session finishing
   uint64_t throughput_items = 0;
   uint64_t throughput_bytes = 0;

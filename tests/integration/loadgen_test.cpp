@@ -197,6 +197,23 @@ TEST_SUITE("integration.loadgen") {
     }
   }
 
+  TEST_CASE_FIXTURE(pg_fixture, "loadgen --settle measures only after the server has written the warm-up's backlog") {
+    // Media files take 100 ms each (two writers), spool commits do not: the warm-up is acked
+    // long before its files exist, so at the barrier the server still has items pending.
+    server_process server{url, {"--debug.fault-injection=true", "--debug.io-faults=media.write:persistent:slow=100"}};
+    const uint32_t sessions = 2, warmup = 10, live = 3;
+    loadgen_process lg{{"--url", url_of(server.port()), "--sessions", std::to_string(sessions), "--mode", "max",
+                        "--warmup", std::to_string(warmup), "--settle", "60", "--items", std::to_string(live),
+                        "--end", "--payload-size", "2000", "--pool-mb", "1"}};
+    auto r = lg.finish(90s);
+    check_clean(r, sessions);
+    CHECK(r.at("pending_at_ready").get<double>() >= 1);
+    CHECK(r.at("settled").get<bool>());
+    CHECK(r.at("settle_s").get<double>() > 0);
+    CHECK(r.at("measured_acked").get<uint64_t>() == sessions * live);
+    CHECK(scalar<int64_t>("SELECT count(*) FROM media_items") == sessions * (warmup + live));
+  }
+
   TEST_CASE_FIXTURE(pg_fixture, "loadgen counts the upgrades a server refuses with their HTTP status") {
     // Two connections allowed, three sessions: the third's upgrade is answered 503 each time
     // (the other two wait for it at loadgen's start barrier), and it gives up after 3 retries.
