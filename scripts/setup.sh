@@ -5,7 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 packages=(g++ cmake make pkg-config ccache
-  libcaf-dev libboost-dev libpqxx-dev librocksdb-dev libxxhash-dev libssl-dev
+  libcaf-dev libboost-dev libpqxx-dev librocksdb-dev libxxhash-dev libssl-dev libtcmalloc-minimal4
   doctest-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   postgresql postgresql-client
   libavformat-dev libavcodec-dev libswresample-dev libavutil-dev

@@ -369,7 +369,10 @@ caf::behavior session(caf::stateful_actor<session_state>* self, outbox_ptr out,
       if (self->state.ph == session_state::phase::ready)
         self->state.out->send(std::move(t));
     },
-    [=](atom::durable, storage::item_key& key) { self->state.on_durable(key); },
+    [=](atom::durable, std::vector<storage::item_key>& keys) {
+      for (auto& key : keys)
+        self->state.on_durable(key);
+    },
     [=](atom::spoolfail, storage::item_key& key, caf::error& err) { self->state.on_spool_failed(key, to_ec(err)); },
     [=](atom::expire) { self->state.on_expire(); },
     [=](atom::replaced) { self->state.leave(1008, "replaced by a newer connection for this session"); },

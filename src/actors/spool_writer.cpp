@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <unordered_map>
 #include <utility>
 
 namespace mediaspool {
@@ -232,14 +233,19 @@ void commit(spool_writer_pointer self) {
     st.metrics->spool_commit_items.observe(static_cast<double>(batch.size()));
   }
   log::spool().debug("spool_writer#{}: committed {} items in {} us", self->id(), batch.size(), us.count());
+  // One `durable` per session per commit, its keys in commit order: each message wakes the
+  // session, and its acks then leave in one post to the connection.
+  std::unordered_map<caf::actor, std::vector<storage::item_key>> durable;
   std::vector<storage::pg_item> rows;
   rows.reserve(batch.size());
   for (auto& it : batch) {
     if (it.session)
-      caf::anon_send(it.session, atom::durable::value, it.key);
+      durable[it.session].push_back(it.key);
     rows.push_back(dispatch(self, std::move(it.key), it.hash, std::move(it.file_name),
                             std::move(it.element), std::move(it.payload)));
   }
+  for (auto& [session, keys] : durable)
+    caf::anon_send(session, atom::durable::value, std::move(keys));
   send_files(self);
   self->send(st.batcher, atom::rows::value, std::move(rows), spool_writer_actor{self});
   publish(st);

@@ -6,7 +6,27 @@ namespace mediaspool::net {
 
 void ws_outbox::send(server_message msg) {
   // Serialised on the actor's thread, so the Asio thread only writes.
-  link_.post([text = serialize(msg)](connection_port& c) mutable { c.queue_write(std::move(text)); }, [] {});
+  auto text = serialize(msg);
+  {
+    std::lock_guard<std::mutex> lock{queue_->mtx};
+    queue_->texts.push_back(std::move(text));
+    if (queue_->texts.size() > 1)
+      return;
+  }
+  link_.post(
+    [q = queue_](connection_port& c) {
+      std::vector<std::string> texts;
+      {
+        std::lock_guard<std::mutex> lock{q->mtx};
+        texts.swap(q->texts);
+      }
+      for (auto& t : texts)
+        c.queue_write(std::move(t));
+    },
+    [q = queue_] {
+      std::lock_guard<std::mutex> lock{q->mtx};
+      q->texts.clear();
+    });
 }
 
 void ws_outbox::close(uint16_t code, std::string reason) {
@@ -18,13 +38,19 @@ std::chrono::steady_clock::duration ws_outbox::stalled() const {
   return stall_->total(std::chrono::steady_clock::now());
 }
 
+void credit_sink::give_back(byte_vector&& storage) {
+  auto bytes = storage.size();
+  pool_->give_back(std::move(storage));
+  budget_->release(bytes);
+  if (returned_.fetch_add(bytes, std::memory_order_acq_rel) != 0)
+    return;
+  link_.post([self = shared_from_this()](connection_port& c) { c.add_credit(self->returned_.exchange(0)); }, [] {});
+}
+
 void credit_return::operator()(const byte_vector* buf) const {
-  auto bytes = buf->size();
   // The buffer was made non-const in on_binary; its storage goes back to the pool.
-  pool->give_back(std::move(*const_cast<byte_vector*>(buf)));
+  sink->give_back(std::move(*const_cast<byte_vector*>(buf)));
   delete buf;
-  budget->release(bytes);
-  link.post([bytes](connection_port& c) { c.add_credit(bytes); }, [] {});
 }
 
 flow_budget::turn make_turn(connection_link link, std::shared_ptr<flow_budget> budget) {

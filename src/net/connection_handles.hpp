@@ -9,9 +9,12 @@
 #include "net/net.hpp"
 #include "net/payload_pool.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 namespace mediaspool::net {
 
@@ -47,7 +50,9 @@ struct connection_link {
   }
 };
 
-/// The session actor's handle on its connection.
+/// The session actor's handle on its connection. Messages sent while a post is on its way ride
+/// on it (a session acks a whole commit's items in one go): every post is a wake-up of the
+/// network thread, the dearest part of a small item.
 class ws_outbox final : public outbox {
 public:
   ws_outbox(connection_link link, std::shared_ptr<const stall_meter> stall)
@@ -58,19 +63,39 @@ public:
   std::chrono::steady_clock::duration stalled() const override;
 
 private:
+  struct text_queue {
+    std::mutex mtx;
+    std::vector<std::string> texts; ///< non-empty: a post that takes them is on its way
+  };
+
   connection_link link_;
   std::shared_ptr<const stall_meter> stall_;
+  std::shared_ptr<text_queue> queue_ = std::make_shared<text_queue>();
 };
 
-/// Deleter of a binary frame's buffer: the frame's bytes are credit in flight for exactly as
-/// long as the buffer lives (pairing, spool commit, file write), so memory is bounded by
-/// construction and no actor keeps books. Runs on whichever thread drops the last reference;
-/// the storage goes back to the pool and the global budget is released there, the connection's
-/// credit on its strand.
+/// Where a connection's binary frames give their bytes back, made once per connection. The
+/// frame's bytes are credit in flight for exactly as long as its buffer lives (pairing, spool
+/// commit, file write), so memory is bounded by construction and no actor keeps books. Runs on
+/// whichever thread drops a buffer's last reference: the storage goes back to the pool and the
+/// global budget is released there, the connection's credit on its strand, where one post takes
+/// every return made before it runs (a file writer's batch frees several of a session's items).
+class credit_sink : public std::enable_shared_from_this<credit_sink> {
+public:
+  credit_sink(connection_link link, std::shared_ptr<flow_budget> budget, std::shared_ptr<payload_pool> pool)
+    : link_(std::move(link)), budget_(std::move(budget)), pool_(std::move(pool)) {}
+
+  void give_back(byte_vector&& storage);
+
+private:
+  connection_link link_;
+  std::shared_ptr<flow_budget> budget_;
+  std::shared_ptr<payload_pool> pool_;
+  std::atomic<uint64_t> returned_{0}; ///< non-zero: a post that takes it is on its way
+};
+
+/// Deleter of a binary frame's buffer (see credit_sink).
 struct credit_return {
-  connection_link link;
-  std::shared_ptr<flow_budget> budget;
-  std::shared_ptr<payload_pool> pool;
+  std::shared_ptr<credit_sink> sink;
 
   void operator()(const byte_vector* buf) const;
 };

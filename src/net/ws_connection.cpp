@@ -112,6 +112,7 @@ private:
           c->begin_shutdown();
       });
     });
+    credit_ = std::make_shared<credit_sink>(link(), ctx_.budget, ctx_.pool);
     auto out = std::make_shared<ws_outbox>(link(), stall_);
     session_ = ctx_.sys.spawn(session, std::move(out), ctx_.services);
     beast::error_code peer_ec;
@@ -321,7 +322,7 @@ private:
     inflight_ += n;
     ctx_.budget->take(n);
     std::shared_ptr<const byte_vector> buf{new byte_vector(std::move(*frame_)),
-                                                 credit_return{link(), ctx_.budget, ctx_.pool}};
+                                                 credit_return{credit_}};
     frame_.reset();
     auto parsed = parse_blob(shared_bytes{std::move(buf), 0}, ctx_.codec);
     if (auto err = std::get_if<error_reply>(&parsed))
@@ -392,6 +393,7 @@ private:
   std::optional<websocket::close_reason> close_code_;
   uint64_t inflight_ = 0;
   std::shared_ptr<stall_meter> stall_ = std::make_shared<stall_meter>();
+  std::shared_ptr<credit_sink> credit_; ///< made at accept (it needs weak_from_this)
   std::shared_ptr<ws_connection> pause_hold_; ///< self-reference while paused on credit or in line
   uint64_t registry_id_ = 0;
   bool draining_ = false;

@@ -11,6 +11,8 @@
 #include <doctest/doctest.h>
 
 #include <exception>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 using namespace mediaspool;
@@ -115,6 +117,16 @@ TEST_CASE_FIXTURE(pg_fixture, "eight concurrent pipelined sessions store every a
                                " AND total_frames = jsonb_array_length(video_frames) AND status = 'completed'")
                   == sessions,
                 "every session completed with totals equal to its array lengths");
+}
+
+// The allocator is a measured choice (cmake/deps.cmake); a link that silently dropped it would
+// cost every item ~5 % more CPU without failing anything else.
+TEST_CASE_FIXTURE(pg_fixture, "the server process allocates with tcmalloc") {
+  server_process server{url};
+  std::ifstream maps{"/proc/" + std::to_string(server.pid()) + "/maps"};
+  REQUIRE(maps.good());
+  std::string text{std::istreambuf_iterator<char>{maps}, std::istreambuf_iterator<char>{}};
+  CHECK_MESSAGE(text.find("libtcmalloc_minimal") != std::string::npos, "libtcmalloc_minimal is not mapped");
 }
 
 TEST_CASE_FIXTURE(pg_fixture, "invalid JSON gets bad_json and the connection stays usable") {

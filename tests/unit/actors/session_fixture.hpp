@@ -211,7 +211,7 @@ struct session_fixture : coordinator_fixture {
   void durable(size_t i) {
     REQUIRE(i < spool_rec->appends.size());
     auto& it = spool_rec->appends[i];
-    caf::anon_send(it.session, atom::durable::value, it.key);
+    caf::anon_send(it.session, atom::durable::value, std::vector<storage::item_key>{it.key});
     run();
   }
 

@@ -70,12 +70,16 @@ db_batcher_actor::behavior_type fake_batcher(db_batcher_actor::pointer, std::sha
 
 struct session_log {
   std::vector<item_key> durable;
+  size_t durable_messages = 0;
   std::vector<item_key> failed;
 };
 
 caf::behavior fake_session(caf::event_based_actor*, std::shared_ptr<session_log> log) {
   return {
-    [=](atom::durable, item_key& k) { log->durable.push_back(k); },
+    [=](atom::durable, std::vector<item_key>& keys) {
+      log->durable_messages++;
+      log->durable.insert(log->durable.end(), keys.begin(), keys.end());
+    },
     [=](atom::spoolfail, item_key& k, caf::error&) { log->failed.push_back(k); },
   };
 }
@@ -232,6 +236,27 @@ TEST_CASE_FIXTURE(spool_writer_fixture, "sessions hear durable only after the co
   CHECK(sessions->durable[0] == item_key{sid, 'a', 0});
   CHECK(sessions->durable[2] == item_key{sid, 'a', 2});
   CHECK(sessions->failed.empty());
+}
+
+// Each message wakes a session, whose acks then leave in one post to its connection.
+TEST_CASE_FIXTURE(spool_writer_fixture, "each session hears durable once per commit, for all its items in order") {
+  start_writer();
+  auto other_log = std::make_shared<session_log>();
+  auto other = spawn(fake_session, other_log);
+  for (uint32_t i = 0; i < 4; ++i) {
+    append(item('a', i));
+    auto it = item('f', i, 500, other_sid);
+    it.session = other;
+    append(std::move(it));
+  }
+  run();
+  REQUIRE(stats().commits == 1);
+  CHECK(sessions->durable_messages == 1);
+  CHECK(other_log->durable_messages == 1);
+  const std::vector<item_key> mine{{sid, 'a', 0}, {sid, 'a', 1}, {sid, 'a', 2}, {sid, 'a', 3}};
+  const std::vector<item_key> theirs{{other_sid, 'f', 0}, {other_sid, 'f', 1}, {other_sid, 'f', 2}, {other_sid, 'f', 3}};
+  CHECK(sessions->durable == mine);
+  CHECK(other_log->durable == theirs);
 }
 
 TEST_CASE_FIXTURE(spool_writer_fixture, "a durable item is handed to one file writer and to the batcher with its bytes") {
