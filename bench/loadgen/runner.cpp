@@ -115,9 +115,10 @@ void settle(const options& o, run_result& r, Tick tick) {
   const auto poll_timeout = std::chrono::seconds(2);
   auto s0 = steady::now();
   auto deadline = s0 + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.settle_s));
-  r.pending_at_ready = items_pending(o.host, o.port, poll_timeout).value_or(-1);
-  while (interrupts.load() == 0) {
+  for (bool first = true; interrupts.load() == 0; first = false) {
     auto pending = items_pending(o.host, o.port, poll_timeout);
+    if (first)
+      r.pending_at_ready = pending.value_or(-1);
     if (pending && *pending == 0) {
       r.settled = true;
       break;
