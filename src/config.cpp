@@ -82,7 +82,9 @@ config::config() {
          "payload bytes the spool may hold before new items get overloaded (e.g. a long PostgreSQL outage); 0: the disk");
   opt_group{custom_options_, "media"}
     .add(media_root, "root", "root folder of the media files")
-    .add(file_writers, "file-writers", "file-writer actors (each fsyncs on its own thread)");
+    .add(file_writers, "file-writers", "file-writer actors (each fsyncs on its own thread)")
+    .add(media_queue_memory, "queue-memory",
+         "payload bytes kept in memory for files not yet written; past it the file writers read them back from the spool");
   opt_group{custom_options_, "db"}
     .add(db_url, "url", "PostgreSQL URL (env MEDIASPOOL_DB_URL overrides)")
     .add(db_loaders, "loaders", "session-init actors, one PostgreSQL connection each")

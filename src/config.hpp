@@ -71,6 +71,7 @@ public:
   // [media]
   std::string media_root = "var/media";
   size_t file_writers = 2;
+  size_t media_queue_memory = size_t{256} << 20;
 
   // [db]
   std::string db_url;

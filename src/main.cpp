@@ -217,7 +217,8 @@ int main(int argc, char** argv) {
                                                                     ms(cfg.db_idle_refresh), cfg.db_refresh_jitter},
                                                      std::chrono::milliseconds(1000)},
                                    pairing_config{ms(cfg.orphan_timeout), cfg.max_unpaired_bytes},
-                                   supervisor_config{}.queries, supervisor_config{}.recording_builders, meters, writes, gate},
+                                   supervisor_config{}.queries, supervisor_config{}.recording_builders, meters, writes, gate,
+                                   cfg.media_queue_memory},
                  spool, media};
   if (cfg.asr_enabled)
     sup.start_transcription(cfg.asr_workers,

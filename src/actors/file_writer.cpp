@@ -17,15 +17,46 @@ const char* folder_of(const file_job& job) {
 void write_batch(file_writer_pointer self) {
   auto& st = self->state;
   st.flush_scheduled = false;
-  if (st.batch.empty())
+  if (st.queue.empty())
     return;
-  auto batch = std::move(st.batch);
-  st.batch.clear();
+  std::vector<std::pair<file_job, spool_writer_actor>> batch;
+  size_t bytes = 0;
+  while (!st.queue.empty() && batch.size() < file_writer_state::max_batch_files
+         && bytes < file_writer_state::max_batch_bytes) {
+    bytes += st.queue.front().first.payload.size();
+    batch.push_back(std::move(st.queue.front()));
+    st.queue.pop_front();
+  }
+  // The rest waits behind whatever arrived meanwhile (FIFO): the next batch, after this answer.
+  if (!st.queue.empty()) {
+    st.flush_scheduled = true;
+    self->send(self, atom::flush::value);
+  }
+  // Jobs whose bytes stayed in the spool are read back first; one that cannot be read fails alone.
+  std::vector<storage::status> results(batch.size());
+  std::vector<std::string> read_back(batch.size());
   std::vector<storage::media_write> files;
+  std::vector<size_t> written_at; ///< index in batch of files[j]
   files.reserve(batch.size());
-  for (auto& [job, reply_to] : batch)
-    files.push_back({job.key.session_id, folder_of(job), job.file_name, job.payload.data(), job.payload.size()});
-  auto results = st.store->write_batch(files);
+  written_at.reserve(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto& job = batch[i].first;
+    const char* data = job.payload.data();
+    size_t size = job.payload.size();
+    if (job.from_spool) {
+      results[i] = st.spool ? st.spool->read_payload(job.key, read_back[i])
+                            : storage::status{storage::errc::invalid_argument, "no spool to read the bytes from"};
+      if (!results[i].ok())
+        continue;
+      data = read_back[i].data();
+      size = read_back[i].size();
+    }
+    files.push_back({job.key.session_id, folder_of(job), job.file_name, data, size});
+    written_at.push_back(i);
+  }
+  auto wrote = st.store->write_batch(files);
+  for (size_t j = 0; j < wrote.size(); ++j)
+    results[written_at[j]] = std::move(wrote[j]);
   st.batches++;
   if (st.health) {
     auto failed = std::find_if(results.begin(), results.end(), [](auto& r) { return !r.ok(); });
@@ -57,14 +88,16 @@ void write_batch(file_writer_pointer self) {
 
 file_writer_actor::behavior_type file_writer(file_writer_pointer self,
                                              std::shared_ptr<const storage::media_store> store,
-                                             std::shared_ptr<storage_health> health) {
+                                             std::shared_ptr<storage_health> health,
+                                             std::shared_ptr<const storage::spool> spool) {
   name_this_thread("ms.file-writer");
   self->state.store = std::move(store);
   self->state.health = std::move(health);
+  self->state.spool = std::move(spool);
   return {
     [=](atom::store, std::vector<file_job>& jobs, spool_writer_actor& reply_to) {
       for (auto& job : jobs)
-        self->state.batch.emplace_back(std::move(job), reply_to);
+        self->state.queue.emplace_back(std::move(job), reply_to);
       if (!self->state.flush_scheduled) {
         self->state.flush_scheduled = true;
         self->send(self, atom::flush::value);

@@ -32,7 +32,10 @@ struct spool_item {
 struct file_job {
   storage::item_key key;
   std::string file_name;
-  shared_bytes payload;
+  shared_bytes payload; ///< empty when from_spool
+  /// The bytes are read back from the spool when the file is written: they would otherwise wait
+  /// in memory, holding their connection's credit, behind a backlog of files (see spool_writer).
+  bool from_spool = false;
 };
 
 /// What a file writer reports once per batch written (one message per batch, not per file:
@@ -70,6 +73,7 @@ struct spool_stats {
   uint64_t records = 0;       ///< records in the spool
   uint64_t recovered = 0;     ///< records re-driven at start
   uint64_t delete_batches = 0; ///< RocksDB writes that deleted settled records
+  uint64_t files_from_spool = 0; ///< file jobs sent without their bytes (read back from the spool)
 };
 
 /// GET /api/sessions filters (absent = no filter) and keyset paging (cursor = last id seen).

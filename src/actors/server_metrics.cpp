@@ -55,6 +55,9 @@ server_metrics::server_metrics(std::shared_ptr<metrics::registry> reg)
     items_pending(registry->add_gauge("mediaspool_items_pending", "Durable items not yet both a file and a row")),
     file_queue(registry->add_gauge("mediaspool_file_writer_queue", "File jobs handed to file writers and not done")),
     batcher_queue(registry->add_gauge("mediaspool_batcher_queue", "Rows handed to the DB batcher and not committed")),
+    files_from_spool(registry->add_counter("mediaspool_files_from_spool_total",
+                                           "File jobs whose bytes were read back from the spool: files waiting to be "
+                                           "written already held media.queue-memory")),
     budget_waits(registry->add_counter("mediaspool_budget_waits_total",
                                        "Times a connection stopped reading because the process in-flight budget "
                                        "(limits.global-inflight) was spent; it then waits in line for its turn")),

@@ -64,8 +64,21 @@ storage::pg_item dispatch(spool_writer_pointer self, storage::item_key key, uint
     st.metrics->file_queue.sub(p.file_done ? 0 : 1);
     st.metrics->batcher_queue.sub(p.db_done ? 0 : 1);
   }
+  st.file_bytes_held -= std::exchange(p.held, 0);
   p.job = file_job{key, std::move(file_name), std::move(payload)};
   p.file_done = p.job.file_name.empty();
+  if (!p.file_done) {
+    if (st.file_bytes_held + p.job.payload.size() > st.file_memory) {
+      p.job.payload = {};
+      p.job.from_spool = true;
+      st.stats.files_from_spool++;
+      if (st.metrics)
+        st.metrics->files_from_spool.inc();
+    } else {
+      p.held = p.job.payload.size();
+      st.file_bytes_held += p.held;
+    }
+  }
   p.db_done = false;
   if (st.metrics) {
     st.metrics->file_queue.add(p.file_done ? 0 : 1);
@@ -110,6 +123,7 @@ void settle(spool_writer_pointer self, const storage::item_key& key,
   auto it = st.pending.find(key);
   if (it == st.pending.end() || !it->second.file_done || !it->second.db_done)
     return;
+  st.file_bytes_held -= it->second.held;
   st.pending.erase(it);
   removals.push_back(key);
   auto c = st.pending_per_session.find(key.session_id);
@@ -258,8 +272,10 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
                                                std::vector<file_writer_actor> file_writers,
                                                db_batcher_actor batcher,
                                                std::shared_ptr<server_metrics> metrics,
-                                               std::shared_ptr<storage_health> health) {
+                                               std::shared_ptr<storage_health> health,
+                                               uint64_t file_memory) {
   name_this_thread("ms.spool");
+  self->state.file_memory = file_memory;
   self->state.metrics = std::move(metrics);
   self->state.health = std::move(health);
   self->state.spool = std::move(spool);
@@ -298,6 +314,7 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
         // The bytes are in a durable file now: dropping the last reference returns their credit
         // to the connection (the spool still holds them until the row exists too).
         it->second.job.payload = {};
+        st.file_bytes_held -= std::exchange(it->second.held, 0);
         settle(self, key, st.removals);
       }
       for (auto& key : done.failed)

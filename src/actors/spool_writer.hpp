@@ -22,6 +22,7 @@ struct spool_writer_state {
 
   struct pending_item {
     file_job job;      ///< kept until the file is written, for retries
+    uint64_t held = 0; ///< payload bytes this item keeps in memory for its file
     bool file_done = false;
     bool db_done = false;
   };
@@ -29,6 +30,12 @@ struct spool_writer_state {
   std::shared_ptr<storage::spool> spool;
   std::vector<file_writer_actor> file_writers;
   db_batcher_actor batcher;
+  /// Payload bytes kept in memory for files not yet written, at most file_memory: past it a file
+  /// job leaves its bytes in the spool and the file writer reads them back. Held bytes are
+  /// credit their connections do not have, so without this bound a backlog of files (a burst
+  /// acked faster than files are written, a restart's recovery) stopped every connection's reads.
+  uint64_t file_bytes_held = 0;
+  uint64_t file_memory = uint64_t{256} << 20;
 
   std::vector<spool_item> batch;           ///< waiting for the next group commit
   std::vector<storage::item_key> removals; ///< file and row done: deleted at the next flush
@@ -58,6 +65,7 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
                                                std::vector<file_writer_actor> file_writers,
                                                db_batcher_actor batcher,
                                                std::shared_ptr<server_metrics> metrics,
-                                               std::shared_ptr<storage_health> health);
+                                               std::shared_ptr<storage_health> health,
+                                               uint64_t file_memory);
 
 } // namespace mediaspool

@@ -19,8 +19,10 @@ supervisor::supervisor(caf::actor_system& sys, supervisor_config cfg, std::share
   : sys_(sys) {
   batcher_ = sys.spawn<caf::detached>(db_batcher, cfg.batcher);
   for (size_t i = 0; i < std::max<size_t>(1, cfg.file_writers); ++i)
-    writers_.push_back(sys.spawn<caf::detached>(file_writer, media, cfg.health));
-  spooler_ = sys.spawn<caf::detached>(spool_writer, spool, writers_, batcher_, cfg.metrics, cfg.health);
+    writers_.push_back(sys.spawn<caf::detached>(file_writer, media, cfg.health,
+                                                std::shared_ptr<const storage::spool>{spool}));
+  spooler_ = sys.spawn<caf::detached>(spool_writer, spool, writers_, batcher_, cfg.metrics, cfg.health,
+                                          cfg.file_memory);
   services_ = std::make_shared<session_services>();
   services_->spool = spooler_;
   for (size_t i = 0; i < std::max<size_t>(1, cfg.loaders); ++i)

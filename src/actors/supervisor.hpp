@@ -34,6 +34,7 @@ struct supervisor_config {
   std::shared_ptr<server_metrics> metrics; ///< shared with sessions and the spool writer; may be null
   std::shared_ptr<storage_health> health;   ///< written by the spool and file writers; may be null
   std::shared_ptr<admission> gate;          ///< whether new sessions are taken (loaders); may be null
+  uint64_t file_memory = uint64_t{256} << 20; ///< media.queue-memory (see spool_writer_state)
 };
 
 class supervisor {

@@ -297,6 +297,29 @@ status spool::remove(const std::vector<item_key>& keys) {
   return status::success();
 }
 
+status spool::read_payload(const item_key& key, std::string& out) const {
+  const auto raw = encode_key(key);
+  std::string value;
+  std::shared_lock<std::shared_mutex> guard{impl_->db_guard};
+  if (!impl_->db)
+    return impl_->not_open();
+  auto got = impl_->db->Get(rocksdb::ReadOptions{}, rocksdb::Slice{raw.data(), raw.size()}, &value);
+  if (got.IsNotFound())
+    return {errc::invalid_argument, "no spool record for " + key.session_id + "/" + key.kind + "/"
+                                      + std::to_string(key.index)};
+  if (!got.ok())
+    return from_rocksdb(got, "reading a spool record");
+  auto header = decode_value(std::string_view{value});
+  if (!header)
+    return {errc::corruption, "spool record of " + key.session_id + "/" + key.kind + "/"
+                                + std::to_string(key.index) + " does not decode"};
+  if (header->inline_payload) {
+    out = std::string{header->payload};
+    return status::success();
+  }
+  return impl_->payloads->read(header->loc, out);
+}
+
 status spool::scan(const std::function<void(spool_record&&)>& fn, const item_key* after,
                    size_t limit) const {
   rocksdb::ReadOptions ro;

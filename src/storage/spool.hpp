@@ -101,6 +101,10 @@ public:
   status scan(const std::function<void(spool_record&&)>& fn, const item_key* after = nullptr,
               size_t limit = static_cast<size_t>(-1)) const;
 
+  /// Reads one record's payload into `out` (a file writer whose job left its bytes here rather
+  /// than in memory). A record that is gone is an invalid_argument: its item settled already.
+  status read_payload(const item_key& key, std::string& out) const;
+
   /// Keys, hashes and payload sizes of one session's records, without reading payloads' bytes
   /// into the result (resume).
   std::vector<held_item> held(const std::string& session_id, status& st) const;

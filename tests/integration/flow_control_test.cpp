@@ -59,6 +59,44 @@ TEST_SUITE("integration.flow_control") {
     CHECK_NO_FAILURES(check_files(server.media_root(), sid, {last}));
   }
 
+  TEST_CASE_FIXTURE(pg_fixture, "behind a backlog of files a connection reads on: past media.queue-memory its credit comes back at the ack") {
+    // Credit for two 100 KB blobs, every file write slowed to 1 s, and no memory for files
+    // waiting to be written: each item's bytes stay in the spool, so its credit returns once it
+    // is durable. Were the bytes kept for their files, the third item could be read only after
+    // the first file was written, and the tenth only after the eighth.
+    server_process server{url, {"--limits.connection-credit=200000", "--media.queue-memory=0",
+                                "--debug.fault-injection=true", "--debug.io-faults=media.write:persistent:slow=1000"}};
+    ws_test_client c{server.port()};
+    const auto sid = test_sid(905);
+    c.send_json(init_msg(sid));
+    REQUIRE(c.wait_for_type("session_init_ack"));
+    constexpr uint32_t n = 10;
+    std::vector<test_item> items;
+    for (uint32_t i = 0; i < n; ++i) {
+      items.push_back(make_item('f', i, 300 + i, 100000, 100000));
+      send_item(c, sid, items.back());
+    }
+    std::set<uint32_t> acked;
+    while (acked.size() < n) {
+      auto msg = c.next(std::chrono::seconds(20));
+      REQUIRE_MESSAGE(msg, "acks stopped at " << acked.size() << " of " << n << ": " << c.last_error());
+      if ((*msg)["type"] == "frame_ack")
+        acked.insert((*msg)["frame_index"].get<uint32_t>());
+    }
+    size_t files = 0;
+    std::error_code ec;
+    for (std::filesystem::recursive_directory_iterator it{server.media_root() / sid, ec}, end; !ec && it != end;
+         it.increment(ec))
+      files += it->is_regular_file();
+    CHECK_MESSAGE(files < n - 2, "all " << n << " acks came only after " << files
+                                        << " files were written: the credit waited for the files");
+    CHECK_NO_FAILURES(end_and_check(c, sid, 0, n));
+    CHECK_NO_FAILURES(check_files(server.media_root(), sid, items));
+    auto metrics = http_get(server.port(), "/metrics");
+    CHECK_MESSAGE(metrics.body.find("mediaspool_files_from_spool_total " + std::to_string(n)) != std::string::npos,
+                  "every file read back from the spool");
+  }
+
   TEST_CASE_FIXTURE(pg_fixture, "with the process budget spent, connections take turns for binary frames and every item is still acked") {
     // A 1-byte budget: any payload in flight stops every other connection's binary reads, so
     // each item waits in line for the one before it to become durable and a file. Half the items

@@ -28,7 +28,8 @@ const std::string other_sid = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
 
 struct done_log {
   std::vector<std::pair<item_key, bool>> done;
-  size_t messages = 0; ///< filedone messages received
+  size_t messages = 0;       ///< filedone messages received
+  std::vector<size_t> sizes; ///< files answered by each of them
 };
 
 spool_writer_actor::behavior_type fake_spool(spool_writer_actor::pointer, std::shared_ptr<done_log> log) {
@@ -36,6 +37,7 @@ spool_writer_actor::behavior_type fake_spool(spool_writer_actor::pointer, std::s
     [=](atom::append, spool_item&) {},
     [=](atom::filedone, files_done& d) {
       log->messages++;
+      log->sizes.push_back(d.written.size() + d.failed.size());
       for (auto& k : d.written)
         log->done.emplace_back(k, true);
       for (auto& k : d.failed)
@@ -68,11 +70,32 @@ struct file_writer_fixture : test::coordinator_fixture {
   std::shared_ptr<const storage::media_store> store = std::make_shared<storage::media_store>(dir / "media");
   std::shared_ptr<done_log> log = std::make_shared<done_log>();
   spool_writer_actor spool = spawn(fake_spool, log);
-  file_writer_actor writer = spawn(file_writer, store, std::shared_ptr<storage_health>{});
+  std::shared_ptr<storage::spool> records = open_spool(); ///< where from_spool jobs' bytes are
+  file_writer_actor writer = spawn(file_writer, store, std::shared_ptr<storage_health>{},
+                                   std::shared_ptr<const storage::spool>{records});
   test::payload_tracker payloads;
 
   ~file_writer_fixture() override {
     shutdown(); // before the folder goes
+    records.reset();
+  }
+
+  std::unique_ptr<storage::spool> open_spool() {
+    storage::status st;
+    auto sp = storage::spool::open(storage::spool_options{(dir / "spool").string(), 4u << 20}, st);
+    REQUIRE_MESSAGE(st.ok(), st.message);
+    return sp;
+  }
+
+  // Makes an item durable in the spool only, as the spool writer does past its file memory.
+  file_job spooled_job(char kind, uint32_t index, size_t size) {
+    auto j = job(kind, index, size);
+    auto bytes = payload_of(index, size);
+    auto st = records->write_durable({storage::spool_entry{j.key, 1, j.file_name, "{}", bytes.data(), bytes.size()}});
+    REQUIRE_MESSAGE(st.ok(), st.message);
+    j.payload = {};
+    j.from_spool = true;
+    return j;
   }
 
   file_job job(char kind, uint32_t index, size_t size, const std::string& id = sid) {
@@ -219,6 +242,67 @@ TEST_CASE_FIXTURE(file_writer_fixture, "a job whose folder cannot be made fails 
   CHECK(done_for({sid, 'f', 0}) == false);
   CHECK(done_for({sid, 'a', 0}) == true);
   CHECK(file(sid, "audio", "chunk_0.webm") == payload_of(0, 100));
+}
+
+// A backlog (a restart's recovery, or a burst acked faster than files are written) must not be
+// written as one batch: its items' bytes, and so their connections' credit, come back only with
+// the batch's filedone. 350,000 queued files answered at once held every connection's reads for
+// ~30 s while real-time sessions waited (figure 7, not settled).
+TEST_CASE_FIXTURE(file_writer_fixture, "a backlog is written in bounded batches, each answered when it is durable") {
+  run();
+  const uint32_t n = 2 * file_writer_state::max_batch_files + 7;
+  std::vector<file_job> jobs;
+  for (uint32_t i = 0; i < n; ++i)
+    jobs.push_back(job('f', i, 10));
+  store_jobs(std::move(jobs));
+  run();
+  const std::vector<size_t> expected{file_writer_state::max_batch_files, file_writer_state::max_batch_files, 7};
+  CHECK_MESSAGE(log->sizes == expected, "one answer per bounded batch, not one for all " << n);
+  CHECK(batches() == 3);
+  REQUIRE(log->done.size() == n);
+  for (uint32_t i = 0; i < n; ++i) {
+    CAPTURE(i);
+    const std::pair<item_key, bool> in_order{{sid, 'f', i}, true};
+    CHECK_MESSAGE(log->done[i] == in_order, "answered in arrival order");
+  }
+  CHECK(file(sid, "frames", "frame_" + std::to_string(n - 1) + ".jpg") == payload_of(n - 1, 10));
+  CHECK(payloads.alive_bytes() == 0);
+}
+
+TEST_CASE_FIXTURE(file_writer_fixture, "a batch takes files until their bytes reach its bound, and a file larger than the bound is still written") {
+  run();
+  const size_t big = file_writer_state::max_batch_bytes / 4 + 1; // four of them pass the bound
+  std::vector<file_job> jobs;
+  for (uint32_t i = 0; i < 6; ++i)
+    jobs.push_back(job('a', i, big));
+  jobs.push_back(job('a', 6, file_writer_state::max_batch_bytes + 1));
+  store_jobs(std::move(jobs));
+  run();
+  const std::vector<size_t> expected{4, 3};
+  CHECK(log->sizes == expected);
+  REQUIRE(log->done.size() == 7);
+  for (auto& [key, ok] : log->done)
+    CHECK_MESSAGE(ok, "filedone(false) for " << key.kind << key.index);
+  CHECK(file(sid, "audio", "chunk_6.webm") == payload_of(6, file_writer_state::max_batch_bytes + 1));
+  CHECK(payloads.alive_bytes() == 0);
+}
+
+TEST_CASE_FIXTURE(file_writer_fixture, "a job whose bytes are in the spool is written from there, and one whose record is gone fails alone") {
+  run();
+  auto gone = job('f', 4, 100);
+  gone.payload = {};
+  gone.from_spool = true;
+  store_jobs({spooled_job('a', 1, 70000), job('a', 2, 500), std::move(gone), spooled_job('f', 3, 10)});
+  run();
+  CHECK(log->sizes == std::vector<size_t>{4});
+  CHECK(done_for({sid, 'a', 1}) == true);
+  CHECK(done_for({sid, 'a', 2}) == true);
+  CHECK(done_for({sid, 'f', 3}) == true);
+  CHECK_MESSAGE(done_for({sid, 'f', 4}) == false, "no record in the spool: reported failed, kept for a retry");
+  CHECK(file(sid, "audio", "chunk_1.webm") == payload_of(1, 70000));
+  CHECK(file(sid, "audio", "chunk_2.webm") == payload_of(2, 500));
+  CHECK(file(sid, "frames", "frame_3.jpg") == payload_of(3, 10));
+  CHECK_FALSE(fs::exists(dir / "media" / sid / "frames" / "frame_4.jpg"));
 }
 
 } // TEST_SUITE

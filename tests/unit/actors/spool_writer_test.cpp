@@ -119,10 +119,10 @@ struct spool_writer_fixture : test::coordinator_fixture {
   }
 
   // Two file writers, as in production, so jobs are spread by key.
-  void start_writer() {
+  void start_writer(uint64_t file_memory = uint64_t{256} << 20) {
     std::vector<file_writer_actor> writers{spawn(fake_file_writer, files), spawn(fake_file_writer, files)};
     writer = spawn(spool_writer, spool, writers, spawn(fake_batcher, db), std::shared_ptr<server_metrics>{},
-                   std::shared_ptr<storage_health>{});
+                   std::shared_ptr<storage_health>{}, file_memory);
     run();
   }
 
@@ -474,6 +474,58 @@ TEST_CASE_FIXTURE(spool_writer_fixture, "a failed file write keeps the payload f
   filedone(k, true);
   CHECK(payloads.alive_bytes() == 0);
   CHECK(held().empty());
+}
+
+// Bytes kept for files not yet written are credit their connections do not have: past
+// media.queue-memory a job leaves its bytes in the spool, so reads go on behind a file backlog.
+TEST_CASE_FIXTURE(spool_writer_fixture, "past the file memory a job leaves its bytes in the spool and memory is let go at the commit") {
+  start_writer(2500);
+  append(item('a', 0, 1000));
+  append(item('a', 1, 1000));
+  append(item('a', 2, 1000)); // 3000 > 2500: this one is read back by the file writer
+  run();
+  REQUIRE(files->jobs.size() == 3);
+  auto* a2 = job_for({sid, 'a', 2});
+  REQUIRE(a2 != nullptr);
+  CHECK(a2->job.from_spool);
+  CHECK(a2->job.payload.size() == 0);
+  for (uint32_t i = 0; i < 2; ++i) {
+    CAPTURE(i);
+    auto* j = job_for({sid, 'a', i});
+    REQUIRE(j != nullptr);
+    CHECK_FALSE(j->job.from_spool);
+    CHECK(j->job.payload.size() == 1000);
+  }
+  file_writers_let_go();
+  CHECK_MESSAGE(payloads.alive_bytes() == 2000, "the third item's bytes are only in the spool once it is durable");
+  std::string stored;
+  auto st = spool->read_payload({sid, 'a', 2}, stored);
+  REQUIRE_MESSAGE(st.ok(), st.message);
+  CHECK(stored == payload_of(2, 1000));
+  CHECK(stats().files_from_spool == 1);
+
+  // A written file gives its room back: the next item keeps its bytes again.
+  filedone({sid, 'a', 0}, true);
+  append(item('a', 3, 1000));
+  run();
+  auto* a3 = job_for({sid, 'a', 3});
+  REQUIRE(a3 != nullptr);
+  CHECK_FALSE(a3->job.from_spool);
+  CHECK(a3->job.payload.size() == 1000);
+
+  // A failed read-back is retried like any failed file, still from the spool.
+  filedone({sid, 'a', 2}, false);
+  advance_time(1s);
+  auto* retry = job_for({sid, 'a', 2});
+  REQUIRE(retry != nullptr);
+  CHECK(retry->job.from_spool);
+  filedone({sid, 'a', 2}, true);
+  dbdone({{sid, 'a', 0}, {sid, 'a', 1}, {sid, 'a', 2}, {sid, 'a', 3}});
+  filedone({sid, 'a', 1}, true);
+  filedone({sid, 'a', 3}, true);
+  CHECK(held().empty());
+  file_writers_let_go();
+  CHECK(payloads.alive_bytes() == 0);
 }
 
 TEST_CASE_FIXTURE(spool_writer_fixture, "end answers once the items of that session settle by asking the batcher to finalize") {

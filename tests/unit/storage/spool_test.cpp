@@ -121,6 +121,26 @@ TEST_SUITE("storage.spool") {
     CHECK_MESSAGE(recs[2].file_name.empty(), "a response has no file name");
   }
 
+  TEST_CASE("read_payload returns one record's bytes, and a clear error once the record is removed") {
+    temp_dir dir;
+    std::vector<item> items{make_item(sid_a, 'a', 0, 150000), make_item(sid_a, 'f', 1, 1), make_item(sid_b, 'a', 0, 0)};
+    auto sp = open_ok(dir);
+    auto st = write(*sp, items);
+    REQUIRE_MESSAGE(st.ok(), st.message);
+    for (const auto& it : items) {
+      CAPTURE(it.key.index);
+      std::string out = "stale";
+      st = sp->read_payload(it.key, out);
+      REQUIRE_MESSAGE(st.ok(), st.message);
+      CHECK(out == it.payload);
+    }
+    REQUIRE(sp->remove({items[0].key}).ok());
+    std::string out;
+    st = sp->read_payload(items[0].key, out);
+    CHECK(st.code == errc::invalid_argument);
+    CHECK_MESSAGE(st.message.find("no spool record") != std::string::npos, st.message);
+  }
+
   TEST_CASE("scans in session then kind then numeric index order") {
     temp_dir dir;
     auto sp = open_ok(dir);
