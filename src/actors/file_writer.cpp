@@ -70,7 +70,7 @@ void write_batch(file_writer_pointer self) {
     auto& [job, reply_to] = batch[i];
     if (results[i].ok())
       log::files().debug("file_writer#{}: sid={} wrote {}/{} ({} bytes)", self->id(), job.key.session_id,
-                         folder_of(job), job.file_name, job.payload.size());
+                         folder_of(job), job.file_name, job.from_spool ? read_back[i].size() : job.payload.size());
     else
       log::files().error("file_writer#{}: sid={} {}/{} failed: {} (kept in the spool, retried)", self->id(),
                          job.key.session_id, folder_of(job), job.file_name, results[i].message);

@@ -246,8 +246,8 @@ TEST_CASE_FIXTURE(file_writer_fixture, "a job whose folder cannot be made fails 
 
 // A backlog (a restart's recovery, or a burst acked faster than files are written) must not be
 // written as one batch: its items' bytes, and so their connections' credit, come back only with
-// the batch's filedone. 350,000 queued files answered at once held every connection's reads for
-// ~30 s while real-time sessions waited (figure 7, not settled).
+// the batch's filedone. Batches of 150,000 files and more, answered at their end, held every
+// connection's reads for ~30 s while real-time sessions waited (figure 7, not settled).
 TEST_CASE_FIXTURE(file_writer_fixture, "a backlog is written in bounded batches, each answered when it is durable") {
   run();
   const uint32_t n = 2 * file_writer_state::max_batch_files + 7;
