@@ -23,7 +23,8 @@ void write_batch(file_writer_pointer self) {
   size_t bytes = 0;
   while (!st.queue.empty() && batch.size() < file_writer_state::max_batch_files
          && bytes < file_writer_state::max_batch_bytes) {
-    bytes += st.queue.front().first.payload.size();
+    const auto& next = st.queue.front().first;
+    bytes += next.from_spool ? next.spooled_size : next.payload.size();
     batch.push_back(std::move(st.queue.front()));
     st.queue.pop_front();
   }
@@ -55,13 +56,15 @@ void write_batch(file_writer_pointer self) {
     written_at.push_back(i);
   }
   auto wrote = st.store->write_batch(files);
+  st.batches++;
+  // Only the writes tell how the media disk is: a read-back that found no record is a second job
+  // for a key settled meanwhile, not a failing disk.
+  if (st.health && !wrote.empty()) {
+    auto failed = std::find_if(wrote.begin(), wrote.end(), [](auto& r) { return !r.ok(); });
+    st.health->report(storage_health::media, failed == wrote.end() ? storage::status::success() : *failed);
+  }
   for (size_t j = 0; j < wrote.size(); ++j)
     results[written_at[j]] = std::move(wrote[j]);
-  st.batches++;
-  if (st.health) {
-    auto failed = std::find_if(results.begin(), results.end(), [](auto& r) { return !r.ok(); });
-    st.health->report(storage_health::media, failed == results.end() ? storage::status::success() : *failed);
-  }
   // A named crash point for the kill -9 tests: the files exist, their rows may not yet.
   faults::reach("after-file-before-db");
   // One answer per sender (in practice the one spool writer) for the whole batch.

@@ -36,6 +36,7 @@ struct file_job {
   /// The bytes are read back from the spool when the file is written: they would otherwise wait
   /// in memory, holding their connection's credit, behind a backlog of files (see spool_writer).
   bool from_spool = false;
+  uint64_t spooled_size = 0; ///< the bytes' size when from_spool (a batch is bounded by bytes)
 };
 
 /// What a file writer reports once per batch written (one message per batch, not per file:

@@ -69,6 +69,7 @@ storage::pg_item dispatch(spool_writer_pointer self, storage::item_key key, uint
   p.file_done = p.job.file_name.empty();
   if (!p.file_done) {
     if (st.file_bytes_held + p.job.payload.size() > st.file_memory) {
+      p.job.spooled_size = p.job.payload.size();
       p.job.payload = {};
       p.job.from_spool = true;
       st.stats.files_from_spool++;
@@ -123,7 +124,6 @@ void settle(spool_writer_pointer self, const storage::item_key& key,
   auto it = st.pending.find(key);
   if (it == st.pending.end() || !it->second.file_done || !it->second.db_done)
     return;
-  st.file_bytes_held -= it->second.held;
   st.pending.erase(it);
   removals.push_back(key);
   auto c = st.pending_per_session.find(key.session_id);

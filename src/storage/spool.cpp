@@ -300,15 +300,19 @@ status spool::remove(const std::vector<item_key>& keys) {
 status spool::read_payload(const item_key& key, std::string& out) const {
   const auto raw = encode_key(key);
   std::string value;
-  std::shared_lock<std::shared_mutex> guard{impl_->db_guard};
-  if (!impl_->db)
-    return impl_->not_open();
-  auto got = impl_->db->Get(rocksdb::ReadOptions{}, rocksdb::Slice{raw.data(), raw.size()}, &value);
-  if (got.IsNotFound())
-    return {errc::invalid_argument, "no spool record for " + key.session_id + "/" + key.kind + "/"
-                                      + std::to_string(key.index)};
-  if (!got.ok())
-    return from_rocksdb(got, "reading a spool record");
+  {
+    // Only the record lookup needs the database; the payload read (the disk) goes on without
+    // holding off the spool writer's reopen.
+    std::shared_lock<std::shared_mutex> guard{impl_->db_guard};
+    if (!impl_->db)
+      return impl_->not_open();
+    auto got = impl_->db->Get(rocksdb::ReadOptions{}, rocksdb::Slice{raw.data(), raw.size()}, &value);
+    if (got.IsNotFound())
+      return {errc::invalid_argument, "no spool record for " + key.session_id + "/" + key.kind + "/"
+                                        + std::to_string(key.index)};
+    if (!got.ok())
+      return from_rocksdb(got, "reading a spool record");
+  }
   auto header = decode_value(std::string_view{value});
   if (!header)
     return {errc::corruption, "spool record of " + key.session_id + "/" + key.kind + "/"

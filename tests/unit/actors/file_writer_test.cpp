@@ -95,6 +95,7 @@ struct file_writer_fixture : test::coordinator_fixture {
     REQUIRE_MESSAGE(st.ok(), st.message);
     j.payload = {};
     j.from_spool = true;
+    j.spooled_size = size;
     return j;
   }
 
@@ -303,6 +304,20 @@ TEST_CASE_FIXTURE(file_writer_fixture, "a job whose bytes are in the spool is wr
   CHECK(file(sid, "audio", "chunk_2.webm") == payload_of(2, 500));
   CHECK(file(sid, "frames", "frame_3.jpg") == payload_of(3, 10));
   CHECK_FALSE(fs::exists(dir / "media" / sid / "frames" / "frame_4.jpg"));
+}
+
+TEST_CASE_FIXTURE(file_writer_fixture, "jobs read back from the spool count their bytes toward the batch bound") {
+  run();
+  const size_t big = file_writer_state::max_batch_bytes / 4 + 1;
+  std::vector<file_job> jobs;
+  for (uint32_t i = 0; i < 6; ++i)
+    jobs.push_back(spooled_job('a', i, big));
+  store_jobs(std::move(jobs));
+  run();
+  const std::vector<size_t> expected{4, 2};
+  CHECK_MESSAGE(log->sizes == expected, "a batch of spooled jobs must stop at the byte bound too");
+  REQUIRE(log->done.size() == 6);
+  CHECK(file(sid, "audio", "chunk_5.webm") == payload_of(5, big));
 }
 
 } // TEST_SUITE

@@ -489,6 +489,7 @@ TEST_CASE_FIXTURE(spool_writer_fixture, "past the file memory a job leaves its b
   REQUIRE(a2 != nullptr);
   CHECK(a2->job.from_spool);
   CHECK(a2->job.payload.size() == 0);
+  CHECK_MESSAGE(a2->job.spooled_size == 1000, "the file writer bounds its batches by this size");
   for (uint32_t i = 0; i < 2; ++i) {
     CAPTURE(i);
     auto* j = job_for({sid, 'a', i});
