@@ -26,6 +26,16 @@ using namespace record_format;
 
 std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
 
+std::string describe(const item_key& k) { return k.session_id + "/" + k.kind + "/" + std::to_string(k.index); }
+
+// A record's bytes: inline (version 1) or from the payload log (version 2, checksummed there).
+status record_bytes(const header_view& h, const payload_log& log, std::string& out) {
+  if (!h.inline_payload)
+    return log.read(h.loc, out);
+  out.assign(h.payload);
+  return status::success();
+}
+
 status from_rocksdb(const rocksdb::Status& s, std::string_view what) {
   if (s.ok())
     return status::success();
@@ -206,9 +216,7 @@ status spool::write_durable(const std::vector<spool_entry>& entries) {
   for (const auto& e : entries) {
     if (e.file_name.size() > UINT16_MAX || e.element.size() > UINT32_MAX
         || (e.payload == nullptr && e.payload_size > 0))
-      return {errc::invalid_argument, "spool entry " + e.key.session_id + "/" + e.key.kind + "/"
-                                        + std::to_string(e.key.index)
-                                        + ": file name, element or payload not storable"};
+      return {errc::invalid_argument, "spool entry " + describe(e.key) + ": file name, element or payload not storable"};
     bytes.emplace_back(e.payload, e.payload_size);
     incoming += e.payload_size;
   }
@@ -308,20 +316,14 @@ status spool::read_payload(const item_key& key, std::string& out) const {
       return impl_->not_open();
     auto got = impl_->db->Get(rocksdb::ReadOptions{}, rocksdb::Slice{raw.data(), raw.size()}, &value);
     if (got.IsNotFound())
-      return {errc::invalid_argument, "no spool record for " + key.session_id + "/" + key.kind + "/"
-                                        + std::to_string(key.index)};
+      return {errc::invalid_argument, "no spool record for " + describe(key)};
     if (!got.ok())
       return from_rocksdb(got, "reading a spool record");
   }
   auto header = decode_value(std::string_view{value});
   if (!header)
-    return {errc::corruption, "spool record of " + key.session_id + "/" + key.kind + "/"
-                                + std::to_string(key.index) + " does not decode"};
-  if (header->inline_payload) {
-    out = std::string{header->payload};
-    return status::success();
-  }
-  return impl_->payloads->read(header->loc, out);
+    return {errc::corruption, "spool record of " + describe(key) + " does not decode"};
+  return record_bytes(*header, *impl_->payloads, out);
 }
 
 status spool::scan(const std::function<void(spool_record&&)>& fn, const item_key* after,
@@ -349,9 +351,7 @@ status spool::scan(const std::function<void(spool_record&&)>& fn, const item_key
       continue;
     }
     spool_record rec;
-    if (header->inline_payload) {
-      rec.payload = std::string{header->payload};
-    } else if (auto st = impl_->payloads->read(header->loc, rec.payload); !st.ok()) {
+    if (!record_bytes(*header, *impl_->payloads, rec.payload).ok()) {
       bad.add(view(it->key()));
       continue;
     }
