@@ -1,10 +1,11 @@
 #include "actors/pairing.hpp"
 
+#include "storage/payload_log.hpp"
+
 #include <algorithm>
 #include <string>
 #include <utility>
 
-#include <xxhash.h>
 
 namespace mediaspool {
 
@@ -30,7 +31,7 @@ pairing::rejected reject(ec code, item_kind kind, uint32_t index, const std::str
 } // namespace
 
 uint64_t payload_hash(const char* data, size_t size) noexcept {
-  return XXH3_64bits(data, size);
+  return storage::payload_checksum(data, size);
 }
 
 pairing::pairing(pairing_config cfg) : cfg_(cfg) {

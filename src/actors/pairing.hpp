@@ -20,7 +20,8 @@ struct pairing_config {
   uint64_t max_unpaired_bytes = 16u << 20;
 };
 
-/// XXH3-64 of a payload: the identity used for duplicate/conflict decisions.
+/// XXH3-64 of a payload (storage::payload_checksum): the identity used for duplicate/conflict
+/// decisions, and the checksum the spool keeps with its bytes.
 uint64_t payload_hash(const char* data, size_t size) noexcept;
 
 class pairing {

@@ -108,12 +108,16 @@ status payload_log::start_segment() {
   return status::success();
 }
 
-status payload_log::append(const std::vector<std::pair<const char*, size_t>>& payloads,
+uint64_t payload_checksum(const char* data, size_t size) noexcept {
+  return XXH3_64bits(data, size);
+}
+
+status payload_log::append(const std::vector<payload_piece>& payloads,
                            std::vector<payload_locator>& out) {
   out.assign(payloads.size(), payload_locator{});
   uint64_t total = 0;
   for (auto& p : payloads)
-    total += p.second;
+    total += p.size;
   if (total == 0)
     return status::success();
   std::lock_guard<std::mutex> guard{mutex_};
@@ -128,17 +132,17 @@ status payload_log::append(const std::vector<std::pair<const char*, size_t>>& pa
   // Back to back from the segment's end, whichever way they are written.
   uint64_t offset = active_size_;
   for (size_t i = 0; i < payloads.size(); ++i)
-    if (auto [data, size] = payloads[i]; size > 0) {
-      out[i] = payload_locator{active_id_, offset, size, XXH3_64bits(data, size)};
-      offset += size;
+    if (const auto& p = payloads[i]; p.size > 0) {
+      out[i] = payload_locator{active_id_, offset, p.size, p.checksum};
+      offset += p.size;
     }
   if (active_->direct)
     return append_direct(payloads);
   std::vector<iovec> iov;
   iov.reserve(payloads.size());
-  for (auto [data, size] : payloads)
-    if (size > 0)
-      iov.push_back(iovec{const_cast<char*>(data), size});
+  for (const auto& p : payloads)
+    if (p.size > 0)
+      iov.push_back(iovec{const_cast<char*>(p.data), p.size});
   // pwritev may write less than asked (a signal, a nearly full disk): continue where it stopped.
   uint64_t at = active_size_;
   size_t first = 0;
@@ -180,7 +184,7 @@ status payload_log::sync_active(uint64_t new_size) {
 // The payloads are copied, back to back, through the aligned stage and written at the segment's
 // end, which is always a whole block: each append pads its last block with zeros (so a later
 // append never rewrites a block that holds durable bytes; a torn write cannot touch them).
-status payload_log::append_direct(const std::vector<std::pair<const char*, size_t>>& payloads) {
+status payload_log::append_direct(const std::vector<payload_piece>& payloads) {
   uint64_t at = active_size_; // a multiple of direct_align
   size_t filled = 0;
   auto flush = [&](bool last) -> status {
@@ -207,7 +211,7 @@ status payload_log::append_direct(const std::vector<std::pair<const char*, size_
     filled = 0;
     return status::success();
   };
-  for (auto [data, size] : payloads) {
+  for (const auto& [data, size, checksum] : payloads) {
     for (size_t copied = 0; copied < size;) {
       const size_t n = std::min(size - copied, stage_bytes - filled);
       std::memcpy(stage_.get() + filled, data + copied, n);
@@ -248,7 +252,7 @@ status payload_log::read(const payload_locator& loc, std::string& out) const {
                                   + " is cut short"};
     done += static_cast<uint64_t>(n);
   }
-  if (XXH3_64bits(out.data(), out.size()) != loc.checksum)
+  if (payload_checksum(out.data(), out.size()) != loc.checksum)
     return {errc::corruption, "payload at " + std::to_string(loc.offset) + " of " + path_of(loc.segment).string()
                                 + " fails its checksum"};
   return status::success();

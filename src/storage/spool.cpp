@@ -210,14 +210,14 @@ spool::~spool() {
 status spool::write_durable(const std::vector<spool_entry>& entries) {
   if (entries.empty())
     return status::success();
-  std::vector<std::pair<const char*, size_t>> bytes;
+  std::vector<payload_piece> bytes;
   bytes.reserve(entries.size());
   uint64_t incoming = 0;
   for (const auto& e : entries) {
     if (e.file_name.size() > UINT16_MAX || e.element.size() > UINT32_MAX
         || (e.payload == nullptr && e.payload_size > 0))
       return {errc::invalid_argument, "spool entry " + describe(e.key) + ": file name, element or payload not storable"};
-    bytes.emplace_back(e.payload, e.payload_size);
+    bytes.push_back(payload_piece{e.payload, e.payload_size, e.hash});
     incoming += e.payload_size;
   }
   std::lock_guard<std::mutex> guard{impl_->mutation_mutex};

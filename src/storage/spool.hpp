@@ -37,7 +37,9 @@ struct item_key {
 /// What the spool stores for one item. The payload is borrowed for the duration of a write.
 struct spool_entry {
   item_key key;
-  uint64_t hash = 0;      ///< XXH3-64 of the payload (conflict detection on resume)
+  /// payload_checksum() of the payload: conflict detection on resume, and the checksum its bytes
+  /// are read back against (a wrong one makes them unreadable).
+  uint64_t hash = 0;
   std::string file_name;  ///< "chunk_3.webm", "frame_7.jpg"; empty for responses
   std::string element;    ///< the JSONB array element (JSON text)
   const char* payload = nullptr;

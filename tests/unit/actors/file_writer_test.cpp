@@ -1,6 +1,7 @@
 // The file writer on the test coordinator with a real media store in a temp folder. The spool
 // writer is a stand-in that records the `filedone` answers.
 #include "actors/file_writer.hpp"
+#include "storage/payload_log.hpp"
 #include "support/coordinator_fixture.hpp"
 #include "support/payload_tracker.hpp"
 #include "support/temp_dir.hpp"
@@ -91,7 +92,7 @@ struct file_writer_fixture : test::coordinator_fixture {
   file_job spooled_job(char kind, uint32_t index, size_t size) {
     auto j = job(kind, index, size);
     auto bytes = payload_of(index, size);
-    auto st = records->write_durable({storage::spool_entry{j.key, 1, j.file_name, "{}", bytes.data(), bytes.size()}});
+    auto st = records->write_durable({storage::spool_entry{j.key, storage::payload_checksum(bytes.data(), bytes.size()), j.file_name, "{}", bytes.data(), bytes.size()}});
     REQUIRE_MESSAGE(st.ok(), st.message);
     j.payload = {};
     j.from_spool = true;

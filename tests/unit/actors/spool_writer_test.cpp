@@ -2,6 +2,7 @@
 // writers, the DB batcher and the session are stand-ins that record what they are told; the test
 // answers `filedone` and `dbdone` itself, in the orders it wants to check.
 #include "actors/spool_writer.hpp"
+#include "storage/payload_log.hpp"
 #include "support/coordinator_fixture.hpp"
 #include "support/payload_tracker.hpp"
 #include "support/temp_dir.hpp"
@@ -130,7 +131,7 @@ struct spool_writer_fixture : test::coordinator_fixture {
     auto p = payload_of(index, size);
     spool_item it;
     it.key = item_key{id, kind, index};
-    it.hash = 1000 + index;
+    it.hash = kind == 'r' ? 1000 + index : storage::payload_checksum(p.data(), p.size());
     if (kind != 'r')
       it.file_name = (kind == 'a' ? "chunk_" : "frame_") + std::to_string(index) + (kind == 'a' ? ".webm" : ".jpg");
     it.element = "{\"index\":" + std::to_string(index) + "}";
@@ -273,7 +274,7 @@ TEST_CASE_FIXTURE(spool_writer_fixture, "a durable item is handed to one file wr
   REQUIRE(db->rows[0].size() == 2);
   auto& row = db->rows[0][0];
   CHECK(row.key == item_key{sid, 'a', 5});
-  CHECK(row.hash == 1005);
+  CHECK(row.hash == storage::payload_checksum(payload_of(5, 3000).data(), 3000));
   CHECK(row.size == 3000);
   CHECK(row.element == "{\"index\":5}");
   CHECK(db->rows[0][1].key == item_key{sid, 'r', 7});
@@ -568,8 +569,10 @@ TEST_CASE_FIXTURE(spool_writer_fixture, "recover re-drives the records found in 
     auto sp = open_spool(dir);
     std::vector<std::string> bodies{payload_of(0, 500), payload_of(1, 700)};
     std::vector<storage::spool_entry> entries{
-      {{sid, 'a', 0}, 11, "chunk_0.webm", "{\"index\":0}", bodies[0].data(), bodies[0].size()},
-      {{sid, 'f', 1}, 12, "frame_1.jpg", "{\"index\":1}", bodies[1].data(), bodies[1].size()},
+      {{sid, 'a', 0}, storage::payload_checksum(bodies[0].data(), bodies[0].size()), "chunk_0.webm", "{\"index\":0}",
+       bodies[0].data(), bodies[0].size()},
+      {{sid, 'f', 1}, storage::payload_checksum(bodies[1].data(), bodies[1].size()), "frame_1.jpg", "{\"index\":1}",
+       bodies[1].data(), bodies[1].size()},
       {{sid, 'r', 2}, 0, "", "{\"question_id\":2}", nullptr, 0},
     };
     REQUIRE(sp->write_durable(entries).ok());
@@ -587,7 +590,7 @@ TEST_CASE_FIXTURE(spool_writer_fixture, "recover re-drives the records found in 
   CHECK(std::string(a0->job.payload.data(), a0->job.payload.size()) == payload_of(0, 500));
   REQUIRE(db->rows.size() == 1);
   REQUIRE(db->rows[0].size() == 3);
-  CHECK(db->rows[0][0].hash == 11);
+  CHECK(db->rows[0][0].hash == storage::payload_checksum(payload_of(0, 500).data(), 500));
   CHECK(db->rows[0][1].size == 700);
   CHECK(db->rows[0][2].element == "{\"question_id\":2}");
   auto s = stats();

@@ -4,6 +4,7 @@
 #include "faults/faults.hpp"
 #include "storage/media_store.hpp"
 #include "storage/spool.hpp"
+#include "storage/payload_log.hpp"
 
 #include "support/temp_dir.hpp"
 
@@ -53,7 +54,7 @@ size_t temp_files_under(const std::filesystem::path& root) {
 
 status put(spool& sp, uint32_t index, const std::string& payload) {
   std::vector<spool_entry> entries{
-    spool_entry{item_key{sid, 'a', index}, index + 1u, "chunk_" + std::to_string(index) + ".webm", "{}",
+    spool_entry{item_key{sid, 'a', index}, payload_checksum(payload.data(), payload.size()), "chunk_" + std::to_string(index) + ".webm", "{}",
                 payload.data(), payload.size()}};
   return sp.write_durable(entries);
 }

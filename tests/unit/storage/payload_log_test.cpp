@@ -41,9 +41,9 @@ TEST_SUITE("storage.payload_log") {
       std::vector<std::string> data;
       for (auto n : sizes)
         data.push_back(bytes_of(n, ++seed));
-      std::vector<std::pair<const char*, size_t>> views;
+      std::vector<payload_piece> views;
       for (auto& d : data)
-        views.emplace_back(d.data(), d.size());
+        views.push_back(payload_piece{d.data(), d.size(), payload_checksum(d.data(), d.size())});
       std::vector<payload_locator> locs;
       REQUIRE(log.append(views, locs).ok());
       REQUIRE(locs.size() == sizes.size());
@@ -65,5 +65,23 @@ TEST_SUITE("storage.payload_log") {
     }
     const std::string mode = log.direct_io() ? "yes" : "no (this filesystem has none)";
     MESSAGE("direct I/O: " << mode);
+  }
+  TEST_CASE("the checksum an append is given is the one a read checks: bytes under another are refused") {
+    temp_dir dir;
+    payload_log log{dir.path() / "payloads", 1ull << 30};
+    const std::string good = bytes_of(5000, 1), other = bytes_of(5000, 2);
+    std::vector<payload_locator> locs;
+    REQUIRE(log.append({payload_piece{good.data(), good.size(), payload_checksum(good.data(), good.size())},
+                        payload_piece{other.data(), other.size(), payload_checksum(good.data(), good.size())}},
+                       locs)
+              .ok());
+    REQUIRE(locs.size() == 2);
+    CHECK(locs[0].checksum == locs[1].checksum);
+    std::string got;
+    REQUIRE(log.read(locs[0], got).ok());
+    CHECK(got == good);
+    auto st = log.read(locs[1], got);
+    CHECK(st.code == errc::corruption);
+    CHECK(st.message.find("fails its checksum") != std::string::npos);
   }
 }

@@ -1,4 +1,5 @@
 #include "storage/spool.hpp"
+#include "storage/payload_log.hpp"
 
 #include "support/temp_dir.hpp"
 
@@ -56,12 +57,12 @@ struct item {
 item make_item(const std::string& sid, char kind, uint32_t index, size_t size = 100) {
   item it;
   it.key = item_key{sid, kind, index};
-  it.hash = 0x0102030405060708ull * (index + 1) + static_cast<uint8_t>(kind);
   if (kind != 'r')
     it.file_name = std::string(kind == 'a' ? "chunk_" : "frame_") + std::to_string(index)
                    + (kind == 'a' ? ".webm" : ".jpg");
   it.element = R"({"index":)" + std::to_string(index) + R"(,"note":"caf\u00e9 \"q\""})";
   it.payload = binary_payload(size, index);
+  it.hash = payload_checksum(it.payload.data(), it.payload.size());
   return it;
 }
 
