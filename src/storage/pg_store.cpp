@@ -1,5 +1,6 @@
 #include "storage/pg_store.hpp"
 
+#include "storage/pg_item_rows.hpp"
 #include "storage/pg_run.hpp"
 
 #include "faults/faults.hpp"
@@ -22,9 +23,8 @@ namespace {
 constexpr int64_t migrate_lock_key = 0x6d73706f6f6c;
 
 // The hash is a uint64 (XXH3-64) but PostgreSQL has no unsigned type: it is stored in a BIGINT
-// bit for bit. static_cast between int64_t and uint64_t is a modular conversion, so the round
-// trip is exact (values >= 2^63 read back as negative BIGINTs in SQL).
-int64_t to_bigint(uint64_t x) noexcept { return static_cast<int64_t>(x); }
+// bit for bit (pg_item_rows.cpp writes it so). static_cast between int64_t and uint64_t is a
+// modular conversion, so the round trip is exact (values >= 2^63 read back as negative BIGINTs).
 uint64_t from_bigint(int64_t x) noexcept { return static_cast<uint64_t>(x); }
 
 // -- statements ---------------------------------------------------------------------------------
@@ -140,15 +140,6 @@ void prepare_all(pqxx::connection& c) {
 
 // -- batch payloads -----------------------------------------------------------------------------
 
-nlohmann::json item_row(const pg_item& it, nlohmann::json element) {
-  return {{"session_id", it.key.session_id},
-          {"kind", std::string(1, it.key.kind)},
-          {"idx", it.key.index},
-          {"hash", to_bigint(it.hash)},
-          {"size", to_bigint(it.size)},
-          {"element", std::move(element)}};
-}
-
 // The three jsonb_to_recordset parameters of a write_batch, validated before any SQL runs so
 // that a malformed item is reported as invalid_argument instead of a database error.
 struct batch_payload {
@@ -168,34 +159,32 @@ status build_payload(const std::vector<pg_session>& sessions, const std::vector<
                     {"user_id", s.user_id ? nlohmann::json(*s.user_id) : nlohmann::json(nullptr)},
                     {"storage_path", s.storage_path}});
   }
-  auto media = nlohmann::json::array();
+  std::vector<const pg_item*> media;
+  media.reserve(items.size());
   // A key may repeat in one batch (a replay coalesced with the original). ON CONFLICT DO UPDATE
   // rejects a row touched twice by one command, so responses are deduplicated here, newest last.
-  std::map<item_key, nlohmann::json> responses;
+  std::map<item_key, const pg_item*> responses;
   for (const auto& it : items) {
-    auto element = nlohmann::json::parse(it.element, nullptr, false);
-    if (element.is_discarded())
-      return {errc::invalid_argument, "element of " + it.key.session_id + "/"
-                                        + std::string(1, it.key.kind) + "/"
-                                        + std::to_string(it.key.index) + " is not JSON"};
     switch (it.key.kind) {
       case 'a':
-      case 'f': media.push_back(item_row(it, std::move(element))); break;
-      case 'r': responses.insert_or_assign(it.key, item_row(it, std::move(element))); break;
+      case 'f': media.push_back(&it); break;
+      case 'r': responses.insert_or_assign(it.key, &it); break;
       default:
         return {errc::invalid_argument, "unknown item kind '" + std::string(1, it.key.kind) + "'"};
     }
   }
-  auto response_rows = nlohmann::json::array();
-  for (auto& [key, row] : responses)
-    response_rows.push_back(std::move(row));
+  std::vector<const pg_item*> response_rows;
+  for (auto& [key, item] : responses)
+    response_rows.push_back(item);
   // dump() throws on invalid UTF-8; the caller's try turns that into invalid_argument.
   if (!rows.empty())
     out.sessions = rows.dump();
   if (!media.empty())
-    out.media = media.dump();
+    if (auto st = item_rows_json(media, out.media); !st.ok())
+      return st;
   if (!response_rows.empty())
-    out.responses = response_rows.dump();
+    if (auto st = item_rows_json(response_rows, out.responses); !st.ok())
+      return st;
   return status::success();
 }
 
