@@ -15,5 +15,6 @@ check storage 'net/|actors/|caf/' "src/storage must not include net/, actors/ or
 check asr 'net/|actors/|storage/|caf/' "src/asr is pure recognition: no net/, actors/, storage/ or CAF"
 check audio 'net/|actors/|storage/|asr/|caf/' "src/audio is pure decoding and encoding: no net/, actors/, storage/, asr/ or CAF"
 check faults 'net/|actors/|storage/|asr/|audio/|caf/|rocksdb/|pqxx' "src/faults is a leaf: it includes nothing of ours"
+check json 'net/|actors/|storage/|asr/|audio/|faults/|caf/|rocksdb/|pqxx|nlohmann' "src/json is a leaf: it includes nothing of ours"
 [ $rc = 0 ] && echo "layering: ok"
 exit $rc

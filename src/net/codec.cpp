@@ -1,5 +1,6 @@
 #include "net/codec.hpp"
 
+#include "json/json_text.hpp"
 #include "net/iso8601.hpp"
 
 #include <nlohmann/json.hpp>
@@ -69,15 +70,13 @@ struct fields {
     return {};
   }
 
-  // An optional ISO 8601 time, normalised to the stored form; absent stays null.
-  std::string timestamp(const char* key, ojson& out) const {
+  // An optional ISO 8601 time, normalised to the stored form; absent stays empty (null).
+  std::string timestamp(const char* key, std::optional<std::string>& out) const {
     std::optional<std::string> raw;
     if (auto e = text(key, raw); !e.empty())
       return e;
-    if (!raw) {
-      out = nullptr;
+    if (!raw)
       return {};
-    }
     auto us = parse_iso8601(*raw);
     if (!us)
       return std::string(key) + " is not an ISO 8601 time";
@@ -111,8 +110,7 @@ std::variant<client_text, error_reply> parse_audio(const fields& f, const codec_
   std::optional<uint32_t> index;
   std::optional<uint64_t> size;
   std::optional<int64_t> duration;
-  std::optional<std::string> mime;
-  ojson start, end;
+  std::optional<std::string> mime, start, end;
   MS_TRY(f.session_id(m.session_id));
   MS_TRY(f.integer("chunk_index", index, true));
   MS_TRY(f.integer("size", size, true));
@@ -130,17 +128,18 @@ std::variant<client_text, error_reply> parse_audio(const fields& f, const codec_
   m.index = *index;
   m.size = *size;
   m.file_name = "chunk_" + std::to_string(m.index) + (type == "audio/mp4" ? ".mp4" : ".webm");
-  ojson el;
-  el["chunk_index"] = m.index;
-  el["file_path"] = m.session_id + "/audio/" + m.file_name;
-  el["file_size"] = m.size;
-  el["mime_type"] = type;
-  el["start_timestamp"] = start;
-  el["end_timestamp"] = end;
-  el["duration_ms"] = duration ? ojson(*duration) : ojson(nullptr);
-  el["transcription"] = nullptr;
-  el["processed"] = false;
-  m.element = el.dump(-1, ' ', false, ojson::error_handler_t::replace);
+  // Every string here came through the JSON parser (valid UTF-8) or is ours.
+  json_text::object{m.element}
+    .number("chunk_index", m.index)
+    .string("file_path", m.session_id + "/audio/" + m.file_name)
+    .number("file_size", m.size)
+    .string("mime_type", type)
+    .string_or_null("start_timestamp", start)
+    .string_or_null("end_timestamp", end)
+    .number_or_null("duration_ms", duration)
+    .null("transcription")
+    .boolean("processed", false)
+    .close();
   return client_text{std::move(m)};
 }
 
@@ -150,7 +149,7 @@ std::variant<client_text, error_reply> parse_frame(const fields& f, const codec_
   std::optional<uint32_t> index, chunk;
   std::optional<uint64_t> size;
   std::optional<int64_t> offset;
-  ojson ts;
+  std::optional<std::string> ts;
   MS_TRY(f.session_id(m.session_id));
   MS_TRY(f.integer("frame_index", index, true));
   MS_TRY(f.integer("size", size, true));
@@ -163,35 +162,34 @@ std::variant<client_text, error_reply> parse_frame(const fields& f, const codec_
   m.index = *index;
   m.size = *size;
   m.file_name = "frame_" + std::to_string(m.index) + ".jpg";
-  ojson el;
-  el["frame_index"] = m.index;
-  el["file_path"] = m.session_id + "/frames/" + m.file_name;
-  el["file_size"] = m.size;
-  el["mime_type"] = "image/jpeg";
-  el["timestamp"] = ts;
-  el["chunk_index"] = chunk ? ojson(*chunk) : ojson(nullptr);
-  el["offset_ms"] = offset ? ojson(*offset) : ojson(nullptr);
-  m.element = el.dump(-1, ' ', false, ojson::error_handler_t::replace);
+  json_text::object{m.element}
+    .number("frame_index", m.index)
+    .string("file_path", m.session_id + "/frames/" + m.file_name)
+    .number("file_size", m.size)
+    .string("mime_type", "image/jpeg")
+    .string_or_null("timestamp", ts)
+    .number_or_null("chunk_index", chunk)
+    .number_or_null("offset_ms", offset)
+    .close();
   return client_text{std::move(m)};
 }
 
 std::variant<client_text, error_reply> parse_response(const fields& f) {
   response_item m;
   std::optional<uint32_t> qid;
-  std::optional<std::string> question;
-  ojson start, end;
+  std::optional<std::string> question, start, end;
   MS_TRY(f.session_id(m.session_id));
   MS_TRY(f.integer("question_id", qid, true));
   MS_TRY(f.text("question_text", question));
   MS_TRY(f.timestamp("start_timestamp", start));
   MS_TRY(f.timestamp("end_timestamp", end));
   m.question_id = *qid;
-  ojson el;
-  el["question_id"] = m.question_id;
-  el["question_text"] = question ? ojson(*question) : ojson(nullptr);
-  el["start_timestamp"] = start;
-  el["end_timestamp"] = end;
-  m.element = el.dump(-1, ' ', false, ojson::error_handler_t::replace);
+  json_text::object{m.element}
+    .number("question_id", m.question_id)
+    .string_or_null("question_text", question)
+    .string_or_null("start_timestamp", start)
+    .string_or_null("end_timestamp", end)
+    .close();
   return client_text{std::move(m)};
 }
 
@@ -282,6 +280,20 @@ std::string make_blob_header(const std::string& session_id, item_kind kind, uint
 }
 
 std::string serialize(const server_message& msg) {
+  // Acks, one per item, are written directly; the rest (rarer, some quoting client bytes) below.
+  if (const auto* a = std::get_if<item_ack>(&msg); a && json_text::valid_utf8(a->session_id)) {
+    const bool audio = a->kind == item_kind::audio;
+    std::string out;
+    out.reserve(128);
+    json_text::object{out}
+      .string("type", audio ? "audio_ack" : "frame_ack")
+      .string("session_id", a->session_id)
+      .number(audio ? "chunk_index" : "frame_index", a->index)
+      .number("file_size", a->file_size)
+      .boolean("duplicate", a->duplicate)
+      .close();
+    return out;
+  }
   ojson j;
   std::visit(
     [&j](const auto& m) {

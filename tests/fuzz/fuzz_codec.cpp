@@ -1,8 +1,10 @@
 // Fuzz target: the wire codec (net/codec.hpp). The first byte picks a text frame (JSON message)
 // or a binary frame (41-byte header + payload); the rest is the frame. Whatever the bytes, the
 // codec returns a message or an error (never throws, never crashes), and what it accepts is
-// consistent with the input.
+// consistent with the input: every stored element and every ack it writes is one JSON value.
 #include "net/codec.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <cstdlib>
@@ -23,6 +25,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)net::serialize(*err); // every error must serialize
     } else if (n > limits.max_text_bytes) {
       std::abort(); // accepted a text above the limit
+    } else if (auto* m = std::get_if<item_metadata>(&std::get<net::client_text>(r))) {
+      // The element goes to PostgreSQL verbatim; the ack quotes the session id.
+      if (!nlohmann::json::accept(m->element)
+          || !nlohmann::json::accept(net::serialize(item_ack{m->session_id, m->kind, m->index, m->size, false})))
+        std::abort();
+    } else if (auto* resp = std::get_if<response_item>(&std::get<net::client_text>(r))) {
+      if (!nlohmann::json::accept(resp->element))
+        std::abort();
     }
   } else {
     auto buf = std::make_shared<const byte_vector>(body, body + n);
