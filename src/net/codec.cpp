@@ -2,6 +2,7 @@
 
 #include "json/json_text.hpp"
 #include "net/iso8601.hpp"
+#include "net/message_fields.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -13,7 +14,6 @@ namespace mediaspool::net {
 
 namespace {
 
-using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 
 error_reply bad(std::string message) {
@@ -28,45 +28,42 @@ std::string lower(std::string s) {
 
 // Field readers: each returns an error text, empty on success.
 struct fields {
-  const json& obj;
+  const message_fields& obj;
 
   std::string session_id(std::string& out) const {
-    auto it = obj.find("session_id");
-    if (it == obj.end() || !it->is_string())
+    auto* v = obj.find("session_id");
+    if (!v || v->type != field_value::kind::string)
       return "session_id must be a string";
-    out = lower(it->get<std::string>());
+    out = lower(v->text);
     return {};
   }
 
   template <class Int>
   std::string integer(const char* key, std::optional<Int>& out, bool required) const {
-    auto it = obj.find(key);
-    if (it == obj.end() || it->is_null())
+    auto* v = obj.find(key);
+    if (!v || v->type == field_value::kind::null)
       return required ? std::string(key) + " is required" : std::string();
-    if (!it->is_number_integer())
-      return std::string(key) + " must be an integer";
-    if (it->is_number_unsigned()) {
-      auto v = it->get<uint64_t>();
-      if (v > static_cast<uint64_t>(std::numeric_limits<Int>::max()))
+    if (v->type == field_value::kind::non_negative) {
+      if (v->non_negative > static_cast<uint64_t>(std::numeric_limits<Int>::max()))
         return std::string(key) + " is out of range";
-      out = static_cast<Int>(v);
+      out = static_cast<Int>(v->non_negative);
+    } else if (v->type == field_value::kind::negative) {
+      if (v->negative < static_cast<int64_t>(std::numeric_limits<Int>::min()))
+        return std::string(key) + " is out of range";
+      out = static_cast<Int>(v->negative);
     } else {
-      auto v = it->get<int64_t>();
-      if (v < static_cast<int64_t>(std::numeric_limits<Int>::min()) ||
-          (v > 0 && static_cast<uint64_t>(v) > static_cast<uint64_t>(std::numeric_limits<Int>::max())))
-        return std::string(key) + " is out of range";
-      out = static_cast<Int>(v);
+      return std::string(key) + " must be an integer";
     }
     return {};
   }
 
   std::string text(const char* key, std::optional<std::string>& out) const {
-    auto it = obj.find(key);
-    if (it == obj.end() || it->is_null())
+    auto* v = obj.find(key);
+    if (!v || v->type == field_value::kind::null)
       return {};
-    if (!it->is_string())
+    if (v->type != field_value::kind::string)
       return std::string(key) + " must be a string";
-    out = it->get<std::string>();
+    out = v->text;
     return {};
   }
 
@@ -213,15 +210,17 @@ std::variant<client_text, error_reply> parse_text(std::string_view text,
   if (text.size() > limits.max_text_bytes)
     return error_reply{ec::too_large, "text message larger than " + std::to_string(limits.max_text_bytes) + " bytes",
                        std::nullopt};
-  json doc = json::parse(text, nullptr, false);
-  if (doc.is_discarded())
-    return error_reply{ec::bad_json, "text frame is not valid JSON", std::nullopt};
-  if (!doc.is_object())
-    return bad("a message must be a JSON object");
-  auto t = doc.find("type");
-  if (t == doc.end() || !t->is_string())
+  message_fields doc;
+  switch (doc.parse(text)) {
+    case message_fields::outcome::not_json:
+      return error_reply{ec::bad_json, "text frame is not valid JSON", std::nullopt};
+    case message_fields::outcome::not_object: return bad("a message must be a JSON object");
+    case message_fields::outcome::object: break;
+  }
+  auto* t = doc.find("type");
+  if (!t || t->type != field_value::kind::string)
     return bad("type must be a string");
-  const auto& type = t->get_ref<const std::string&>();
+  const auto& type = t->text;
   fields f{doc};
   if (type == "session_init")
     return parse_init(f);
