@@ -103,6 +103,11 @@ const std::vector<spec>& table() {
                           "(--end is implied) and disconnects. No start barrier, --ramp-up is unused, "
                           "and how long each waited to be taken is reported (default 0: every session "
                           "starts within --ramp-up and they are measured together)", NUM(arrival_rate)},
+    {"time-limit", "SECONDS", "open arrivals: this long after the first arrival, sessions not yet taken "
+                              "(refused, backing off, or yet to arrive) leave, counted as not taken, and the "
+                              "ones recording stop and drain, so a "
+                              "node far past capacity cannot stretch the run to every retry's end "
+                              "(default 0: no limit)", NUM(time_limit_s)},
     {"end", nullptr, "finish each session with session_end and wait for session_end_ack", FLAG(end)},
     {"audio-size", "BYTES", "audio chunk payload (default 160000)", NUM(audio_size)},
     {"frame-size", "BYTES", "JPEG frame payload (default 45000)", NUM(frame_size)},
@@ -253,6 +258,10 @@ std::string validate(options& o) {
     return "--progress must be auto, on or off";
   if (o.arrival_rate < 0)
     return "--arrival-rate must not be negative";
+  if (o.time_limit_s < 0)
+    return "--time-limit must not be negative";
+  if (o.time_limit_s > 0 && o.arrival_rate <= 0)
+    return "--time-limit goes with --arrival-rate (a closed run ends after --duration)";
   if (o.arrival_rate > 0)
     o.end = true; // a session that leaves ends, as the recorder page's does
   if (o.write_buffer == 0)
@@ -382,7 +391,7 @@ void to_json(nlohmann::json& j, const options& o) {
     {"size_jitter", o.size_jitter}, {"audio_interval_s", o.audio_interval_s},
     {"frame_interval_s", o.frame_interval_s}, {"meta_after_ratio", o.meta_after_ratio}, {"seed", o.seed},
     {"run_id", o.run_id}, {"user_id", o.user_id}, {"connect_timeout_s", o.connect_timeout_s},
-    {"init_timeout_s", o.init_timeout_s}, {"drain_timeout_s", o.drain_timeout_s},
+    {"init_timeout_s", o.init_timeout_s}, {"drain_timeout_s", o.drain_timeout_s}, {"time_limit_s", o.time_limit_s},
     {"reconnect_max", o.reconnect_max}, {"write_buffer", o.write_buffer},
     {"position_bucket", o.position_bucket}, {"label", o.label}, {"speech_dir", o.speech_dir},
     {"transcript_wait_s", o.transcript_wait_s}};

@@ -49,6 +49,7 @@ struct options {
   double connect_timeout_s = 10;
   double init_timeout_s = 30;
   double drain_timeout_s = 30;
+  double time_limit_s = 0; ///< open arrivals: stop taking sessions after this long; 0: no limit
   uint32_t reconnect_max = 20;
   uint32_t backoff_min_ms = 100;
   uint32_t backoff_max_ms = 5000;

@@ -72,7 +72,9 @@ void print_summary(std::ostream& out, const options& o, const run_result& r) {
       << ", " << o.threads << " thread(s), " << o.url << ", run id " << o.run_id << "\n";
   if (o.arrival_rate > 0)
     out << "open arrivals, " << fmt("%.2f", o.arrival_rate) << " sessions/s: " << t.sessions_admitted << "/"
-        << o.sessions << " sessions taken" << (r.interrupted ? "  [interrupted]" : "") << "\n"
+        << o.sessions << " sessions taken"
+        << (t.sessions_not_taken ? ", " + std::to_string(t.sessions_not_taken) + " not taken by --time-limit" : "")
+        << (r.interrupted ? "  [interrupted]" : "") << "\n"
         << "start -> taken ms     " << line(t.admit_latency) << "\n";
   else
     out << "ready after " << fmt("%.2f", r.ready_s) << " s with " << r.sessions_ready << "/" << o.sessions
@@ -179,6 +181,7 @@ json to_json(const options& o, const run_result& r) {
       {"init_latency_ms", hist_json(t.init_latency)},
       {"admit_latency_ms", hist_json(t.admit_latency)},
       {"sessions_admitted", t.sessions_admitted},
+      {"sessions_not_taken", t.sessions_not_taken},
       {"end_latency_ms", hist_json(t.end_latency)},
       {"transcript_latency_ms", hist_json(t.transcript_latency)},
       {"transcripts", t.transcripts},

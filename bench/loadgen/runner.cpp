@@ -3,6 +3,7 @@
 #include "loadgen/server_backlog.hpp"
 #include "loadgen/session_client.hpp"
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -184,9 +185,11 @@ run_result run(const options& o, const recorder_model& model, const std::string&
   auto t0 = steady::now();
   // Open arrivals: a backstop only, past the last arrival's recording and every retry it may
   // need to be taken (each session stops itself).
-  const double backstop_s = open ? (o.sessions - 1) / o.arrival_rate + o.duration_s + o.init_timeout_s +
-                                       o.reconnect_max * (o.backoff_max_ms / 1000.0 + o.connect_timeout_s)
-                                 : o.duration_s;
+  double backstop_s = open ? (o.sessions - 1) / o.arrival_rate + o.duration_s + o.init_timeout_s +
+                                 o.reconnect_max * (o.backoff_max_ms / 1000.0 + o.connect_timeout_s)
+                           : o.duration_s;
+  if (open && o.time_limit_s > 0)
+    backstop_s = std::min(backstop_s, o.time_limit_s);
   auto window_end = o.items && !open
                       ? steady::time_point::max()
                       : t0 + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(backstop_s));

@@ -111,6 +111,12 @@ void session_client::go_live(steady::time_point t0, steady::time_point window_en
 void session_client::stop() {
   stopped_ = true;
   tick_timer_.cancel();
+  // Open arrivals past --time-limit: a session not yet taken (arriving, refused, backing off)
+  // leaves instead of being taken after the run and recording past its end.
+  if (ctx_.opt.arrival_rate > 0 && ph_ == phase::idle && !admitted_) {
+    st_.sessions_not_taken++;
+    return give_up();
+  }
   if (ph_ == phase::live || ph_ == phase::waiting || ph_ == phase::warmup) {
     ph_ = phase::draining;
     mark_exhausted();

@@ -61,6 +61,7 @@ void thread_stats::merge(const thread_stats& o) {
   sessions_failed += o.sessions_failed;
   sessions_ended += o.sessions_ended;
   sessions_admitted += o.sessions_admitted;
+  sessions_not_taken += o.sessions_not_taken;
   ends_unacked += o.ends_unacked;
   skipped_held += o.skipped_held;
   bad_server_text += o.bad_server_text;

@@ -78,6 +78,7 @@ struct thread_stats {
   uint64_t sessions_failed = 0;  ///< gave up after --reconnect-max
   uint64_t sessions_ended = 0;   ///< session_end_ack received
   uint64_t sessions_admitted = 0; ///< got a first session_init_ack
+  uint64_t sessions_not_taken = 0; ///< open arrivals: never admitted by --time-limit
   uint64_t ends_unacked = 0;     ///< session_end sent, no ack by the end
   uint64_t skipped_held = 0;     ///< items never sent because the server already held them
   uint64_t bad_server_text = 0;  ///< server text frames that did not parse

@@ -18,6 +18,7 @@
 #   F7_SETTLE=S    (environment) loadgen --settle for figure 7 (default 600; 0 measures while the
 #                  server still writes the warm-up's backlog, i.e. real-time acks during a drain)
 #   F11_CASE="RATE:SESSIONS:SECONDS"  (environment) figure 11's open arrivals instead of the default
+#   F11_TIME_LIMIT=S  (environment) figure 11: stop taking sessions S seconds after the first arrival (default 360)
 #
 # Needs build/src/mediaspool, build/bench/loadgen and build/bench/sink (built here with -j1 if
 # missing), PostgreSQL 15 and root (the private cluster runs as 'postgres'). Installs gnuplot-nox
@@ -604,6 +605,9 @@ fig7() {
 # admission (limits.admission-lag) refuses new sessions' upgrades with 503; they retry with
 # backoff (as the recorder page does) and are taken once the node has caught up.
 F11_CASE=${F11_CASE:-"100:6000:60"}
+# Each run stops taking sessions this long after the first arrival (loadgen --time-limit): on a
+# slow day a node far past capacity would otherwise stretch a run past 14 minutes of retries.
+F11_TIME_LIMIT=${F11_TIME_LIMIT:-360}
 fig11() {
   local rate n d i
   IFS=: read -r rate n d <<<"$F11_CASE"
@@ -611,22 +615,24 @@ fig11() {
   for ((i = 1; i <= RUNS; i++)); do
     server_start "f11-$i" "${INGEST_ARGS[@]}"
     lg_run "$SERVER_PID" "$RAW/f11-$i" --url "$(url_of "$SERVER_PORT")" --arrival-rate "$rate" --sessions "$n" \
-      --duration "$d" --threads 2 --reconnect-max 1000 --backoff-max-ms 5000 --drain-timeout 30 || true
+      --duration "$d" --threads 2 --reconnect-max 1000 --backoff-max-ms 5000 --drain-timeout 30 \
+      --time-limit "$F11_TIME_LIMIT" || true
     server_stop; server_discard
   done
   local F=("$RAW"/f11-*.json) x
-  local refused503 refused1013 miss
+  local refused503 refused1013 miss not_taken
   refused503=$(for x in "${F[@]}"; do jq -r '.result.upgrades_refused["503"] // 0' "$x"; done | median)
   refused1013=$(for x in "${F[@]}"; do jq -r '.result.errors_by_code.overloaded // 0' "$x"; done | median)
+  not_taken=$(for x in "${F[@]}"; do jq -r '.result.sessions_not_taken // 0' "$x"; done | median)
   miss=$(for x in "${F[@]}"; do jq -r '.result.missing_acks + .result.unsent' "$x"; done | awk '{ s += $1 } END { print s + 0 }')
   {
     echo "## 11. Open arrivals past capacity: admission"
     echo
-    echo "$n sessions arrive at $rate per second (whether or not the earlier ones got in, as interviews start on a platform), each records $d s at the recorder's cadence from its own admission and then ends, so up to $(r %.0f "$(echo "$rate * $d" | bc -l)") record at once ($(r %.0f "$(echo "$rate * $d * 0.6" | bc -l)") items/s offered at the peak). Past what the node stores, \`limits.admission-lag\` (500 ms) refuses new sessions' upgrades with HTTP 503; a refused session retries with backoff (up to 5 s, as the recorder page does) and is taken once the node has caught up. Medians of $RUNS run(s); missing acks summed."
+    echo "$n sessions arrive at $rate per second (whether or not the earlier ones got in, as interviews start on a platform), each records $d s at the recorder's cadence from its own admission and then ends, so up to $(r %.0f "$(echo "$rate * $d" | bc -l)") record at once ($(r %.0f "$(echo "$rate * $d * 0.6" | bc -l)") items/s offered at the peak). Past what the node stores, \`limits.admission-lag\` (500 ms) refuses new sessions' upgrades with HTTP 503; a refused session retries with backoff (up to 5 s, as the recorder page does) and is taken once the node has caught up. A run stops taking sessions ${F11_TIME_LIMIT} s after the first arrival (\`loadgen --time-limit\`); those still waiting or yet to arrive then are counted as not taken. Medians of $RUNS run(s); missing acks summed."
     echo
-    echo "| sessions taken | upgrades refused (503) | refused at session_init (1013) | wait to be taken p50 / p95 / max s | acked items/s | ack p50 ms | ack p99 ms | ack max ms | sessions ended | missing acks |"
+    echo "| sessions taken (not taken by the limit) | upgrades refused (503) | refused at session_init (1013) | wait to be taken p50 / p95 / max s | acked items/s | ack p50 ms | ack p99 ms | ack max ms | sessions ended | missing acks |"
     echo "|---|---|---|---|---|---|---|---|---|---|"
-    echo "| $(jmed .result.sessions_admitted "${F[@]}") of $n | $(r %.0f "$refused503") | $(r %.0f "$refused1013") | $(r %.2f "$(echo "$(jmed .result.admit_latency_ms.p50 "${F[@]}") / 1000" | bc -l)") / $(r %.1f "$(echo "$(jmed .result.admit_latency_ms.p95 "${F[@]}") / 1000" | bc -l)") / $(r %.1f "$(echo "$(jmed .result.admit_latency_ms.max "${F[@]}") / 1000" | bc -l)") | $(r %.0f "$(jmed .result.items_per_s "${F[@]}")") | $(r %.1f "$(jmed .result.latency_ms.p50 "${F[@]}")") | $(r %.1f "$(jmed .result.latency_ms.p99 "${F[@]}")") | $(r %.1f "$(jmed .result.latency_ms.max "${F[@]}")") | $(jmed .result.sessions_ended "${F[@]}") | $miss |"
+    echo "| $(jmed .result.sessions_admitted "${F[@]}") of $n ($(r %.0f "$not_taken")) | $(r %.0f "$refused503") | $(r %.0f "$refused1013") | $(r %.2f "$(echo "$(jmed .result.admit_latency_ms.p50 "${F[@]}") / 1000" | bc -l)") / $(r %.1f "$(echo "$(jmed .result.admit_latency_ms.p95 "${F[@]}") / 1000" | bc -l)") / $(r %.1f "$(echo "$(jmed .result.admit_latency_ms.max "${F[@]}") / 1000" | bc -l)") | $(r %.0f "$(jmed .result.items_per_s "${F[@]}")") | $(r %.1f "$(jmed .result.latency_ms.p50 "${F[@]}")") | $(r %.1f "$(jmed .result.latency_ms.p99 "${F[@]}")") | $(r %.1f "$(jmed .result.latency_ms.max "${F[@]}")") | $(jmed .result.sessions_ended "${F[@]}") | $miss |"
     echo
     echo "$(host_line "${F[@]}")."
     echo

@@ -253,6 +253,44 @@ TEST_SUITE("integration.loadgen") {
     CHECK(scalar<int64_t>("SELECT count(*) FROM media_sessions WHERE status = 'completed'") == 4);
   }
 
+  TEST_CASE_FIXTURE(pg_fixture, "loadgen --time-limit ends open arrivals that the node cannot take: the rest are not taken, nothing is lost") {
+    // One connection allowed; six sessions arrive in the first second, each asking to record
+    // 60 s. Without a limit the run would last until the last one had been taken and recorded
+    // (minutes); at 2 s the recording one stops and ends, the refused ones leave untaken.
+    server_process server{url, {"--limits.max-connections=1"}};
+    loadgen_process lg{{"--url", url_of(server.port()), "--sessions", "6", "--arrival-rate", "6", "--duration", "60",
+                        "--time-limit", "2", "--audio-interval", "0", "--frame-interval", "0.2", "--payload-size",
+                        "2000", "--backoff-min-ms", "50", "--backoff-max-ms", "200", "--reconnect-max", "1000",
+                        "--pool-mb", "1"}};
+    auto r = lg.finish(60s);
+    const auto taken = r.at("sessions_admitted").get<uint64_t>();
+    CHECK(taken >= 1);
+    CHECK(taken < 6);
+    CHECK(r.at("sessions_not_taken").get<uint64_t>() == 6 - taken);
+    CHECK(r.at("sessions_ended").get<uint64_t>() == taken);
+    CHECK(r.at("missing_acks").get<uint64_t>() == 0);
+    CHECK(r.at("sessions_failed").get<uint64_t>() == 0);
+    const auto acked = r.at("measured_acked").get<uint64_t>();
+    CHECK(acked >= 1);
+    CHECK(scalar<int64_t>("SELECT count(*) FROM media_items") == static_cast<int64_t>(acked));
+    CHECK(scalar<int64_t>("SELECT count(*) FROM media_sessions WHERE status = 'completed'") == static_cast<int64_t>(taken));
+  }
+
+  TEST_CASE("loadgen refuses --time-limit without open arrivals") {
+    auto parses = [](std::vector<std::string> args) {
+      args.insert(args.begin(), "loadgen");
+      std::vector<char*> argv;
+      for (auto& a : args)
+        argv.push_back(a.data());
+      loadgen::options o;
+      int code = 0;
+      return loadgen::parse_options(static_cast<int>(argv.size()), argv.data(), o, code);
+    };
+    CHECK_FALSE(parses({"--time-limit", "5"}));
+    CHECK_FALSE(parses({"--arrival-rate", "2", "--time-limit", "-1"}));
+    CHECK(parses({"--arrival-rate", "2", "--time-limit", "5"}));
+  }
+
   TEST_CASE_FIXTURE(pg_fixture, "loadgen resumes its sessions across a server SIGKILL and loses or doubles nothing") {
     // The server kills itself right after its 30th spool fsync, before that commit's acks go
     // out: those items are durable but loadgen has no ack for them, so only the resumed
