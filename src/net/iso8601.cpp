@@ -105,9 +105,25 @@ std::string format_iso8601(int64_t micros) {
   int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
-  char out[80];
-  std::snprintf(out, sizeof out, "%04lld-%02u-%02uT%02ld:%02ld:%02ld.%06ld+00:00",
-                static_cast<long long>(y), m, d, tod / 3600, tod / 60 % 60, tod % 60, frac);
+  if (y < 0 || y > 9999) { // outside what parse_iso8601 reads back: the general (slower) form
+    char out[80];
+    std::snprintf(out, sizeof out, "%04lld-%02u-%02uT%02ld:%02ld:%02ld.%06ld+00:00",
+                  static_cast<long long>(y), m, d, tod / 3600, tod / 60 % 60, tod % 60, frac);
+    return out;
+  }
+  // Every stored timestamp passes here (two per audio chunk): fixed-width digits, no printf.
+  std::string out = "0000-00-00T00:00:00.000000+00:00";
+  auto put = [&out](size_t at, size_t width, long v) {
+    for (size_t i = at + width; i > at; v /= 10)
+      out[--i] = static_cast<char>('0' + v % 10);
+  };
+  put(0, 4, static_cast<long>(y));
+  put(5, 2, static_cast<long>(m));
+  put(8, 2, static_cast<long>(d));
+  put(11, 2, tod / 3600);
+  put(14, 2, tod / 60 % 60);
+  put(17, 2, tod % 60);
+  put(20, 6, frac);
   return out;
 }
 
