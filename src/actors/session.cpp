@@ -172,7 +172,7 @@ void session_state::on_response(response_item&& r) {
   if (ph == phase::loading)
     return void(stash.emplace_back(std::move(r)));
   storage::item_key key{sid, key_kind(item_kind::response), r.question_id};
-  spooled[key] = in_flight{0, self->clock().now()};
+  spooled[{key.kind, key.index}] = in_flight{0, self->clock().now()};
   if (svc->metrics)
     svc->metrics->on_received(item_kind::response, r.element.size());
   auto hash = payload_hash(r.element.data(), r.element.size());
@@ -213,7 +213,7 @@ void session_state::apply(pairing::outcome&& o) {
         arm_expiry();
       } else if constexpr (std::is_same_v<T, pairing::complete>) {
         storage::item_key key{sid, key_kind(x.meta.kind), x.meta.index};
-        spooled[key] = in_flight{x.payload.size(), self->clock().now()};
+        spooled[{key.kind, key.index}] = in_flight{x.payload.size(), self->clock().now()};
         // While the media disk is full, an ack would only grow the spool with items that cannot
         // become files: refuse now. (A full spool disk fails the commit itself, just as fast.)
         if (svc->health && svc->health->full(storage_health::media))
@@ -242,7 +242,7 @@ void session_state::apply(pairing::outcome&& o) {
 // -- spool results ----------------------------------------------------------------
 
 void session_state::on_durable(const storage::item_key& key) {
-  auto it = spooled.find(key);
+  auto it = spooled.find({key.kind, key.index});
   if (it == spooled.end())
     return;
   auto size = it->second.size;
@@ -269,7 +269,7 @@ void session_state::on_durable(const storage::item_key& key) {
 }
 
 void session_state::on_spool_failed(const storage::item_key& key, ec code) {
-  auto it = spooled.find(key);
+  auto it = spooled.find({key.kind, key.index});
   if (it == spooled.end())
     return;
   spooled.erase(it);

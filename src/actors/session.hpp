@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -53,7 +54,10 @@ struct session_state {
   std::string sid;
   std::optional<pairing> pairs;
   std::deque<input> stash;                       ///< input that arrived while loading
-  std::map<storage::item_key, in_flight> spooled; ///< sent to the spool, not durable yet
+  /// Sent to the spool, not durable yet; keyed by (kind, index) alone, since the session id is the
+  /// same for all of them (comparing it first was ~3 % of a CAF worker at small items).
+  using item_ref = std::pair<char, uint32_t>;
+  std::map<item_ref, in_flight> spooled;
   bool expire_armed = false;
   bool end_requested = false;
   bool draining = false; ///< server shutdown: close with 1001 once nothing is in flight
