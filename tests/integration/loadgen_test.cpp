@@ -25,13 +25,25 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 using namespace mediaspool::test;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
+
+/// Parses `flags` with loadgen's own parser, as its main() does; false where it refuses them.
+bool parse_loadgen_flags(std::vector<std::string> flags, loadgen::options& o) {
+  flags.insert(flags.begin(), "loadgen");
+  std::vector<char*> argv;
+  for (auto& a : flags)
+    argv.push_back(a.data());
+  int code = 0;
+  return loadgen::parse_options(static_cast<int>(argv.size()), argv.data(), o, code);
+}
 
 std::string read_text(const fs::path& p) {
   std::ifstream in{p};
@@ -59,14 +71,8 @@ public:
 
   /// The options the binary runs with, from loadgen's own parser.
   loadgen::options options() const {
-    std::vector<std::string> all{"loadgen"};
-    all.insert(all.end(), flags_.begin(), flags_.end());
-    std::vector<char*> argv;
-    for (auto& a : all)
-      argv.push_back(a.data());
     loadgen::options o;
-    int code = 0;
-    REQUIRE(loadgen::parse_options(static_cast<int>(argv.size()), argv.data(), o, code));
+    REQUIRE(parse_loadgen_flags(flags_, o));
     return o;
   }
 
@@ -277,14 +283,9 @@ TEST_SUITE("integration.loadgen") {
   }
 
   TEST_CASE("loadgen refuses --time-limit without open arrivals") {
-    auto parses = [](std::vector<std::string> args) {
-      args.insert(args.begin(), "loadgen");
-      std::vector<char*> argv;
-      for (auto& a : args)
-        argv.push_back(a.data());
+    auto parses = [](std::vector<std::string> flags) {
       loadgen::options o;
-      int code = 0;
-      return loadgen::parse_options(static_cast<int>(argv.size()), argv.data(), o, code);
+      return parse_loadgen_flags(std::move(flags), o);
     };
     CHECK_FALSE(parses({"--time-limit", "5"}));
     CHECK_FALSE(parses({"--arrival-rate", "2", "--time-limit", "-1"}));
