@@ -20,8 +20,7 @@ void ws_outbox::send(server_message msg) {
         std::lock_guard<std::mutex> lock{q->mtx};
         texts.swap(q->texts);
       }
-      for (auto& t : texts)
-        c.queue_write(std::move(t));
+      c.queue_writes(std::move(texts));
     },
     [q = queue_] {
       std::lock_guard<std::mutex> lock{q->mtx};

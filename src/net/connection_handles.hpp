@@ -21,7 +21,8 @@ namespace mediaspool::net {
 /// The connection as these handles see it; every method runs on its strand.
 class connection_port {
 public:
-  virtual void queue_write(std::string text) = 0;
+  /// Texts that arrived in one post: they are written together (write_coalescer.hpp).
+  virtual void queue_writes(std::vector<std::string> texts) = 0;
   virtual void queue_close(uint16_t code, std::string reason) = 0;
   virtual void add_credit(uint64_t bytes) = 0;
   virtual void on_turn() = 0;

@@ -58,11 +58,13 @@ public:
 
   // -- called on the strand via the handles (connection_handles.hpp) -------------
 
-  void queue_write(std::string text) override {
+  void queue_writes(std::vector<std::string> texts) override {
     if (closing_)
       return;
-    writes_.push_back(std::move(text));
-    if (writes_.size() == 1)
+    const bool idle = writes_.empty();
+    for (auto& t : texts)
+      writes_.push_back(std::move(t));
+    if (idle && !writes_.empty())
       do_write();
   }
 
@@ -336,16 +338,19 @@ private:
   void send_error(error_reply err) {
     if (ctx_.metrics)
       ctx_.metrics->on_sent(err);
-    queue_write(serialize(err));
+    queue_writes({serialize(err)});
   }
 
   void do_write() {
     ws_.text(true);
+    // A commit's acks arrive together: all but the last queued leave with it, in one send.
+    ws_.next_layer().keep_next_text(writes_.size() > 1);
     ws_.async_write(asio::buffer(writes_.front()),
                     beast::bind_front_handler(&ws_connection::on_write, shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
+    ws_.next_layer().keep_next_text(false); // in case the write failed before reaching the stream
     if (ec)
       return fail(ec, "write");
     writes_.pop_front();
@@ -382,7 +387,7 @@ private:
     log::net().debug("ws: {}: {}", what, ec.message());
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  ws_stream ws_;
   server_context& ctx_;
   asio::steady_timer retry_timer_;
   asio::steady_timer init_timer_;

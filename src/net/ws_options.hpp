@@ -3,6 +3,7 @@
 // translation unit that instantiates websocket::stream (Beast templates dominate the build time).
 #include "net/net.hpp"
 #include "net/server_context.hpp"
+#include "net/write_coalescer.hpp"
 
 #include <boost/beast/websocket.hpp>
 
@@ -10,7 +11,10 @@
 
 namespace mediaspool::net {
 
-inline void apply_server_options(beast::websocket::stream<beast::tcp_stream>& ws, const net_limits& limits) {
+/// A recording session's WebSocket: its queued texts can leave in one send (write_coalescer.hpp).
+using ws_stream = beast::websocket::stream<write_coalescer<beast::tcp_stream>>;
+
+inline void apply_server_options(ws_stream& ws, const net_limits& limits) {
   namespace websocket = beast::websocket;
   beast::get_lowest_layer(ws).expires_never();
   // Beast's suggested server settings, but our deadlines and with pings: a browser answers them

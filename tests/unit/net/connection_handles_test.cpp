@@ -16,10 +16,15 @@ namespace {
 
 struct fake_port final : connection_port {
   std::vector<std::string> writes;
+  std::vector<size_t> write_batches; ///< texts per queue_writes call
   uint64_t credit = 0;
   int credit_posts = 0;
 
-  void queue_write(std::string text) override { writes.push_back(std::move(text)); }
+  void queue_writes(std::vector<std::string> texts) override {
+    write_batches.push_back(texts.size());
+    for (auto& t : texts)
+      writes.push_back(std::move(t));
+  }
   void queue_close(uint16_t, std::string) override {}
   void add_credit(uint64_t bytes) override {
     credit += bytes;
@@ -55,6 +60,7 @@ TEST_CASE_FIXTURE(handles_fixture, "messages sent before the strand runs leave i
     out.send(ack(i));
   CHECK(run() == 1);
   REQUIRE(port->writes.size() == 3);
+  CHECK(port->write_batches == std::vector<size_t>{3}); // handed over together, so written in one send
   for (uint32_t i = 0; i < 3; ++i)
     CHECK_MESSAGE(port->writes[i].find("\"frame_index\":" + std::to_string(i)) != std::string::npos, port->writes[i]);
   // The post took them all: the next message posts again.
