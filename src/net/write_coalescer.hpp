@@ -54,12 +54,8 @@ private:
 
   template <class ConstBufferSequence>
   static bool starts_text_frame(const ConstBufferSequence& buffers) {
-    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
-      asio::const_buffer b = *it;
-      if (b.size() > 0)
-        return *static_cast<const unsigned char*>(b.data()) == text_frame_fin;
-    }
-    return false;
+    unsigned char first = 0;
+    return asio::buffer_copy(asio::buffer(&first, 1), buffers) == 1 && first == text_frame_fin;
   }
 
   template <class Handler, class ConstBufferSequence>
@@ -68,10 +64,9 @@ private:
     auto ex = asio::get_associated_executor(h, get_executor());
     if (keep_next_ && starts_text_frame(buffers)) {
       keep_next_ = false;
-      for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
-        asio::const_buffer b = *it;
-        kept_.append(static_cast<const char*>(b.data()), b.size());
-      }
+      const size_t at = kept_.size();
+      kept_.resize(at + n);
+      asio::buffer_copy(asio::buffer(kept_.data() + at, n), buffers);
       return asio::post(ex, beast::bind_front_handler(std::move(h), beast::error_code{}, n));
     }
     ++sends_;
