@@ -29,8 +29,9 @@ constexpr const char* list_sql =
   "WHERE ($1::bigint IS NULL OR s.user_id = $1) AND ($2::text IS NULL OR s.status = $2) "
   "AND ($3::bigint IS NULL OR s.id < $3) ORDER BY s.id DESC LIMIT $4";
 
+// to_jsonb(array_agg(...)): the faster equivalent of jsonb_agg (pg_store.cpp, refresh_sql).
 constexpr const char* detail_sql =
-  "WITH it AS (SELECT kind, COALESCE(jsonb_agg(element ORDER BY idx), '[]'::jsonb) AS arr, "
+  "WITH it AS (SELECT kind, COALESCE(to_jsonb(array_agg(element ORDER BY idx)), '[]'::jsonb) AS arr, "
   "count(*) AS n, COALESCE(sum((element->>'duration_ms')::bigint), 0) AS d "
   "FROM media_items WHERE session_id = $1 GROUP BY kind) "
   "SELECT jsonb_build_object('id', s.id, 'session_id', s.session_id, 'user_id', s.user_id, "

@@ -105,7 +105,10 @@ std::string refresh_sql(unsigned mask, bool finalize, bool complete) {
     if (a.total != nullptr)
       set += std::string{", "} + a.total + " = " + alias + ".n";
     from += from.empty() ? " FROM " : ", ";
-    from += std::string{"(SELECT COALESCE(jsonb_agg(element ORDER BY idx), '[]'::jsonb) AS arr, "
+    // to_jsonb(array_agg(...)) builds the same array as jsonb_agg(...) in about half the time
+    // (2,000 frame elements: 2.9 against 5.2 ms; README, "flat cost"): jsonb_agg re-parses each
+    // element into its builder, array_agg only collects the datums.
+    from += std::string{"(SELECT COALESCE(to_jsonb(array_agg(element ORDER BY idx)), '[]'::jsonb) AS arr, "
                         "count(*)::integer AS n FROM media_items "
                         "WHERE session_id = $1 AND kind = '"}
             + a.kind + "') AS " + alias;
