@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <climits>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -36,12 +37,20 @@ namespace {
 // Injected failures (faults/) look like the kernel's: the call is skipped and errno set.
 bool injected(faults::io_op op) { return faults::fail_call(faults::io_scope::spool, op); }
 
-std::optional<uint64_t> segment_id(const std::string& name) {
+// The id in "seg-<16 hex digits>.<ext>" (ext "dat": a segment, "free": one kept for reuse).
+std::optional<uint64_t> segment_id(const std::string& name, const char* ext = "dat") {
   unsigned long long id = 0;
   char tail[8] = {};
-  if (name.size() != 24 || std::sscanf(name.c_str(), "seg-%16llx.%3s", &id, tail) != 2 || std::strcmp(tail, "dat") != 0)
+  if (name.size() != 21 + std::strlen(ext) || std::sscanf(name.c_str(), "seg-%16llx.%7s", &id, tail) != 2
+      || std::strcmp(tail, ext) != 0)
     return std::nullopt;
   return static_cast<uint64_t>(id);
+}
+
+// Only a segment that was filled is worth keeping: appends past its end would grow it again.
+bool is_full(const fs::path& path, uint64_t segment_bytes) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) >= segment_bytes;
 }
 
 status sync_dir(const fs::path& dir) {
@@ -59,11 +68,19 @@ status sync_dir(const fs::path& dir) {
 payload_log::payload_log(fs::path dir, uint64_t segment_bytes) : dir_(std::move(dir)), segment_bytes_(segment_bytes) {
   std::error_code ec;
   fs::create_directories(dir_, ec); // a failure surfaces from the first append
-  for (auto& e : fs::directory_iterator{dir_, ec})
-    if (auto id = segment_id(e.path().filename().string())) {
+  for (auto& e : fs::directory_iterator{dir_, ec}) {
+    const auto name = e.path().filename().string();
+    if (auto id = segment_id(name)) {
       refs_.emplace(*id, 0);
       next_id_ = std::max(next_id_, *id + 1);
+    } else if (auto kept = segment_id(name, "free")) {
+      next_id_ = std::max(next_id_, *kept + 1); // a later segment freed under this id must not collide
+      if (free_.size() < max_free)
+        free_.push_back(*kept);
+      else
+        ::unlink(e.path().c_str());
     }
+  }
 }
 
 payload_log::~payload_log() = default;
@@ -71,6 +88,12 @@ payload_log::~payload_log() = default;
 fs::path payload_log::path_of(uint64_t id) const {
   char name[32];
   std::snprintf(name, sizeof name, "seg-%016" PRIx64 ".dat", id);
+  return dir_ / name;
+}
+
+fs::path payload_log::free_path_of(uint64_t id) const {
+  char name[32];
+  std::snprintf(name, sizeof name, "seg-%016" PRIx64 ".free", id);
   return dir_ / name;
 }
 
@@ -85,13 +108,31 @@ std::shared_ptr<payload_log::segment_file> payload_log::open_segment(uint64_t id
   return f;
 }
 
+// A kept segment is renamed to the new id and overwritten from its start; without one, a new file.
+status payload_log::open_new_segment(uint64_t id, int& fd) {
+  const auto path = path_of(id);
+  while (!free_.empty()) {
+    const auto kept = free_path_of(free_.back());
+    free_.pop_back();
+    if (::rename(kept.c_str(), path.c_str()) == 0) {
+      if ((fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC)) >= 0)
+        return status::success();
+      ::unlink(path.c_str());
+    } else {
+      ::unlink(kept.c_str());
+    }
+  }
+  if ((fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+    return errno_status(errno, "creating " + path.string());
+  return status::success();
+}
+
 status payload_log::start_segment() {
   const uint64_t id = next_id_++;
   auto path = path_of(id);
   auto f = std::make_shared<segment_file>();
-  f->fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (f->fd < 0)
-    return errno_status(errno, "creating " + path.string());
+  if (auto st = open_new_segment(id, f->fd); !st.ok())
+    return st;
   // Direct I/O where the filesystem has it: the bytes go from one reused buffer to the disk
   // instead of into fresh page-cache pages that writeback then copies out again.
   if (stage_ && ::fcntl(f->fd, F_SETFL, O_DIRECT) == 0)
@@ -153,7 +194,7 @@ status payload_log::append(const std::vector<payload_piece>& payloads,
       if (errno == EINTR)
         continue;
       auto st = errno_status(errno, "writing payloads to " + path_of(active_id_).string());
-      active_.reset(); // never append after a failed write: its tail is unknown
+      broken(); // never append after a failed write: its tail is unknown
       return st;
     }
     at += static_cast<uint64_t>(n);
@@ -174,7 +215,7 @@ status payload_log::append(const std::vector<payload_piece>& payloads,
 status payload_log::sync_active(uint64_t new_size) {
   if (injected(faults::io_op::sync) || ::fdatasync(active_->fd) != 0) {
     auto st = errno_status(errno, "fdatasync of " + path_of(active_id_).string());
-    active_.reset(); // a failed sync is never retried and trusted: the next append starts a new segment
+    broken(); // a failed sync is never retried and trusted: the next append starts a new segment
     return st;
   }
   active_size_ = new_size;
@@ -202,7 +243,7 @@ status payload_log::append_direct(const std::vector<payload_piece>& payloads) {
       if (n <= 0 || static_cast<size_t>(n) % direct_align != 0) { // a short direct write cannot go on aligned
         auto st = n < 0 ? errno_status(errno, "writing payloads to " + path_of(active_id_).string())
                         : status{errc::io_error, "short direct write to " + path_of(active_id_).string()};
-        active_.reset(); // never append after a failed write: its tail is unknown
+        broken(); // never append after a failed write: its tail is unknown
         return st;
       }
       done += static_cast<size_t>(n);
@@ -288,8 +329,27 @@ std::vector<uint64_t> payload_log::take_unreferenced() {
   return out;
 }
 
+void payload_log::broken() {
+  broken_.insert(active_id_);
+  active_.reset();
+}
+
+// Renaming is a quick metadata change, done under the lock so that start_segment never takes a
+// kept segment whose rename has not happened; unlinking (freeing the extents) is not.
 void payload_log::delete_segments(const std::vector<uint64_t>& segments) {
-  for (auto id : segments)
+  std::vector<uint64_t> doomed;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    for (auto id : segments) {
+      const bool was_broken = broken_.erase(id) > 0;
+      if (!was_broken && free_.size() < max_free && is_full(path_of(id), segment_bytes_)
+          && ::rename(path_of(id).c_str(), free_path_of(id).c_str()) == 0)
+        free_.push_back(id);
+      else
+        doomed.push_back(id);
+    }
+  }
+  for (auto id : doomed)
     ::unlink(path_of(id).c_str());
 }
 
@@ -311,6 +371,11 @@ size_t payload_log::recount(const std::vector<payload_locator>& locs) {
 bool payload_log::direct_io() const {
   std::lock_guard<std::mutex> guard{mutex_};
   return active_ && active_->direct;
+}
+
+size_t payload_log::free_count() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return free_.size();
 }
 
 size_t payload_log::segment_count() const {

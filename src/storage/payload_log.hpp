@@ -12,7 +12,12 @@
 // the moment they were received.
 //
 // A segment that saw a failed write or sync is never written again (its unsynced tail cannot be
-// trusted); appends go to a fresh segment. A segment is deleted once no record refers to it.
+// trusted); appends go to a fresh segment. A segment is deleted once no record refers to it, or
+// kept (up to max_free, renamed *.free) and reused as a later segment: overwriting blocks that
+// were written before makes each fdatasync a bare data flush, while appending past a file's end
+// (or into fallocate'd space) also commits the ext4 journal for the new size or extents.
+// Measured with dd (O_DIRECT + O_DSYNC): 4 MiB commits 319-343 -> 428-471 MB/s, 128 KiB commits
+// 227-250 -> 334-368 MB/s (README, "spool").
 // Thread-safety: all methods may be called from any thread.
 #include "storage/errc.hpp"
 
@@ -22,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -80,6 +86,12 @@ public:
   /// Segments on disk (for tests and metrics).
   size_t segment_count() const;
 
+  /// Unreferenced segments kept for reuse (for tests and metrics).
+  size_t free_count() const;
+
+  /// At most this many unreferenced segments are kept for reuse (the rest are deleted).
+  static constexpr size_t max_free = 2;
+
   /// True if the segment being appended to is written with O_DIRECT (false before the first
   /// append, or on a filesystem without direct I/O).
   bool direct_io() const;
@@ -99,6 +111,9 @@ private:
   status sync_active(uint64_t new_size);                        // caller holds mutex_
   std::vector<uint64_t> take_unreferenced();                    // caller holds mutex_: forgets and returns them
   std::filesystem::path path_of(uint64_t id) const;
+  std::filesystem::path free_path_of(uint64_t id) const;
+  status open_new_segment(uint64_t id, int& fd);                // caller holds mutex_
+  void broken(); // caller holds mutex_: the active segment saw a failure and is never written again
 
   std::filesystem::path dir_;
   uint64_t segment_bytes_;
@@ -108,6 +123,8 @@ private:
   uint64_t next_id_ = 1;
   uint64_t active_id_ = 0;
   std::shared_ptr<segment_file> active_; ///< null: the next append starts a new segment
+  std::vector<uint64_t> free_;           ///< ids (as named *.free) of segments kept for reuse
+  std::set<uint64_t> broken_;            ///< segments that saw a failure: deleted, never reused
   uint64_t active_size_ = 0;
   std::unique_ptr<char, stage_deleter> stage_; ///< null until the first append (or if unallocatable)
 };

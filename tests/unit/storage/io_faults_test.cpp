@@ -209,6 +209,29 @@ TEST_SUITE("faults.io") {
     CHECK(std::find(idx.begin(), idx.end(), 2u) != idx.end());
   }
 
+  TEST_CASE("spool: a payload segment that saw a failed sync is deleted once free, never kept for reuse") {
+    temp_dir dir;
+    const auto folder = dir / "payloads";
+    payload_log log{folder, 8192}; // each append of 9,000 bytes fills a segment
+    const std::string data(9000, 'x');
+    const payload_piece piece{data.data(), data.size(), payload_checksum(data.data(), data.size())};
+    std::vector<payload_locator> locs;
+    REQUIRE(log.append({piece}, locs).ok()); // segment 1
+    {
+      armed a{"spool.sync@2"}; // the new segment's folder sync passes, its data sync fails
+      CHECK_FALSE(log.append({piece}, locs).ok()); // segment 2, broken
+    }
+    REQUIRE(log.append({piece}, locs).ok()); // segment 3
+    CHECK(locs[0].segment == 3);
+    auto gone = log.release({});
+    REQUIRE(gone == std::vector<uint64_t>{1, 2});
+    log.delete_segments(gone);
+    CHECK(log.free_count() == 1);
+    CHECK(std::filesystem::exists(folder / "seg-0000000000000001.free"));
+    CHECK_FALSE(std::filesystem::exists(folder / "seg-0000000000000002.free"));
+    CHECK_FALSE(std::filesystem::exists(folder / "seg-0000000000000002.dat"));
+  }
+
   TEST_CASE("spool: a failed RocksDB WAL sync (after the payload sync) is an error, the spool reopens and goes on") {
     temp_dir dir;
     status st;
