@@ -116,7 +116,7 @@ TEST_SUITE("storage.payload_log") {
     CHECK(st.message.find("fails its checksum") != std::string::npos);
   }
 
-  TEST_CASE("a freed full segment is kept and a later segment overwrites it in place; at most max_free are kept") {
+  TEST_CASE("a freed full segment is kept and a later segment overwrites it in place, at most max_free of them") {
     temp_dir dir;
     const auto folder = dir.path() / "payloads";
     std::vector<std::pair<payload_locator, std::string>> live;
