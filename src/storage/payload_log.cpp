@@ -47,6 +47,13 @@ std::optional<uint64_t> segment_id(const std::string& name, const char* ext = "d
   return static_cast<uint64_t>(id);
 }
 
+// The name segment_id() reads back.
+std::string segment_name(uint64_t id, const char* ext) {
+  char name[32];
+  std::snprintf(name, sizeof name, "seg-%016" PRIx64 ".%s", id, ext);
+  return name;
+}
+
 // Only a segment that was filled is worth keeping: appends past its end would grow it again.
 bool is_full(const fs::path& path, uint64_t segment_bytes) {
   struct stat st {};
@@ -85,17 +92,9 @@ payload_log::payload_log(fs::path dir, uint64_t segment_bytes) : dir_(std::move(
 
 payload_log::~payload_log() = default;
 
-fs::path payload_log::path_of(uint64_t id) const {
-  char name[32];
-  std::snprintf(name, sizeof name, "seg-%016" PRIx64 ".dat", id);
-  return dir_ / name;
-}
+fs::path payload_log::path_of(uint64_t id) const { return dir_ / segment_name(id, "dat"); }
 
-fs::path payload_log::free_path_of(uint64_t id) const {
-  char name[32];
-  std::snprintf(name, sizeof name, "seg-%016" PRIx64 ".free", id);
-  return dir_ / name;
-}
+fs::path payload_log::free_path_of(uint64_t id) const { return dir_ / segment_name(id, "free"); }
 
 std::shared_ptr<payload_log::segment_file> payload_log::open_segment(uint64_t id) const {
   if (auto it = open_.find(id); it != open_.end())
