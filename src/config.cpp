@@ -61,9 +61,10 @@ config::config() {
     .add(init_timeout, "init-timeout", "deadline for session_init after the upgrade")
     .add(idle_timeout, "idle-timeout",
          "a WebSocket silent for half of this is pinged, silent for all of it closed (also bounds the close handshake)")
-    .add(connection_credit, "connection-credit", "payload bytes in flight per connection before reads pause")
+    .add(connection_credit, "connection-credit", "payload bytes in flight per connection before binary frames wait (text is still read)")
     .add(global_inflight, "global-inflight", "payload bytes in flight in the whole process before reads pause")
     .add(max_unpaired_bytes, "max-unpaired-bytes", "blob bytes per session waiting for their metadata")
+    .add(max_unpaired_metadata, "max-unpaired-metadata", "metadata messages per session waiting for their blobs")
     .add(orphan_timeout, "orphan-timeout", "how long a half waits for its partner")
     .add(max_connections, "max-connections", "WebSocket connections beyond this get HTTP 503")
     .add(admission_lag, "admission-lag",

@@ -57,6 +57,7 @@ public:
   size_t connection_credit = 4u << 20;
   size_t global_inflight = 1024u << 20;
   size_t max_unpaired_bytes = 16u << 20;
+  size_t max_unpaired_metadata = 256;
   caf::timespan orphan_timeout = std::chrono::seconds(30);
   size_t max_connections = 20000;
   caf::timespan admission_lag = std::chrono::milliseconds(500);

@@ -68,6 +68,10 @@ pairing::outcome pairing::on_metadata(item_metadata meta, clock::time_point now)
     blobs_.erase(i);
     return complete_pair(std::move(meta), std::move(b));
   }
+  if (metas_.size() >= cfg_.max_unpaired_metadata && metas_.count(k) == 0)
+    return reject(ec::overloaded, meta.kind, meta.index,
+                  "too many metadata messages wait for their binary frames ("
+                    + std::to_string(cfg_.max_unpaired_metadata) + "); send the blobs or retry later");
   // A resent metadata replaces the waiting one: the client's latest word wins, and its
   // timeout starts again.
   metas_.insert_or_assign(k, meta_half{std::move(meta), now});

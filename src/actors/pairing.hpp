@@ -18,6 +18,9 @@ struct pairing_config {
   std::chrono::milliseconds orphan_timeout{30000};
   /// Upper bound of blob bytes waiting for their metadata; a blob past it is rejected.
   uint64_t max_unpaired_bytes = 16u << 20;
+  /// Upper bound of metadata messages waiting for their blobs; one past it is rejected. Text is
+  /// read even while a connection's credit is spent, so this is what bounds it.
+  size_t max_unpaired_metadata = 256;
 };
 
 /// XXH3-64 of a payload (storage::payload_checksum): the identity used for duplicate/conflict

@@ -63,6 +63,9 @@ struct fields {
       return {};
     if (v->type != field_value::kind::string)
       return std::string(key) + " must be a string";
+    // PostgreSQL's jsonb cannot hold U+0000: stored, the row would be refused at every retry.
+    if (v->text.find('\0') != std::string::npos)
+      return std::string(key) + " must not contain U+0000";
     out = v->text;
     return {};
   }
@@ -91,8 +94,12 @@ std::variant<client_text, error_reply> parse_init(const fields& f) {
   MS_TRY(f.session_id(m.session_id));
   if (!is_uuid(m.session_id))
     return bad("session_id must be a UUID");
-  MS_TRY(f.integer("interview_session_id", m.interview_session_id, false));
-  MS_TRY(f.integer("user_id", m.user_id, false));
+  // The columns are INTEGER: a wider id would be refused by PostgreSQL, not by us.
+  std::optional<int32_t> interview, user;
+  MS_TRY(f.integer("interview_session_id", interview, false));
+  MS_TRY(f.integer("user_id", user, false));
+  m.interview_session_id = interview;
+  m.user_id = user;
   std::optional<std::string> ts, token;
   MS_TRY(f.text("timestamp", ts));
   MS_TRY(f.text("token", token));

@@ -54,13 +54,14 @@ std::optional<int64_t> integer_claim(const json& v) {
   return std::nullopt;
 }
 
+// A user id is an INTEGER column (32 bits).
 std::optional<int64_t> user_id_claim(const json& v) {
   if (auto n = integer_claim(v))
-    return n;
+    return *n >= INT32_MIN && *n <= INT32_MAX ? n : std::nullopt;
   if (!v.is_string())
     return std::nullopt;
   const auto& s = v.get_ref<const std::string&>();
-  int64_t out = 0;
+  int32_t out = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   if (s.empty() || ec != std::errc{} || end != s.data() + s.size())
     return std::nullopt;

@@ -81,10 +81,13 @@ public:
 
   void add_credit(uint64_t bytes) override {
     inflight_ -= std::min(inflight_, bytes);
-    if (draining_)
+    if (draining_ || closed_)
       return;
-    if (paused_ && inflight_ < ctx_.limits.connection_credit)
-      maybe_read();
+    if (credit_wait_ && !credit_spent()) {
+      credit_wait_ = false;
+      if (admitted())
+        read_rest();
+    }
   }
 
   /// Server shutdown: read nothing new and tell the session, which closes with 1001 (going
@@ -130,24 +133,17 @@ private:
     maybe_read();
   }
 
-  // Reads only while this connection has credit and the process has budget: back-pressure by not
-  // reading (TCP flow control then slows the client).
+  // Binary frames are read only while this connection has credit and the process has budget:
+  // back-pressure by not reading (TCP flow control then slows the client).
   void maybe_read() {
     if (reading_ || closed_ || draining_)
       return;
-    if (inflight_ >= ctx_.limits.connection_credit) {
-      // No read is pending while paused, so nothing else keeps this connection alive: hold a
-      // reference until add_credit resumes it (the payload buffers always come back: durable
-      // and written, rejected, or expired).
-      paused_ = true;
-      pause_hold_ = shared_from_this();
-      return;
-    }
     if (auto wait = limiter_.wait(rate_limiter::clock::now()); wait > rate_limiter::clock::duration::zero())
       return throttle(wait);
-    // Past the process budget only binary frames wait their turn (read_admission).
-    peeking_ = admission_.peek_first();
-    paused_ = false;
+    // Past the credit or the process budget the next message is read one byte first: text goes
+    // on (it holds no payload, and the metadata of the blobs that spent the credit may be next;
+    // pausing it too would leave them to expire), a binary frame waits (on_read_part).
+    peeking_ = credit_spent() || admission_.peek_first();
     pause_hold_.reset();
     reading_ = true;
     // Empty until the read starts; Beast then prepares the one-byte peek up front, which
@@ -178,11 +174,10 @@ private:
 
   void on_read_part(beast::error_code ec, std::size_t) {
     if (!ec && std::exchange(peeking_, false) && ws_.got_binary() && !ws_.is_message_done()) {
-      auto v = admission_.binary_frame(std::chrono::steady_clock::now());
-      if (v == read_admission::verdict::wait)
-        return wait_for_turn(); // on_turn reads the rest
-      if (v == read_admission::verdict::read_ahead && ctx_.metrics)
-        ctx_.metrics->budget_overdrafts.inc();
+      if (credit_spent())
+        return wait_for_credit(); // add_credit goes on
+      if (!admitted())
+        return; // on_turn reads the rest
     }
     if (!ec && !sized_) {
       // The first part of a binary frame: the rest may take a while (a busy server, a slow
@@ -253,11 +248,42 @@ private:
       std::move(std::get<client_text>(parsed)));
   }
 
+  bool credit_spent() const { return inflight_ >= ctx_.limits.connection_credit; }
+
+  // A peeked binary frame found this connection's credit spent: its payload waits in the socket
+  // until buffers come back (durable and written, rejected, or expired; they always do). No read
+  // is pending meanwhile, so the connection holds itself.
+  void wait_for_credit() {
+    credit_wait_ = true;
+    pause_hold_ = shared_from_this();
+    stall_->begin(std::chrono::steady_clock::now());
+  }
+
+  // A peeked binary frame within this connection's credit: true if it is read now (or ahead of
+  // the line to finish a pair); false if it waits its turn for the process budget.
+  bool admitted() {
+    auto v = admission_.binary_frame(std::chrono::steady_clock::now());
+    if (v == read_admission::verdict::wait) {
+      wait_for_turn();
+      return false;
+    }
+    if (v == read_admission::verdict::read_ahead && ctx_.metrics)
+      ctx_.metrics->budget_overdrafts.inc();
+    return true;
+  }
+
+  // A binary frame that waited after its first byte is read on; it stalls until on_read.
+  void read_rest() {
+    pause_hold_.reset();
+    if (!sized_)
+      size_buffer(); // the peeked byte came with the frame's header
+    read_part();
+  }
+
   // A binary frame found the process budget spent (or others waiting for it): join the line;
   // its reading resumes in on_turn. Nothing pending keeps this connection alive meanwhile, so
   // it holds itself.
   void wait_for_turn() {
-    paused_ = true;
     pause_hold_ = shared_from_this();
     stall_->begin(std::chrono::steady_clock::now());
     if (ctx_.metrics)
@@ -275,11 +301,7 @@ private:
       stall_->end(std::chrono::steady_clock::now());
       return ctx_.budget->pass_turn();
     }
-    paused_ = false;
-    pause_hold_.reset();
-    if (!sized_)
-      size_buffer(); // the peeked byte came with the frame's header
-    read_part();
+    read_rest();
     if (!ctx_.budget->spent())
       ctx_.budget->pass_turn();
   }
@@ -296,7 +318,6 @@ private:
                   std::nullopt});
     }
     // Only the timer resumes: a credit returned meanwhile must not re-arm it (nor re-notify).
-    paused_ = false;
     pause_hold_.reset();
     retry_timer_.expires_after(wait);
     retry_timer_.async_wait([self = shared_from_this()](beast::error_code err) {
@@ -403,7 +424,7 @@ private:
   uint64_t registry_id_ = 0;
   bool draining_ = false;
   bool reading_ = false;
-  bool paused_ = false;
+  bool credit_wait_ = false; ///< a peeked binary frame waits for this connection's credit
   bool peeking_ = false;  ///< reading one byte to see whether the message is binary
   bool sized_ = false;    ///< the message's buffer has its final size (size_buffer ran)
   bool closing_ = false;

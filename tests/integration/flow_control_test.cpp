@@ -131,6 +131,37 @@ TEST_SUITE("integration.flow_control") {
     CHECK(std::stoull(waits[1]) >= sessions);
   }
 
+  TEST_CASE_FIXTURE(pg_fixture, "blobs that spend the credit before their metadata still pair at once: text is read past the credit") {
+    // Blob 0 and blob 1 (150 KB each) against a 200,000-byte credit, then both metadata. The
+    // second blob is read while the credit is not yet spent and spends it; the metadata behind it
+    // carries no payload and completes both pairs, which frees the credit. Were reads paused
+    // whole on credit, the metadata would sit in the socket until both blobs expired (20 s here)
+    // and end as orphan_expired, as would a single blob larger than the credit.
+    server_process server{url, {"--limits.connection-credit=200000", "--limits.orphan-timeout=20s"}};
+    ws_test_client c{server.port()};
+    const auto sid = test_sid(991);
+    c.send_json(init_msg(sid));
+    REQUIRE(c.wait_for_type("session_init_ack"));
+    std::vector<test_item> items{make_item('f', 0, 51, 150000, 150000), make_item('f', 1, 52, 150000, 150000),
+                                 make_item('f', 2, 53, 300000, 300000)};
+    c.send_blob(sid, item_kind::frame, 0, items[0].payload);
+    c.send_blob(sid, item_kind::frame, 1, items[1].payload);
+    c.send_json(metadata_msg(sid, items[0]));
+    c.send_json(metadata_msg(sid, items[1]));
+    // Then one blob larger than the whole credit, before its metadata.
+    c.send_blob(sid, item_kind::frame, 2, items[2].payload);
+    c.send_json(metadata_msg(sid, items[2]));
+    std::set<uint32_t> acked;
+    while (acked.size() < items.size()) {
+      auto msg = c.next(std::chrono::seconds(10));
+      REQUIRE_MESSAGE(msg, "no ack within 10 s: the metadata was not read past the spent credit " << c.last_error());
+      auto type = (*msg)["type"].get<std::string>();
+      REQUIRE_MESSAGE(type == "frame_ack", "expected acks, got " << msg->dump());
+      acked.insert((*msg)["frame_index"].get<uint32_t>());
+    }
+    CHECK_NO_FAILURES(end_and_check(c, sid, 0, 3));
+    CHECK_NO_FAILURES(check_stored(server.media_root(), *this, sid, items));
+  }
   TEST_CASE_FIXTURE(pg_fixture, "with the process budget spent, a blob whose metadata is behind the next binary frame still pairs at once") {
     // A 1-byte budget and one connection sending blob 0, blob 1, metadata 0, metadata 1 (TCP
     // keeps that order). Blob 0 spends the budget; blob 1 must then wait in line, and nothing

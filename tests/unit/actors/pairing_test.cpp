@@ -224,6 +224,30 @@ TEST_SUITE("actors.pairing") {
     CHECK(c.payload.buf.use_count() == 1);
   }
 
+  TEST_CASE_FIXTURE(pairing_fixture, "refuses metadata past the cap on waiting metadata as overloaded") {
+    // Text is read past a spent credit, so without a cap a client could park metadata without
+    // blobs until memory runs out.
+    pairing_config cfg;
+    cfg.max_unpaired_metadata = 3;
+    pairing p{cfg};
+    for (uint32_t i = 0; i < 3; ++i)
+      as<pairing::waiting>(p.on_metadata(meta(frame, i, 5), t0));
+    auto e = rejection(p.on_metadata(meta(frame, 3, 5), t0));
+    CHECK(e.code == ec::overloaded);
+    check_ref(e, frame, 3);
+    CHECK(e.message.find("metadata") != std::string::npos);
+    CHECK(p.unpaired_count() == 3);
+    // A resend of a waiting one replaces it (no growth), and a metadata completing a waiting
+    // blob needs no room.
+    as<pairing::waiting>(p.on_metadata(meta(frame, 2, 5), t0));
+    as<pairing::waiting>(p.on_blob(blob_of(audio, 0, "12345"), t0));
+    as<pairing::complete>(p.on_metadata(meta(audio, 0, 5), t0));
+    // Room again once a waiting one pairs.
+    as<pairing::complete>(p.on_blob(blob_of(frame, 0, "12345"), t0));
+    as<pairing::waiting>(p.on_metadata(meta(frame, 3, 5), t0));
+    CHECK(p.unpaired_count() == 3);
+  }
+
   TEST_CASE_FIXTURE(pairing_fixture, "refuses a blob past the unpaired budget as overloaded and drops it") {
     pairing_config cfg;
     cfg.max_unpaired_bytes = 10;

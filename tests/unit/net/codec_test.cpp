@@ -142,6 +142,20 @@ TEST_SUITE("net.codec") {
     CHECK(parse_err(std::string(limits.max_text_bytes + 1, ' ')) == ec::too_large);
   }
 
+  // Both would be stored, then refused by PostgreSQL for good: jsonb has no U+0000, and the
+  // columns are 32-bit. A refused row used to stop every later row of the node (the batcher
+  // retried it at the head of its queue), so they are bad messages at the door instead.
+  TEST_CASE("refuses what PostgreSQL cannot store: U+0000 in a text and ids past 32 bits") {
+    const std::string response = R"({"type":"response_metadata","session_id":")" + sid + R"(","question_id":1,)";
+    CHECK(parse_err(response + R"("question_text":"a\u0000b"})") == ec::bad_message);
+    CHECK(parse_ok<response_item>(response + R"("question_text":"a\u0001b"})").question_id == 1);
+    const std::string init = R"({"type":"session_init","session_id":")" + sid + "\",";
+    CHECK(parse_err(init + R"("user_id":2147483648})") == ec::bad_message);
+    CHECK(parse_err(init + R"("user_id":-2147483649})") == ec::bad_message);
+    CHECK(parse_err(init + R"("interview_session_id":3000000000})") == ec::bad_message);
+    CHECK(parse_ok<session_init>(init + R"("user_id":2147483647,"interview_session_id":-2147483648})").user_id == 2147483647);
+  }
+
   TEST_CASE("reads the binary header and shares the payload without copying") {
     auto frame = bytes(make_blob_header(sid, item_kind::frame, 0x01020304) + "JPEGDATA");
     auto r = parse_blob(frame, limits);

@@ -96,6 +96,10 @@ TEST_CASE("sub must be a user id, and sid and scope must be well typed") {
   CHECK_FALSE(verify_jwt(token({{"exp", now + 60}}), secret, now).ok());
   CHECK_FALSE(verify_jwt(token({{"sub", "alice"}, {"exp", now + 60}}), secret, now).ok());
   CHECK_FALSE(verify_jwt(token({{"sub", "42x"}, {"exp", now + 60}}), secret, now).ok());
+  // The user id is a 32-bit column.
+  CHECK_FALSE(verify_jwt(token({{"sub", "2147483648"}, {"exp", now + 60}}), secret, now).ok());
+  CHECK_FALSE(verify_jwt(token({{"sub", 3000000000LL}, {"exp", now + 60}}), secret, now).ok());
+  CHECK(verify_jwt(token({{"sub", "2147483647"}, {"exp", now + 60}}), secret, now).ok());
   CHECK_FALSE(verify_jwt(token({{"sub", "1"}, {"exp", now + 60}, {"sid", 5}}), secret, now).ok());
   CHECK_FALSE(verify_jwt(token({{"sub", "1"}, {"exp", now + 60}, {"scope", 5}}), secret, now).ok());
 }
