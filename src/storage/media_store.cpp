@@ -165,6 +165,11 @@ std::vector<status> media_store::write_part(const std::vector<media_write>& file
   bool created = false;
   if (auto st = ensure_dir(root_, created); !st.ok())
     return std::vector<status>(files.size(), st);
+  // Opened before the first write: syncfs reports the writeback errors recorded on the
+  // filesystem since its descriptor was opened (Linux 5.8+), so a descriptor opened after the
+  // writes would miss a failed background writeback of these very files, and call them durable.
+  unique_fd root_fd{::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  const int root_errno = root_fd.get() < 0 ? errno : 0;
   for (size_t i = 0; i < files.size(); ++i) {
     const auto& f = files[i];
     auto path = path_of(f.session_id, f.folder, f.name);
@@ -202,9 +207,10 @@ std::vector<status> media_store::write_part(const std::vector<media_write>& file
   }
   if (std::find(pending.begin(), pending.end(), true) == pending.end())
     return out;
-  unique_fd root_fd{::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
   auto sync_all = [&](const char* step) {
-    if (root_fd.get() >= 0 && checked_syncfs(root_fd.get()) == 0)
+    if (root_fd.get() < 0)
+      return errno_status(root_errno, "opening the media root for", root_);
+    if (checked_syncfs(root_fd.get()) == 0)
       return status::success();
     return errno_status(errno, step, root_);
   };
