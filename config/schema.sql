@@ -24,6 +24,10 @@ CREATE TABLE IF NOT EXISTS media_sessions (
 -- A table made by the original design lacks the status columns: add whatever is missing.
 -- One ALTER statement, so the table's ACCESS EXCLUSIVE lock is taken once per migration.
 -- node_id: the node that last owned the session (nullable; for scale-out).
+-- arrays_stale: media_items holds rows (or transcripts) its JSONB arrays do not show yet. Set in
+-- the transaction that writes them, cleared by the rebuild that catches up; a node that starts
+-- rebuilds the sessions left marked, since which arrays lag was known only in the memory of a
+-- node that stopped (a client that never comes back would otherwise leave them short for good).
 ALTER TABLE media_sessions
     ADD COLUMN IF NOT EXISTS responses JSONB DEFAULT '[]',
     ADD COLUMN IF NOT EXISTS total_chunks INTEGER DEFAULT 0,
@@ -32,7 +36,8 @@ ALTER TABLE media_sessions
     ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'recording',
     ADD COLUMN IF NOT EXISTS last_activity TIMESTAMP DEFAULT NOW(),
     ADD COLUMN IF NOT EXISTS completed_at TIMESTAMP,
-    ADD COLUMN IF NOT EXISTS node_id VARCHAR(64);
+    ADD COLUMN IF NOT EXISTS node_id VARCHAR(64),
+    ADD COLUMN IF NOT EXISTS arrays_stale BOOLEAN NOT NULL DEFAULT false;
 
 -- The record of truth: one row per acked item, so an append costs one small INSERT whatever the
 -- session's length, and the primary key makes a replay insert nothing (exactly once).

@@ -83,6 +83,28 @@ bool write_some(db_batcher_pointer self) {
   return true;
 }
 
+// Sessions a stopped node left with arrays behind their rows (pg_store::stale_sessions): which
+// arrays lag was known only in its memory. They are handed to the refresh policy a few per tick,
+// so a start after a crash at 10,000 sessions does not rebuild them all in one transaction
+// ahead of new rows.
+void restore_stale(db_batcher_pointer self, refresh_policy::clock::time_point now) {
+  constexpr size_t per_tick = 64;
+  auto& st = self->state;
+  if (!st.stale_loaded) {
+    if (!st.pg->stale_sessions(st.stale_backlog).ok())
+      return; // PostgreSQL is down: the next tick asks again
+    st.stale_loaded = true;
+    if (!st.stale_backlog.empty())
+      log::db().info("db_batcher#{}: {} session(s) have arrays behind their rows (left by a node that stopped); "
+                     "rebuilding them", self->id(), st.stale_backlog.size());
+  }
+  for (size_t i = 0; i < per_tick && !st.stale_backlog.empty(); ++i) {
+    for (char kind : {'a', 'f', 'r'})
+      st.policy->updated(st.stale_backlog.back(), kind, 1, now);
+    st.stale_backlog.pop_back();
+  }
+}
+
 // Merges the queued transcription results in one transaction and marks their sessions' audio
 // arrays stale (coalesced by the refresh policy like new rows). False if PostgreSQL refused.
 bool write_transcripts(db_batcher_pointer self) {
@@ -119,6 +141,9 @@ db_batcher_actor::behavior_type db_batcher(db_batcher_pointer self, db_batcher_c
   st.cfg = std::move(cfg);
   st.pg = std::make_unique<storage::pg_store>(st.cfg.url);
   st.policy = std::make_unique<refresh_policy>(st.cfg.refresh);
+  // Read before this node marks any session itself (else retried by the ticks: PostgreSQL may
+  // be down now, and a session this node marked meanwhile only gets one extra rebuild).
+  restore_stale(self, self->clock().now());
   self->delayed_send(self, st.cfg.tick_interval, atom::tick::value);
   return {
     [=](atom::rows, std::vector<storage::pg_item>& rows, spool_writer_actor& reply_to) {
@@ -145,6 +170,8 @@ db_batcher_actor::behavior_type db_batcher(db_batcher_pointer self, db_batcher_c
     [=](atom::tick) {
       auto& s = self->state;
       self->delayed_send(self, s.cfg.tick_interval, atom::tick::value);
+      if (s.backoff.count() == 0)
+        restore_stale(self, self->clock().now());
       if (!s.queue.empty() || s.backoff.count() > 0) {
         s.scan_all = true; // the next batch looks at every session instead
         return;

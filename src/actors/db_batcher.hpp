@@ -40,6 +40,9 @@ struct db_batcher_state {
   /// The next batch looks at every session's arrays, not only its own (set by the tick, so
   /// arrays due by time alone are found at least once per tick even under steady load).
   bool scan_all = true;
+  /// Sessions a stopped node left marked arrays_stale, not yet handed to the policy.
+  std::vector<std::string> stale_backlog;
+  bool stale_loaded = false; ///< stale_backlog was read (PostgreSQL may be down at start)
   std::chrono::milliseconds backoff{0};
   uint64_t batches = 0;
 };

@@ -69,6 +69,8 @@ std::optional<storage::pg_refresh> refresh_policy::due_of(const std::string& ses
                                                           clock::time_point now) const {
   storage::pg_refresh r{session_id, is_due(s.audio, s, now), is_due(s.frames, s, now),
                         is_due(s.responses, s, now)};
+  r.stale_after = (!r.audio && s.audio.pending > 0) || (!r.frames && s.frames.pending > 0)
+                  || (!r.responses && s.responses.pending > 0);
   if (r.audio || r.frames || r.responses)
     return r;
   return std::nullopt;

@@ -165,6 +165,10 @@ constexpr const char* write_transcripts_sql =
   "released AS (DELETE FROM asr_claims c USING x WHERE c.session_id = x.session_id AND c.idx = x.idx) "
   "UPDATE media_items AS m SET element = m.element || x.patch FROM x "
   "WHERE m.session_id = x.session_id AND m.kind = 'a' AND m.idx = x.idx";
+// Their sessions' audio arrays now lag the rows (pg_store.cpp, mark_stale_sql).
+constexpr const char* mark_transcribed_stale_sql =
+  "UPDATE media_sessions SET arrays_stale = true WHERE session_id = ANY(ARRAY("
+  "SELECT DISTINCT x.session_id FROM jsonb_to_recordset($1::jsonb) AS x(session_id text))) AND NOT arrays_stale";
 
 } // namespace
 
@@ -221,6 +225,7 @@ status pg_store::write_transcripts(const std::vector<pg_transcript>& results) {
   return run("write_transcripts", [&](pqxx::connection& c) {
     pqxx::work w{c};
     w.exec_params(write_transcripts_sql, payload);
+    w.exec_params(mark_transcribed_stale_sql, payload);
     w.commit();
   });
 }

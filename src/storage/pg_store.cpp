@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <utility>
 
 namespace mediaspool::storage {
@@ -85,6 +86,13 @@ constexpr const char* held_ranges_sql =
   "AS run FROM media_items WHERE session_id = $1 AND kind IN ('a', 'f')) AS r GROUP BY kind, run ORDER BY kind, 2";
 constexpr const char* find_item_sql =
   "SELECT hash, size FROM media_items WHERE session_id = $1 AND kind = $2 AND idx = $3";
+// Marks the sessions of a batch's rows (a JSON array of ids) whose arrays this batch does not
+// catch up. Written only when the mark changes, so once per rebuild cycle, not per batch; the
+// = ANY scan takes the row locks in index order, as the refreshes do.
+constexpr const char* mark_stale_sql =
+  "UPDATE media_sessions SET arrays_stale = true "
+  "WHERE session_id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb))) AND NOT arrays_stale";
+constexpr const char* stale_sessions_sql = "SELECT session_id FROM media_sessions WHERE arrays_stale";
 constexpr const char* lengths_sql =
   "SELECT COALESCE(jsonb_array_length(audio_chunks), 0), "
   "COALESCE(jsonb_array_length(video_frames), 0) FROM media_sessions WHERE session_id = $1";
@@ -113,6 +121,8 @@ std::string refresh_sql(unsigned mask, bool finalize, bool complete) {
                         "WHERE session_id = $1 AND kind = '"}
             + a.kind + "') AS " + alias;
   }
+  // A finalize rebuilds every array; a refresh says whether others still lag ($2).
+  set += finalize ? ", arrays_stale = false" : ", arrays_stale = $2";
   if (complete)
     set += ", status = 'completed', completed_at = COALESCE(s.completed_at, now())";
   std::string sql = "UPDATE media_sessions AS s SET " + set + from + " WHERE s.session_id = $1";
@@ -135,6 +145,7 @@ void prepare_all(pqxx::connection& c) {
   c.prepare("ms_find_item", find_item_sql);
   c.prepare("ms_session_node", session_node_sql);
   c.prepare("ms_lengths", lengths_sql);
+  c.prepare("ms_mark_stale", mark_stale_sql);
   for (unsigned mask = 0; mask <= all_arrays; ++mask)
     c.prepare(refresh_name(mask), refresh_sql(mask, false, false));
   c.prepare(finalize_name, refresh_sql(all_arrays, true, false));
@@ -193,13 +204,28 @@ status build_payload(const std::vector<pg_session>& sessions, const std::vector<
 
 // Refresh requests merged per session (several for one session in a batch become one UPDATE)
 // and in session order, the same lock order for every writer.
-std::map<std::string, unsigned> merge_refresh(const std::vector<pg_refresh>& refresh) {
-  std::map<std::string, unsigned> out;
+struct merged_refresh {
+  unsigned mask = 0;
+  bool stale_after = true; ///< false if any request says the session is caught up
+};
+std::map<std::string, merged_refresh> merge_refresh(const std::vector<pg_refresh>& refresh) {
+  std::map<std::string, merged_refresh> out;
   for (const auto& r : refresh) {
-    auto& mask = out[r.session_id];
-    mask |= (r.audio ? 1u : 0u) | (r.frames ? 2u : 0u) | (r.responses ? 4u : 0u);
+    auto& m = out[r.session_id];
+    m.mask |= (r.audio ? 1u : 0u) | (r.frames ? 2u : 0u) | (r.responses ? 4u : 0u);
+    m.stale_after = m.stale_after && r.stale_after;
   }
   return out;
+}
+
+// The ids of the sessions that get rows in this batch and are not caught up by its refreshes,
+// as the JSON array mark_stale_sql takes; empty if none.
+std::string sessions_to_mark(const std::vector<pg_item>& items, const std::map<std::string, merged_refresh>& masks) {
+  std::set<std::string> ids;
+  for (const auto& it : items)
+    if (auto m = masks.find(it.key.session_id); m == masks.end() || m->second.stale_after)
+      ids.insert(it.key.session_id);
+  return ids.empty() ? std::string{} : nlohmann::json(ids).dump();
 }
 
 } // namespace
@@ -327,6 +353,12 @@ status pg_store::write_batch(const std::vector<pg_session>& sessions,
     return {errc::invalid_argument, std::string{"write_batch: "} + e.what()};
   }
   const auto masks = merge_refresh(refresh);
+  std::string to_mark;
+  try {
+    to_mark = sessions_to_mark(items, masks);
+  } catch (const std::exception& e) {
+    return {errc::invalid_argument, std::string{"write_batch: "} + e.what()};
+  }
   return run("write_batch", [&](pqxx::connection& c) {
     pqxx::work w{c};
     if (!payload.sessions.empty())
@@ -335,8 +367,10 @@ status pg_store::write_batch(const std::vector<pg_session>& sessions,
       w.exec_prepared("ms_media", payload.media);
     if (!payload.responses.empty())
       w.exec_prepared("ms_responses", payload.responses);
-    for (const auto& [sid, mask] : masks)
-      w.exec_prepared(refresh_name(mask), sid);
+    if (!to_mark.empty())
+      w.exec_prepared("ms_mark_stale", to_mark);
+    for (const auto& [sid, m] : masks)
+      w.exec_prepared(refresh_name(m.mask), sid, m.stale_after);
     // A named crash point for the kill -9 tests: the rows are written, not committed.
     if (!items.empty())
       faults::reach("mid-batch");
@@ -359,6 +393,17 @@ status pg_store::finalize(const std::string& session_id, bool complete, pg_total
   if (st.ok() && !found)
     return {errc::invalid_argument, "finalize: no session row for " + session_id};
   return st;
+}
+
+status pg_store::stale_sessions(std::vector<std::string>& out) {
+  return run("stale_sessions", [&](pqxx::connection& c) {
+    pqxx::nontransaction n{c};
+    auto r = n.exec(stale_sessions_sql);
+    out.clear();
+    out.reserve(r.size());
+    for (const auto& row : r)
+      out.push_back(row[0].as<std::string>());
+  });
 }
 
 status pg_store::array_lengths(const std::string& session_id, pg_totals& totals) {

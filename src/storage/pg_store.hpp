@@ -44,6 +44,9 @@ struct pg_refresh {
   bool audio = false;
   bool frames = false;
   bool responses = false;
+  /// Another of its arrays still lacks rows after this rebuild: the session stays marked
+  /// arrays_stale (config/schema.sql) instead of being cleared.
+  bool stale_after = false;
 };
 
 /// Filters and keyset paging of list_sessions (absent = no filter).
@@ -141,6 +144,10 @@ public:
   /// completed_at (the first completion time is kept on a replay). Returns the totals through
   /// `totals`. A session without a row is invalid_argument.
   status finalize(const std::string& session_id, bool complete, pg_totals& totals);
+
+  /// The sessions marked arrays_stale: rows were written that their arrays do not show yet, and
+  /// the node that wrote them may have stopped before rebuilding them (a start-up catches up).
+  status stale_sessions(std::vector<std::string>& out);
 
   /// Current lengths of a session's arrays (the batcher's refresh policy starts from them).
   status array_lengths(const std::string& session_id, pg_totals& totals);

@@ -209,4 +209,51 @@ TEST_CASE_FIXTURE(batcher_fixture, "an array due by time alone is rebuilt within
   CHECK(count() == 4 + 32);
 }
 
+TEST_CASE_FIXTURE(batcher_fixture, "arrays a stopped node left behind their rows are rebuilt by the next one") {
+  // Between rebuilds the arrays trail media_items, and which ones trail was only in the memory
+  // of the batcher: after a restart a session whose client never came back kept short arrays.
+  migrate_store();
+  start(url);
+  send_rows(first_rows); // a new session: its array is built at once (3 elements)
+  run();
+  send_rows({audio(3)}); // too soon after the first rebuild: not rebuilt yet
+  run();
+  REQUIRE(session_column("jsonb_array_length(audio_chunks)") == "3");
+  CHECK(session_column("arrays_stale") == "true");
+  // The node stops (its idle catch-up never ran) and another starts on the same database.
+  self->send_exit(batcher, caf::exit_reason::user_shutdown);
+  run();
+  start(url);
+  advance_time(1s); // one tick: the marked session is rebuilt
+  CHECK(session_column("jsonb_array_length(audio_chunks)") == "4");
+  CHECK(session_column("total_chunks") == "4");
+  CHECK(session_column("arrays_stale") == "false");
+}
+
+TEST_CASE_FIXTURE(batcher_fixture, "a rebuild that leaves another array behind keeps the session marked") {
+  migrate_store();
+  start(url);
+  std::vector<pg_item> eight;
+  for (uint32_t i = 0; i < 8; ++i)
+    eight.push_back(audio(i));
+  send_rows(eight); // built at once
+  run();
+  send_rows({frame(0)}); // the first frame: that array is built at once, audio has nothing new
+  run();
+  CHECK(session_column("jsonb_array_length(video_frames)") == "1");
+  CHECK(session_column("arrays_stale") == "false");
+  send_rows({audio(8)}); // 1 of 8 is below the fraction: pending, the session is marked
+  run();
+  CHECK(session_column("arrays_stale") == "true");
+  advance_time(3s); // past the minimum interval
+  send_rows({frame(1), frame(2)}); // frames due, audio still pending
+  run();
+  CHECK(session_column("jsonb_array_length(video_frames)") == "3");
+  CHECK(session_column("jsonb_array_length(audio_chunks)") == "8");
+  CHECK_MESSAGE(session_column("arrays_stale") == "true", "the audio array still lacks chunk 8");
+  auto totals = ask<end_result>(batcher, atom::finalize::value, sid);
+  CHECK(totals.total_chunks == 9);
+  CHECK(session_column("arrays_stale") == "false");
+}
+
 } // TEST_SUITE
