@@ -22,9 +22,9 @@ readiness check_readiness(health_probe_state& st) {
   r.db = s.ok();
   if (!r.db)
     r.problems.push_back("db: PostgreSQL unreachable: " + s.message);
-  r.spool = st.cfg.spool != nullptr;
+  r.spool = st.cfg.spool != nullptr && st.cfg.spool->is_open();
   if (!r.spool)
-    r.problems.push_back("spool: not open");
+    r.problems.push_back(st.cfg.spool ? "spool: closed after a write error, reopening" : "spool: not open");
   r.disk = true;
   if (st.cfg.writes) {
     for (auto& p : st.cfg.writes->problems()) {

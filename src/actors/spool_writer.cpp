@@ -154,14 +154,55 @@ private:
   storage_health* health_;
 };
 
+void schedule_retry(spool_writer_pointer self) {
+  auto& st = self->state;
+  if (!st.retry_scheduled) {
+    st.retry_scheduled = true;
+    self->delayed_send(self, std::chrono::seconds(1), atom::retry::value);
+  }
+}
+
 void remove_records(spool_writer_pointer self, const std::vector<storage::item_key>& keys) {
   if (keys.empty())
     return;
-  spool_write_clock clock{self->state.health.get()};
-  self->state.stats.delete_batches++;
-  if (auto s = self->state.spool->remove(keys); !s.ok())
-    log::spool().warn("spool_writer#{}: delete of {} records failed ({}): they replay at next start",
-                      self->id(), keys.size(), s.message);
+  auto s = [&] {
+    spool_write_clock clock{self->state.health.get()};
+    self->state.stats.delete_batches++;
+    return self->state.spool->remove(keys);
+  }();
+  if (!s.ok()) {
+    log::spool().warn("spool_writer#{}: delete of {} records failed ({}): they are re-driven once the spool "
+                      "reopens", self->id(), keys.size(), s.message);
+    if (self->state.health)
+      self->state.health->report(storage_health::spool, s);
+    schedule_retry(self); // follow_spool reopens it
+  }
+}
+
+void recover_page(spool_writer_pointer self);
+
+// A write error closes the spool until a reopen, which reads the records on disk: they may
+// include one whose commit reported failure (its bytes reached the WAL), which a resume then
+// lists as held, so its client never sends it again; and ones whose delete failed. So every
+// reopen is followed by a recovery pass, which re-drives the records not pending. While the
+// spool stays closed (an idle node: no write comes to reopen it, and every session_init, which
+// reads what it holds, would fail) the retry timer reopens it.
+void follow_spool(spool_writer_pointer self) {
+  auto& st = self->state;
+  if (!st.spool->is_open())
+    if (auto s = st.spool->reopen_if_closed(); !s.ok())
+      return schedule_retry(self);
+  if (auto n = st.spool->reopen_count(); n != st.reopens_seen) {
+    st.reopens_seen = n;
+    // Open again (here, or in a delete or commit that came first): writes work.
+    if (st.health)
+      st.health->report(storage_health::spool, storage::status::success());
+    log::spool().info("spool_writer#{}: spool reopened after a write error; re-driving the records it holds",
+                      self->id());
+    st.recovering = true;
+    st.recovery_cursor.reset();
+    recover_page(self);
+  }
 }
 
 // Re-drives the next page of spool records once the previous pages have mostly settled.
@@ -236,6 +277,8 @@ void commit(spool_writer_pointer self) {
     for (auto& it : batch)
       if (it.session)
         caf::anon_send(it.session, atom::spoolfail::value, it.key, make_error(code));
+    if (!st.spool->is_open())
+      schedule_retry(self);
     return;
   }
   // A named crash point for the kill -9 tests: durable, not acked yet.
@@ -262,6 +305,7 @@ void commit(spool_writer_pointer self) {
     caf::anon_send(session, atom::durable::value, std::move(keys));
   send_files(self);
   self->send(st.batcher, atom::rows::value, std::move(rows), spool_writer_actor{self});
+  follow_spool(self); // this commit may have reopened it (its own items are pending by now)
   publish(st);
 }
 
@@ -320,15 +364,14 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
       for (auto& key : done.failed)
         if (auto it = st.pending.find(key); it != st.pending.end() && !it->second.file_done)
           st.retry_files.push_back(key);
-      if (!st.retry_files.empty() && !st.retry_scheduled) {
-        st.retry_scheduled = true;
-        self->delayed_send(self, std::chrono::seconds(1), atom::retry::value);
-      }
+      if (!st.retry_files.empty())
+        schedule_retry(self);
       schedule_flush(self);
     },
     [=](atom::retry) {
       auto& st = self->state;
       st.retry_scheduled = false;
+      follow_spool(self);
       // Two jobs in flight for one key may both have failed: one retry writes the file.
       auto keys = std::exchange(st.retry_files, {});
       std::sort(keys.begin(), keys.end());

@@ -51,6 +51,7 @@ struct spool_writer_state {
   std::optional<storage::item_key> recovery_cursor;
   size_t recovery_page = 256;
   bool retry_scheduled = false;
+  uint64_t reopens_seen = 0; ///< spool reopens already followed by a recovery pass (follow_spool)
   spool_stats stats;
   std::shared_ptr<server_metrics> metrics; ///< null: not measured
   std::shared_ptr<storage_health> health;   ///< null: not reported (unit tests)

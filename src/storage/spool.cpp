@@ -70,6 +70,7 @@ status spool::impl::ensure_writable() {
     return last_error;
   }
   broken = false;
+  ++reopens;
   return status::success();
 }
 
@@ -179,6 +180,15 @@ status spool::write_durable(const std::vector<spool_entry>& entries) {
     impl_->payloads->delete_segments(impl_->payloads->release(replaced));
   return status::success();
 }
+
+status spool::reopen_if_closed() {
+  std::lock_guard<std::mutex> guard{impl_->mutation_mutex};
+  return impl_->ensure_writable();
+}
+
+bool spool::is_open() const noexcept { return !impl_->broken.load(); }
+
+uint64_t spool::reopen_count() const noexcept { return impl_->reopens.load(); }
 
 status spool::remove(const std::vector<item_key>& keys) {
   if (keys.empty())

@@ -115,6 +115,18 @@ public:
   /// of this node can have left temp files in). From the keys held in memory.
   std::vector<std::string> session_ids() const;
 
+  /// After a write error closed the database (write_durable, remove): tries to open it again, at
+  /// most once per 200 ms (the next write tries too). Ok if it is open.
+  status reopen_if_closed();
+
+  /// False while a write error keeps the database closed.
+  bool is_open() const noexcept;
+
+  /// How many times the database was reopened after a write error. A reopen finds the records
+  /// on disk, which may include one whose commit reported failure (its bytes reached the WAL):
+  /// the writer re-drives those it does not know.
+  uint64_t reopen_count() const noexcept;
+
   /// Number of records (exact count kept in memory since open, plus what open found).
   uint64_t record_count() const noexcept;
 

@@ -54,7 +54,8 @@ struct spool::impl {
   // write closes the DB and the next write opens it afresh: recovery reads only what is on
   // disk, the new WAL starts clean, and the batch that failed was never acked (its client sends
   // it again; a replayed copy of it is stored once, as any resent item is).
-  bool broken = false;
+  std::atomic<bool> broken{false}; ///< written under mutation_mutex
+  std::atomic<uint64_t> reopens{0};
   status last_error;
   std::chrono::steady_clock::time_point next_reopen{};
 

@@ -141,6 +141,30 @@ TEST_CASE_FIXTURE(pg_fixture, "spool sync failing for lack of space: overloaded 
   CHECK_NO_FAILURES(check_stored(server.media_root(), *this, sid, items));
 }
 
+TEST_CASE_FIXTURE(pg_fixture, "a record a failed commit left in the spool is stored without a restart, and the idle spool reopens by itself") {
+  // A commit whose RocksDB WAL sync fails is answered `internal`, and the spool closes until a
+  // reopen; the record it wrote comes back then (it was in the WAL), so a resume lists it as held
+  // and the client never sends it again. It must become a file and a row in this process, not at
+  // the next start; and with no further write the spool must still reopen, or every session_init
+  // (which reads what the spool holds) would fail.
+  server_process server{url, {"--debug.fault-injection"}};
+  const auto sid = test_sid(962);
+  auto items = make_mix(962, 1, 1);
+  {
+    ws_test_client c{server.port()};
+    CHECK_NO_FAILURES(init_and_check(c, sid, false));
+    CHECK_NO_FAILURES(send_and_check_acks(c, sid, {items[0]}, 4));
+    // In a commit the payload log's fdatasync is the 1st sync, RocksDB's WAL sync the 2nd.
+    REQUIRE(arm(server.port(), "io=spool.sync@2").status == 200);
+    auto result = send_each(c, sid, {items[1]});
+    REQUIRE_MESSAGE(count_of(result, "error:internal") == 1, "the failed commit is reported");
+    REQUIRE(arm(server.port(), "io=").status == 200);
+  }
+  auto r = http_get_until(server.port(), "/readyz", 200);
+  CHECK_MESSAGE(r.status == 200, "the spool never reopened by itself: " << r.status << " " << problems_of(r));
+  CHECK_NO_FAILURES(resume_end_and_check(server.port(), server.media_root(), *this, sid, items));
+}
+
 TEST_CASE_FIXTURE(pg_fixture, "media fsync failing: items acked from the spool, no file half-written, files rewritten once it clears") {
   server_process server{url, {"--debug.fault-injection"}};
   const auto sid = test_sid(961);
