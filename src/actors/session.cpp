@@ -17,8 +17,10 @@ char key_kind(item_kind k) { return static_cast<char>(k); }
 
 void session_state::on_init(const session_init& init) {
   if (ph != phase::fresh) {
-    if (init.session_id != sid)
+    if (init.session_id != sid) {
+      fail(ec::session_mismatch, "this connection carries session " + sid + "; open a new one for another");
       return leave(1008, "session_init for another session on the same connection");
+    }
     if (ph == phase::ready)
       out->send(make_init_ack(true));
     return;
@@ -172,7 +174,8 @@ void session_state::on_response(response_item&& r) {
   if (ph == phase::loading)
     return void(stash.emplace_back(std::move(r)));
   storage::item_key key{sid, key_kind(item_kind::response), r.question_id};
-  spooled[{key.kind, key.index}] = in_flight{0, self->clock().now()};
+  if (auto [it, inserted] = spooled.try_emplace({key.kind, key.index}, in_flight{0, self->clock().now()}); !inserted)
+    ++it->second.copies;
   if (svc->metrics)
     svc->metrics->on_received(item_kind::response, r.element.size());
   auto hash = payload_hash(r.element.data(), r.element.size());
@@ -248,7 +251,8 @@ void session_state::on_durable(const storage::item_key& key) {
   auto size = it->second.size;
   if (svc->metrics)
     svc->metrics->ack_latency.observe(std::chrono::duration<double>(self->clock().now() - it->second.since).count());
-  spooled.erase(it);
+  if (--it->second.copies == 0)
+    spooled.erase(it);
   if (key.kind == key_kind(item_kind::response)) {
     out->send(response_ack{sid, key.index});
   } else {
@@ -272,7 +276,8 @@ void session_state::on_spool_failed(const storage::item_key& key, ec code) {
   auto it = spooled.find({key.kind, key.index});
   if (it == spooled.end())
     return;
-  spooled.erase(it);
+  if (--it->second.copies == 0)
+    spooled.erase(it);
   auto kind = static_cast<item_kind>(key.kind);
   uint32_t owed = 0;
   if (kind != item_kind::response && pairs)
@@ -375,7 +380,10 @@ caf::behavior session(caf::stateful_actor<session_state>* self, outbox_ptr out,
     },
     [=](atom::spoolfail, storage::item_key& key, caf::error& err) { self->state.on_spool_failed(key, to_ec(err)); },
     [=](atom::expire) { self->state.on_expire(); },
-    [=](atom::replaced) { self->state.leave(1008, "replaced by a newer connection for this session"); },
+    [=](atom::replaced) {
+      self->state.fail(ec::session_mismatch, "replaced by a newer connection for this session");
+      self->state.leave(1008, "replaced by a newer connection for this session");
+    },
     [=](atom::drain) { self->state.on_drain(); },
     [=](atom::closed) { self->state.leave(1000, "connection closed"); },
   };

@@ -44,6 +44,9 @@ struct session_state {
   struct in_flight {
     uint64_t size = 0; ///< payload bytes: the ack's file_size
     caf::actor_clock::time_point since{}; ///< when the pair completed (ack latency)
+    /// Copies of it at the spool writer, each answered once (durable or failed): a response may
+    /// be sent again before its first copy is durable (the newest wins; each copy is acked).
+    uint32_t copies = 1;
   };
 
   caf::event_based_actor* self = nullptr;

@@ -81,6 +81,7 @@ storage::pg_item dispatch(spool_writer_pointer self, storage::item_key key, uint
     }
   }
   p.db_done = false;
+  ++p.rows_out;
   if (st.metrics) {
     st.metrics->file_queue.add(p.file_done ? 0 : 1);
     st.metrics->batcher_queue.add();
@@ -392,9 +393,12 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
           continue;
         log::spool().debug("spool_writer#{}: sid={} {}{} row committed", self->id(), key.session_id, key.kind,
                            key.index);
-        if (self->state.metrics && !it->second.db_done)
+        auto& p = it->second;
+        if (p.rows_out > 0 && --p.rows_out > 0)
+          continue; // an older copy's row: the record holds a newer one
+        if (self->state.metrics && !p.db_done)
           self->state.metrics->batcher_queue.sub();
-        it->second.db_done = true;
+        p.db_done = true;
         settle(self, key, self->state.removals);
       }
       schedule_flush(self);

@@ -25,6 +25,9 @@ struct spool_writer_state {
     uint64_t held = 0; ///< payload bytes this item keeps in memory for its file
     bool file_done = false;
     bool db_done = false;
+    /// Rows of it at the batcher, each answered by one dbdone: a response replaced before its
+    /// row was written has two, and only the last one's answer means the record's row exists.
+    uint32_t rows_out = 0;
   };
 
   std::shared_ptr<storage::spool> spool;

@@ -275,6 +275,23 @@ TEST_CASE_FIXTURE(session_fixture, "input that arrives while the session loads i
   CHECK(acks[0].question_id == 7);
 }
 
+TEST_CASE_FIXTURE(session_fixture, "a response sent twice before it is durable is acked twice, each copy when it is durable") {
+  // PROTOCOL.md: a resent item is acked again. Responses have no dedupe (the newest wins), and
+  // the second copy used to overwrite the first's place in flight, so one ack went missing.
+  auto c = ready();
+  auto before = spool_rec->appends.size();
+  self->send(c.actor, response_item{sid, 3, "{\"question_id\":3,\"question_text\":\"a\"}"});
+  self->send(c.actor, response_item{sid, 3, "{\"question_id\":3,\"question_text\":\"b\"}"});
+  run();
+  REQUIRE(spool_rec->appends.size() == before + 2);
+  durable(before);
+  CHECK_MESSAGE(c.out->all<response_ack>().size() == 1, "the first copy is durable: one ack, not two");
+  durable(before + 1);
+  auto acks = c.out->all<response_ack>();
+  REQUIRE(acks.size() == 2);
+  CHECK(acks[1].question_id == 3);
+}
+
 TEST_CASE_FIXTURE(session_fixture, "a session closed while it loads drops the blobs it stashed") {
   loader_rec->hold = true;
   auto c = connect();
@@ -308,6 +325,9 @@ TEST_CASE_FIXTURE(session_fixture, "a message for another session closes the con
 TEST_CASE_FIXTURE(session_fixture, "a second session_init for another id on the same connection closes with 1008") {
   auto c = ready();
   init(c, other_sid);
+  auto errors = c.out->all<error_reply>();
+  REQUIRE_MESSAGE(errors.size() == 1, "every bad input gets a clear error, not only a close reason");
+  CHECK(errors[0].code == ec::session_mismatch);
   CHECK(c.out->closes == std::vector<uint16_t>{1008});
   CHECK(loader_rec->inits.size() == 1);
 }
@@ -453,6 +473,9 @@ TEST_CASE_FIXTURE(session_fixture, "replaced closes with 1008 and the actor quit
   auto b = connect();
   init(b); // the registry tells `a` it is replaced; b's claim waits until `a` is gone
   CHECK(a.out->closes == std::vector<uint16_t>{1008});
+  auto told = a.out->all<error_reply>();
+  REQUIRE(told.size() == 1);
+  CHECK(told[0].code == ec::session_mismatch);
   CHECK_FALSE_MESSAGE(a_down->has_value(), "the old session must outlive its item in flight");
   CHECK_MESSAGE(b.out->sent.empty(), "the new session must not start next to the old one");
   send_pair(a, item_kind::audio, 1, 900);

@@ -306,6 +306,25 @@ TEST_CASE_FIXTURE(spool_writer_fixture, "a record leaves the spool only when bot
 }
 
 
+TEST_CASE_FIXTURE(spool_writer_fixture, "a response replaced before its row is written leaves the spool only with the newer copy's row") {
+  // Two copies of one response (the newest wins): each is a row for the batcher, and the older
+  // copy's row must not release the record that now holds the newer one.
+  start_writer();
+  auto first = item('r', 7);
+  auto second = item('r', 7);
+  second.element = "{\"question_id\":7,\"question_text\":\"newer\"}";
+  second.hash = 4242;
+  append(first);
+  run();
+  append(second);
+  run();
+  REQUIRE(held().size() == 1);
+  dbdone({{sid, 'r', 7}}); // the first copy's row
+  CHECK_MESSAGE(held().size() == 1, "the newer copy's row is not written yet: its record stays");
+  dbdone({{sid, 'r', 7}});
+  CHECK(held().empty());
+}
+
 TEST_CASE_FIXTURE(spool_writer_fixture, "records settled while the writer was busy leave the spool in one delete batch") {
   start_writer();
   for (uint32_t i = 0; i < 8; ++i)
