@@ -212,11 +212,16 @@ ojson ranges_json(const index_ranges& rs) {
 
 } // namespace
 
+error_reply too_large_text(size_t size, const codec_limits& limits) {
+  return error_reply{ec::too_large, "text message of " + std::to_string(size) + " bytes, larger than "
+                                      + std::to_string(limits.max_text_bytes),
+                     std::nullopt};
+}
+
 std::variant<client_text, error_reply> parse_text(std::string_view text,
                                                   const codec_limits& limits) {
   if (text.size() > limits.max_text_bytes)
-    return error_reply{ec::too_large, "text message larger than " + std::to_string(limits.max_text_bytes) + " bytes",
-                       std::nullopt};
+    return too_large_text(text.size(), limits);
   message_fields doc;
   switch (doc.parse(text)) {
     case message_fields::outcome::not_json:

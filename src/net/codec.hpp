@@ -25,6 +25,10 @@ using client_text = std::variant<session_init, item_metadata, response_item, ses
 std::variant<client_text, error_reply> parse_text(std::string_view text,
                                                   const codec_limits& limits);
 
+/// The answer to a text message of `size` bytes, past limits.max_text_bytes (its bytes are not
+/// kept to be parsed).
+error_reply too_large_text(size_t size, const codec_limits& limits);
+
 /// Parses one binary frame whose bytes are `frame` (offset 0). On success the blob's payload
 /// shares `frame`'s buffer (no copy), starting after the header. Errors: bad_message, too_large
 /// (payload above the kind's limit).

@@ -168,7 +168,8 @@ private:
     if (ws_.is_message_done())
       return;
     const size_t total = frame_->size() + ws_.read_size_hint(ctx_.limits.read_message_max + 1);
-    if (total <= ctx_.limits.read_message_max)
+    const size_t keep = ws_.got_text() ? ctx_.codec.max_text_bytes : ctx_.limits.read_message_max;
+    if (total <= keep)
       ctx_.pool->grow_exact(*frame_, total); // dbuf_ refers to *frame_, whose size is unchanged
   }
 
@@ -186,8 +187,14 @@ private:
         stall_->begin(std::chrono::steady_clock::now());
       size_buffer();
     }
+    // Text past max_text_bytes is refused (too_large) but read to its end, its bytes dropped as
+    // they come: it holds no payload and is read past the credit, so it must hold no memory.
+    if (!ec && ws_.got_text() && frame_->size() > ctx_.codec.max_text_bytes) {
+      text_dropped_ += frame_->size();
+      dbuf_->consume(frame_->size());
+    }
     // The size is checked whether or not the message is done: one read may return all of it.
-    if (!ec && (!ws_.is_message_done() || frame_->size() > ctx_.limits.read_message_max)) {
+    if (!ec && (!ws_.is_message_done() || text_dropped_ + frame_->size() > ctx_.limits.read_message_max)) {
       if (frame_->size() <= ctx_.limits.read_message_max)
         return read_part();
       reading_ = false;
@@ -223,7 +230,9 @@ private:
   }
 
   void on_text() {
-    auto parsed = parse_text(std::string_view(frame_->data(), frame_->size()), ctx_.codec);
+    const auto dropped = std::exchange(text_dropped_, 0);
+    auto parsed = dropped == 0 ? parse_text(std::string_view(frame_->data(), frame_->size()), ctx_.codec)
+                               : too_large_text(dropped + frame_->size(), ctx_.codec);
     ctx_.pool->give_back(std::move(*frame_));
     frame_.reset();
     if (refused_)
@@ -418,6 +427,7 @@ private:
   std::deque<std::string> writes_;
   std::optional<websocket::close_reason> close_code_;
   uint64_t inflight_ = 0;
+  size_t text_dropped_ = 0; ///< bytes of the current text message dropped (past max_text_bytes)
   std::shared_ptr<stall_meter> stall_ = std::make_shared<stall_meter>();
   std::shared_ptr<credit_sink> credit_; ///< made at accept (it needs weak_from_this)
   std::shared_ptr<ws_connection> pause_hold_; ///< self-reference while paused on credit or in line

@@ -13,6 +13,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -225,6 +226,44 @@ TEST_CASE_FIXTURE(pg_fixture, "slowloris: 1,000 trickling requests and 1,000 sil
   CHECK(m.body.find("mediaspool_connection_limits_total{limit=\"handshake_timeout\"} 1000") != std::string::npos);
   CHECK(m.body.find("mediaspool_errors_total{code=\"not_initialized\"} 1000") != std::string::npos);
   CHECK(http_get(server.port(), "/readyz").status == 200);
+}
+
+TEST_CASE_FIXTURE(pg_fixture, "a text message past max-text-bytes is refused with too_large and not kept in memory while it arrives") {
+  // Text carries no payload and is read even past a connection's credit, so an oversized one is
+  // read to its end with its bytes dropped as they come. It used to be buffered whole (up to
+  // read-message-max, 8 MiB) outside every budget: 16 connections holding 6 MiB each here.
+  server_process server{url, {}};
+  auto peak = [&] {
+    std::ifstream status{"/proc/" + std::to_string(server.pid()) + "/status"};
+    std::string line;
+    while (std::getline(status, line))
+      if (line.rfind("VmHWM:", 0) == 0)
+        return std::stoull(line.substr(6)) * 1024; // kB
+    return 0ull;
+  };
+  const auto before = peak();
+  REQUIRE(before > 0);
+  constexpr int connections = 16;
+  std::vector<std::unique_ptr<ws_test_client>> cs;
+  for (int i = 0; i < connections; ++i) {
+    cs.push_back(std::make_unique<ws_test_client>(server.port()));
+    cs.back()->send_text_fragment("{\"type\":\"session_end\",\"pad\":\"" + std::string(6u << 20, 'x'), false);
+  }
+  for (auto& c : cs)
+    REQUIRE_MESSAGE(c->flush(30s), "the server stopped reading an oversized text message");
+  for (auto& c : cs)
+    c->send_text_fragment("\"}", true);
+  for (auto& c : cs) {
+    auto msg = c->wait_for_type("error", 30s);
+    REQUIRE_MESSAGE(msg, "no error for the oversized text " << c->last_error());
+    CHECK((*msg)["code"] == "too_large");
+  }
+  const auto grew = peak() - before;
+  MESSAGE("peak RSS grew by " << grew / 1024 << " KiB while " << connections << " connections each sent 6 MiB of text");
+  CHECK_MESSAGE(grew < (48ull << 20), "the oversized text messages were held in memory: peak RSS +" << (grew >> 20) << " MiB");
+  // The connection stays usable: a well-formed message after it is answered.
+  cs[0]->send_json(init_msg(test_sid(993)));
+  CHECK(cs[0]->wait_for_type("session_init_ack", 10s));
 }
 
 TEST_CASE_FIXTURE(pg_fixture, "idle timeout: a peer that answers nothing is closed, a quiet browser-like client is kept alive by pings") {

@@ -256,6 +256,10 @@ void ws_test_client::send_binary_fragment(std::string bytes, bool last) {
   impl_->post_send(true, std::move(bytes), last);
 }
 
+void ws_test_client::send_text_fragment(std::string bytes, bool last) {
+  impl_->post_send(false, std::move(bytes), last);
+}
+
 void ws_test_client::send_blob(const std::string& session_id, item_kind kind, uint32_t index,
                                const std::string& payload) {
   send_binary(net::make_blob_header(session_id, kind, index) + payload);

@@ -53,6 +53,8 @@ public:
   /// One frame of a fragmented binary message; the message goes on until a fragment with
   /// `last`. Send nothing else in between (WebSocket does not interleave data messages).
   void send_binary_fragment(std::string bytes, bool last);
+  /// Likewise for a fragmented text message.
+  void send_text_fragment(std::string bytes, bool last);
   /// A binary media frame: the 41-byte header of net::make_blob_header, then `payload`.
   void send_blob(const std::string& session_id, item_kind kind, uint32_t index,
                  const std::string& payload);
