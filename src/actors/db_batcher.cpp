@@ -37,7 +37,7 @@ void on_failure(db_batcher_pointer self, const storage::status& s, size_t rows) 
 bool write_some(db_batcher_pointer self) {
   auto& st = self->state;
   auto now = self->clock().now(); // the actor clock, so tests can advance it
-  size_t n = std::min(st.queue.size(), st.cfg.max_batch_items);
+  size_t n = std::min(st.queue.size(), st.isolating > 0 ? size_t{1} : st.cfg.max_batch_items);
   std::vector<storage::pg_item> items;
   std::vector<std::string> touched; // the batch's sessions, sorted, each once
   items.reserve(n);
@@ -59,9 +59,28 @@ bool write_some(db_batcher_pointer self) {
   auto s = st.pg->write_batch(sessions, items, refresh);
   if (!s.ok()) {
     st.policy->restore(std::move(before));
+    // Refused for the data, not for an outage: retrying the same batch would fail forever and
+    // hold up every row behind it. The batch is written row by row instead; a row refused alone
+    // is set aside: never confirmed, so its record stays in the spool (nothing acked is lost,
+    // and a restart tries it again), and said in the log.
+    if (s.code == storage::errc::db_rejected || s.code == storage::errc::invalid_argument) {
+      if (n > 1) {
+        st.isolating = n;
+        log::db().warn("db_batcher#{}: PostgreSQL refused a batch of {} rows for its data ({}); writing them one by one",
+                       self->id(), n, s.message);
+        return true;
+      }
+      auto& key = st.queue.front().row.key;
+      log::db().error("db_batcher#{}: sid={} {}{}: PostgreSQL refuses this row ({}); set aside, it stays in the spool "
+                      "unconfirmed", self->id(), key.session_id, key.kind, key.index, s.message);
+      st.queue.erase(st.queue.begin());
+      st.isolating -= st.isolating > 0 ? 1 : 0;
+      return true;
+    }
     on_failure(self, s, items.size());
     return false;
   }
+  st.isolating -= std::min(st.isolating, n);
   st.scan_all = false;
   if (st.backoff.count() > 0)
     log::db().info("db_batcher#{}: PostgreSQL writes succeed again", self->id());

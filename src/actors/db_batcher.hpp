@@ -44,6 +44,9 @@ struct db_batcher_state {
   std::vector<std::string> stale_backlog;
   bool stale_loaded = false; ///< stale_backlog was read (PostgreSQL may be down at start)
   std::chrono::milliseconds backoff{0};
+  /// Queued rows still to be written one per transaction: a batch PostgreSQL refused for its
+  /// data is split so that the row(s) refused are found and set aside (write_some).
+  size_t isolating = 0;
   uint64_t batches = 0;
 };
 

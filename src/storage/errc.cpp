@@ -15,6 +15,7 @@ const char* to_string(errc code) noexcept {
     case errc::invalid_argument: return "invalid_argument";
     case errc::db_unavailable: return "db_unavailable";
     case errc::db_error: return "db_error";
+    case errc::db_rejected: return "db_rejected";
   }
   return "io_error";
 }

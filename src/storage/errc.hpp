@@ -22,6 +22,9 @@ enum class errc : uint8_t {
   db_unavailable,
   /// PostgreSQL refused a statement; the transaction was rolled back.
   db_error,
+  /// PostgreSQL refused the data itself (SQLSTATE class 22, data exception, or 23, integrity
+  /// constraint): the same rows fail on every retry. The transaction was rolled back.
+  db_rejected,
 };
 
 const char* to_string(errc code) noexcept;

@@ -39,7 +39,9 @@ status pg_store::run(const char* what, F&& f) {
       conn_.reset();
       return {errc::db_unavailable, prefix + e.what()};
     }
-    return {errc::db_error, prefix + "SQLSTATE " + e.sqlstate() + ": " + e.what()};
+    const auto& state = e.sqlstate();
+    const bool data = state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0;
+    return {data ? errc::db_rejected : errc::db_error, prefix + "SQLSTATE " + state + ": " + e.what()};
   } catch (const std::exception& e) {
     // Includes deadlock/serialization rollbacks (pqxx::transaction_rollback): nothing was
     // committed and a retry may succeed.

@@ -425,7 +425,7 @@ TEST_CASE_FIXTURE(pg_fixture, "a failing statement commits nothing and reports t
   // The refresh (the last statement) violates the check after the items were inserted.
   auto st = store.write_batch({session(sid_b)}, {frame(sid_a, 1), frame(sid_a, 2), audio(sid_b, 0)},
                               {refresh_all(sid_a)});
-  CHECK(st.code == errc::db_error);
+  CHECK_MESSAGE(st.code == errc::db_rejected, "a constraint refuses the data: no retry of the same rows can pass");
   CHECK_MESSAGE(st.message.find("23514") != std::string::npos, "message names the SQL state: " << st.message);
   CHECK_MESSAGE(scalar<int>("SELECT count(*) FROM media_items") == 1, "no item of the batch is kept");
   CHECK_MESSAGE(scalar<int>("SELECT count(*) FROM media_sessions") == 1, "no session row is kept");
