@@ -1,6 +1,7 @@
 #include "actors/spool_writer.hpp"
 
 #include "actors/log.hpp"
+#include "actors/spool_writer_ops.hpp"
 #include "actors/thread_name.hpp"
 #include "faults/faults.hpp"
 
@@ -12,7 +13,8 @@
 
 namespace mediaspool {
 
-namespace {
+// Named (not anonymous) for the recovery steps in spool_recovery.cpp: spool_writer_ops.hpp.
+namespace spool_writer_detail {
 
 int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -180,67 +182,6 @@ void remove_records(spool_writer_pointer self, const std::vector<storage::item_k
   }
 }
 
-void recover_page(spool_writer_pointer self);
-
-// A write error closes the spool until a reopen, which reads the records on disk: they may
-// include one whose commit reported failure (its bytes reached the WAL), which a resume then
-// lists as held, so its client never sends it again; and ones whose delete failed. So every
-// reopen is followed by a recovery pass, which re-drives the records not pending. While the
-// spool stays closed (an idle node: no write comes to reopen it, and every session_init, which
-// reads what it holds, would fail) the retry timer reopens it.
-void follow_spool(spool_writer_pointer self) {
-  auto& st = self->state;
-  if (!st.spool->is_open())
-    if (auto s = st.spool->reopen_if_closed(); !s.ok())
-      return schedule_retry(self);
-  if (auto n = st.spool->reopen_count(); n != st.reopens_seen) {
-    st.reopens_seen = n;
-    // Open again (here, or in a delete or commit that came first): writes work.
-    if (st.health)
-      st.health->report(storage_health::spool, storage::status::success());
-    log::spool().info("spool_writer#{}: spool reopened after a write error; re-driving the records it holds",
-                      self->id());
-    st.recovering = true;
-    st.recovery_cursor.reset();
-    recover_page(self);
-  }
-}
-
-// Re-drives the next page of spool records once the previous pages have mostly settled.
-void recover_page(spool_writer_pointer self) {
-  auto& st = self->state;
-  if (!st.recovering || st.pending.size() > st.recovery_page / 2)
-    return;
-  std::vector<storage::pg_item> rows;
-  size_t seen = 0;
-  auto status = st.spool->scan(
-    [&](storage::spool_record&& rec) {
-      ++seen;
-      st.recovery_cursor = rec.key;
-      if (st.pending.count(rec.key) > 0)
-        return;
-      auto bytes = std::make_shared<const byte_vector>(rec.payload.begin(), rec.payload.end());
-      rows.push_back(dispatch(self, rec.key, rec.hash, std::move(rec.file_name), std::move(rec.element),
-                              shared_bytes{std::move(bytes), 0}));
-    },
-    st.recovery_cursor ? &*st.recovery_cursor : nullptr, st.recovery_page);
-  st.stats.recovered += rows.size();
-  send_files(self);
-  if (!rows.empty())
-    self->send(st.batcher, atom::rows::value, std::move(rows), spool_writer_actor{self});
-  if (!status.ok())
-    log::spool().error("spool_writer#{}: recovery scan: {}", self->id(), status.message);
-  if (seen < st.recovery_page) {
-    st.recovering = false;
-    log::spool().info("spool_writer#{}: recovery dispatched all {} spooled items", self->id(), st.stats.recovered);
-    std::vector<std::string> ended;
-    for (auto& w : st.end_waiters)
-      ended.push_back(w.first);
-    for (auto& sid : ended)
-      finalize_when_idle(self, sid);
-  }
-}
-
 // The flush is queued behind everything already in the mailbox: all appends that arrived while
 // the previous fsync ran share the next commit, and all items settled meanwhile one delete batch.
 void schedule_flush(spool_writer_pointer self) {
@@ -310,7 +251,9 @@ void commit(spool_writer_pointer self) {
   publish(st);
 }
 
-} // namespace
+} // namespace spool_writer_detail
+
+using namespace spool_writer_detail;
 
 spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
                                                std::shared_ptr<storage::spool> spool,
@@ -416,9 +359,7 @@ spool_writer_actor::behavior_type spool_writer(spool_writer_pointer self,
       auto n = st.spool->record_count();
       publish(st); // before any recovery line is logged: a reader of both never sees a fresh 0
       log::spool().info("spool_writer#{}: recovery: {} records in the spool", self->id(), n);
-      st.recovering = true;
-      st.recovery_cursor.reset();
-      recover_page(self);
+      start_recovery(self);
       publish(st);
       return n;
     },

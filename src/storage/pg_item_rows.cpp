@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <set>
 
 namespace mediaspool::storage {
 
@@ -41,6 +42,63 @@ status item_rows_json(const std::vector<const pg_item*>& items, std::string& out
       .close();
   }
   out += ']';
+  return status::success();
+}
+
+std::map<std::string, merged_refresh> merge_refresh(const std::vector<pg_refresh>& refresh) {
+  std::map<std::string, merged_refresh> out;
+  for (const auto& r : refresh) {
+    auto& m = out[r.session_id];
+    m.mask |= (r.audio ? 1u : 0u) | (r.frames ? 2u : 0u) | (r.responses ? 4u : 0u);
+    m.stale_after = m.stale_after && r.stale_after;
+  }
+  return out;
+}
+
+status build_payload(const std::vector<pg_session>& sessions, const std::vector<pg_item>& items,
+                     const std::map<std::string, merged_refresh>& refresh, batch_payload& out) {
+  auto rows = nlohmann::json::array();
+  for (const auto& s : sessions) {
+    rows.push_back({{"session_id", s.session_id},
+                    {"interview_session_id", s.interview_session_id
+                                               ? nlohmann::json(*s.interview_session_id)
+                                               : nlohmann::json(nullptr)},
+                    {"user_id", s.user_id ? nlohmann::json(*s.user_id) : nlohmann::json(nullptr)},
+                    {"storage_path", s.storage_path}});
+  }
+  std::vector<const pg_item*> media;
+  media.reserve(items.size());
+  // A key may repeat in one batch (a replay coalesced with the original). ON CONFLICT DO UPDATE
+  // rejects a row touched twice by one command, so responses are deduplicated here, newest last.
+  std::map<item_key, const pg_item*> responses;
+  for (const auto& it : items) {
+    switch (it.key.kind) {
+      case 'a':
+      case 'f': media.push_back(&it); break;
+      case 'r': responses.insert_or_assign(it.key, &it); break;
+      default:
+        return {errc::invalid_argument, "unknown item kind '" + std::string(1, it.key.kind) + "'"};
+    }
+  }
+  std::vector<const pg_item*> response_rows;
+  for (auto& [key, item] : responses)
+    response_rows.push_back(item);
+  // dump() throws on invalid UTF-8; the caller's try turns that into invalid_argument.
+  if (!rows.empty())
+    out.sessions = rows.dump();
+  if (!media.empty())
+    if (auto st = item_rows_json(media, out.media); !st.ok())
+      return st;
+  if (!response_rows.empty())
+    if (auto st = item_rows_json(response_rows, out.responses); !st.ok())
+      return st;
+  // The sessions that get rows and are not caught up by this batch's refreshes.
+  std::set<std::string> stale;
+  for (const auto& it : items)
+    if (auto m = refresh.find(it.key.session_id); m == refresh.end() || m->second.stale_after)
+      stale.insert(it.key.session_id);
+  if (!stale.empty())
+    out.stale = nlohmann::json(stale).dump();
   return status::success();
 }
 

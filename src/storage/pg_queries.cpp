@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 
 // -- review queries -----------------------------------------------------------------------------
@@ -165,10 +166,6 @@ constexpr const char* write_transcripts_sql =
   "released AS (DELETE FROM asr_claims c USING x WHERE c.session_id = x.session_id AND c.idx = x.idx) "
   "UPDATE media_items AS m SET element = m.element || x.patch FROM x "
   "WHERE m.session_id = x.session_id AND m.kind = 'a' AND m.idx = x.idx";
-// Their sessions' audio arrays now lag the rows (pg_store.cpp, mark_stale_sql).
-constexpr const char* mark_transcribed_stale_sql =
-  "UPDATE media_sessions SET arrays_stale = true WHERE session_id = ANY(ARRAY("
-  "SELECT DISTINCT x.session_id FROM jsonb_to_recordset($1::jsonb) AS x(session_id text))) AND NOT arrays_stale";
 
 } // namespace
 
@@ -208,24 +205,27 @@ status pg_store::count_unprocessed_audio(uint64_t& count) {
 status pg_store::write_transcripts(const std::vector<pg_transcript>& results) {
   if (results.empty())
     return status::success();
-  std::string payload;
+  std::string payload, sessions;
   try {
     auto rows = nlohmann::json::array();
+    std::set<std::string> ids;
     for (const auto& t : results) {
       auto patch = nlohmann::json::parse(t.patch, nullptr, false);
       if (!patch.is_object())
         return {errc::invalid_argument, "transcript patch of " + t.session_id + "/" + std::to_string(t.index)
                                           + " is not a JSON object"};
       rows.push_back({{"session_id", t.session_id}, {"idx", t.index}, {"patch", std::move(patch)}});
+      ids.insert(t.session_id);
     }
     payload = rows.dump();
+    sessions = nlohmann::json(ids).dump();
   } catch (const std::exception& e) {
     return {errc::invalid_argument, std::string{"write_transcripts: "} + e.what()};
   }
   return run("write_transcripts", [&](pqxx::connection& c) {
     pqxx::work w{c};
     w.exec_params(write_transcripts_sql, payload);
-    w.exec_params(mark_transcribed_stale_sql, payload);
+    w.exec_prepared("ms_mark_stale", sessions); // their audio arrays now lag the rows
     w.commit();
   });
 }

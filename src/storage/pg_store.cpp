@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 #include <utility>
 
 namespace mediaspool::storage {
@@ -86,8 +85,8 @@ constexpr const char* held_ranges_sql =
   "AS run FROM media_items WHERE session_id = $1 AND kind IN ('a', 'f')) AS r GROUP BY kind, run ORDER BY kind, 2";
 constexpr const char* find_item_sql =
   "SELECT hash, size FROM media_items WHERE session_id = $1 AND kind = $2 AND idx = $3";
-// Marks the sessions of a batch's rows (a JSON array of ids) whose arrays this batch does not
-// catch up. Written only when the mark changes, so once per rebuild cycle, not per batch; the
+// Marks sessions (a JSON array of ids) whose arrays now lag their rows: a batch's sessions that
+// its refreshes do not catch up, and those of merged transcripts (pg_queries.cpp). Written only when the mark changes, so once per rebuild cycle, not per batch; the
 // = ANY scan takes the row locks in index order, as the refreshes do.
 constexpr const char* mark_stale_sql =
   "UPDATE media_sessions SET arrays_stale = true "
@@ -150,82 +149,6 @@ void prepare_all(pqxx::connection& c) {
     c.prepare(refresh_name(mask), refresh_sql(mask, false, false));
   c.prepare(finalize_name, refresh_sql(all_arrays, true, false));
   c.prepare(finalize_complete_name, refresh_sql(all_arrays, true, true));
-}
-
-// -- batch payloads -----------------------------------------------------------------------------
-
-// The three jsonb_to_recordset parameters of a write_batch, validated before any SQL runs so
-// that a malformed item is reported as invalid_argument instead of a database error.
-struct batch_payload {
-  std::string sessions; // empty: nothing to insert
-  std::string media;
-  std::string responses;
-};
-
-status build_payload(const std::vector<pg_session>& sessions, const std::vector<pg_item>& items,
-                     batch_payload& out) {
-  auto rows = nlohmann::json::array();
-  for (const auto& s : sessions) {
-    rows.push_back({{"session_id", s.session_id},
-                    {"interview_session_id", s.interview_session_id
-                                               ? nlohmann::json(*s.interview_session_id)
-                                               : nlohmann::json(nullptr)},
-                    {"user_id", s.user_id ? nlohmann::json(*s.user_id) : nlohmann::json(nullptr)},
-                    {"storage_path", s.storage_path}});
-  }
-  std::vector<const pg_item*> media;
-  media.reserve(items.size());
-  // A key may repeat in one batch (a replay coalesced with the original). ON CONFLICT DO UPDATE
-  // rejects a row touched twice by one command, so responses are deduplicated here, newest last.
-  std::map<item_key, const pg_item*> responses;
-  for (const auto& it : items) {
-    switch (it.key.kind) {
-      case 'a':
-      case 'f': media.push_back(&it); break;
-      case 'r': responses.insert_or_assign(it.key, &it); break;
-      default:
-        return {errc::invalid_argument, "unknown item kind '" + std::string(1, it.key.kind) + "'"};
-    }
-  }
-  std::vector<const pg_item*> response_rows;
-  for (auto& [key, item] : responses)
-    response_rows.push_back(item);
-  // dump() throws on invalid UTF-8; the caller's try turns that into invalid_argument.
-  if (!rows.empty())
-    out.sessions = rows.dump();
-  if (!media.empty())
-    if (auto st = item_rows_json(media, out.media); !st.ok())
-      return st;
-  if (!response_rows.empty())
-    if (auto st = item_rows_json(response_rows, out.responses); !st.ok())
-      return st;
-  return status::success();
-}
-
-// Refresh requests merged per session (several for one session in a batch become one UPDATE)
-// and in session order, the same lock order for every writer.
-struct merged_refresh {
-  unsigned mask = 0;
-  bool stale_after = true; ///< false if any request says the session is caught up
-};
-std::map<std::string, merged_refresh> merge_refresh(const std::vector<pg_refresh>& refresh) {
-  std::map<std::string, merged_refresh> out;
-  for (const auto& r : refresh) {
-    auto& m = out[r.session_id];
-    m.mask |= (r.audio ? 1u : 0u) | (r.frames ? 2u : 0u) | (r.responses ? 4u : 0u);
-    m.stale_after = m.stale_after && r.stale_after;
-  }
-  return out;
-}
-
-// The ids of the sessions that get rows in this batch and are not caught up by its refreshes,
-// as the JSON array mark_stale_sql takes; empty if none.
-std::string sessions_to_mark(const std::vector<pg_item>& items, const std::map<std::string, merged_refresh>& masks) {
-  std::set<std::string> ids;
-  for (const auto& it : items)
-    if (auto m = masks.find(it.key.session_id); m == masks.end() || m->second.stale_after)
-      ids.insert(it.key.session_id);
-  return ids.empty() ? std::string{} : nlohmann::json(ids).dump();
 }
 
 } // namespace
@@ -345,17 +268,11 @@ status pg_store::write_batch(const std::vector<pg_session>& sessions,
                              const std::vector<pg_refresh>& refresh) {
   if (sessions.empty() && items.empty() && refresh.empty())
     return status::success();
+  const auto masks = merge_refresh(refresh);
   batch_payload payload;
   try {
-    if (auto st = build_payload(sessions, items, payload); !st.ok())
+    if (auto st = build_payload(sessions, items, masks, payload); !st.ok())
       return st;
-  } catch (const std::exception& e) {
-    return {errc::invalid_argument, std::string{"write_batch: "} + e.what()};
-  }
-  const auto masks = merge_refresh(refresh);
-  std::string to_mark;
-  try {
-    to_mark = sessions_to_mark(items, masks);
   } catch (const std::exception& e) {
     return {errc::invalid_argument, std::string{"write_batch: "} + e.what()};
   }
@@ -367,8 +284,8 @@ status pg_store::write_batch(const std::vector<pg_session>& sessions,
       w.exec_prepared("ms_media", payload.media);
     if (!payload.responses.empty())
       w.exec_prepared("ms_responses", payload.responses);
-    if (!to_mark.empty())
-      w.exec_prepared("ms_mark_stale", to_mark);
+    if (!payload.stale.empty())
+      w.exec_prepared("ms_mark_stale", payload.stale);
     for (const auto& [sid, m] : masks)
       w.exec_prepared(refresh_name(m.mask), sid, m.stale_after);
     // A named crash point for the kill -9 tests: the rows are written, not committed.
