@@ -215,7 +215,7 @@ int main(int argc, char** argv) {
                                    db_batcher_config{cfg.db_url, media_root, cfg.db_max_batch,
                                                      refresh_config{cfg.db_refresh_fraction, ms(cfg.db_refresh_min_interval),
                                                                     ms(cfg.db_idle_refresh), cfg.db_refresh_jitter},
-                                                     std::chrono::milliseconds(1000)},
+                                                     std::chrono::milliseconds(1000), &meters->db_rows_set_aside},
                                    pairing_config{ms(cfg.orphan_timeout), cfg.max_unpaired_bytes, cfg.max_unpaired_metadata},
                                    supervisor_config{}.queries, supervisor_config{}.recording_builders, meters, writes, gate,
                                    cfg.media_queue_memory},

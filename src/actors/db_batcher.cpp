@@ -73,6 +73,8 @@ bool write_some(db_batcher_pointer self) {
       auto& key = st.queue.front().row.key;
       log::db().error("db_batcher#{}: sid={} {}{}: PostgreSQL refuses this row ({}); set aside, it stays in the spool "
                       "unconfirmed", self->id(), key.session_id, key.kind, key.index, s.message);
+      if (st.cfg.rows_set_aside != nullptr)
+        st.cfg.rows_set_aside->inc();
       st.queue.erase(st.queue.begin());
       st.isolating -= st.isolating > 0 ? 1 : 0;
       return true;

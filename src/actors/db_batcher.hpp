@@ -4,6 +4,7 @@
 // arrays fresh with bounded write amplification (refresh_policy). While PostgreSQL is down it
 // keeps the rows and retries with backoff; the spool holds the items meanwhile, so acks go on.
 // Blocking (libpqxx): spawn it detached. Re-arms a timer: send it an exit at shutdown.
+#include "actors/metrics.hpp"
 #include "actors/protocol.hpp"
 #include "actors/refresh_policy.hpp"
 
@@ -20,6 +21,8 @@ struct db_batcher_config {
   size_t max_batch_items = 2000;
   refresh_config refresh;
   std::chrono::milliseconds tick_interval{1000};
+  /// Counts rows PostgreSQL refused for their data, each set aside unconfirmed (null: not counted).
+  metrics::counter* rows_set_aside = nullptr;
 };
 
 struct db_batcher_state {

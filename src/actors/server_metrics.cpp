@@ -58,6 +58,10 @@ server_metrics::server_metrics(std::shared_ptr<metrics::registry> reg)
     files_from_spool(registry->add_counter("mediaspool_files_from_spool_total",
                                            "File jobs whose bytes were read back from the spool: files waiting to be "
                                            "written already held media.queue-memory")),
+    db_rows_set_aside(registry->add_counter("mediaspool_db_rows_set_aside_total",
+                                            "Rows PostgreSQL refused for their data (SQLSTATE class 22/23), each set "
+                                            "aside unconfirmed: its record stays in the spool and a restart tries it "
+                                            "again; the log names the item")),
     budget_waits(registry->add_counter("mediaspool_budget_waits_total",
                                        "Times a connection stopped reading because the process in-flight budget "
                                        "(limits.global-inflight) was spent; it then waits in line for its turn")),

@@ -40,6 +40,7 @@ struct server_metrics {
   metrics::gauge& file_queue;        ///< file jobs handed to file writers and not done
   metrics::gauge& batcher_queue;     ///< rows handed to the DB batcher and not committed
   metrics::counter& files_from_spool; ///< file jobs whose bytes are read back from the spool
+  metrics::counter& db_rows_set_aside; ///< rows PostgreSQL refused for their data (db_batcher)
   /// steady_clock time (ns since its epoch) of the oldest row not yet committed; 0 if none.
   std::atomic<int64_t> batcher_oldest_ns{0};
   /// Connections cut by a limit, by limit (index: the enum below).

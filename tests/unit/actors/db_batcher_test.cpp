@@ -80,8 +80,11 @@ struct batcher_fixture : test::pg_fixture, test::coordinator_fixture {
     shutdown(); // the batcher's connection goes before the schema is dropped
   }
 
+  metrics::counter set_aside;
+
   void start(const std::string& db_url) {
-    batcher = spawn(db_batcher, db_batcher_config{db_url, "/media", 2000, refresh_config{0.25, 2000ms, 30000ms}, 1000ms});
+    batcher = spawn(db_batcher,
+                    db_batcher_config{db_url, "/media", 2000, refresh_config{0.25, 2000ms, 30000ms}, 1000ms, &set_aside});
     run();
   }
 
@@ -279,6 +282,7 @@ TEST_CASE_FIXTURE(batcher_fixture, "a row PostgreSQL refuses for its data is set
     for (auto& k : a)
       confirmed.insert(k.session_id + "/" + k.kind + std::to_string(k.index));
   CHECK(confirmed == std::set<std::string>{sid + "/a0", sid + "/a1", other + "/f0"});
+  CHECK(set_aside.value() == 1); // operators see it in /metrics, not only in the log
   // Later rows are not held up either.
   send_rows({audio(2)});
   run();
