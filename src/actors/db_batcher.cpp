@@ -56,7 +56,8 @@ bool write_some(db_batcher_pointer self) {
   for (auto& it : items)
     st.policy->added(it.key.session_id, it.key.kind, 1, now);
   auto refresh = st.scan_all ? st.policy->due(now) : st.policy->due_among(touched, now);
-  auto s = st.pg->write_batch(sessions, items, refresh);
+  std::vector<storage::pg_rebuilt> rebuilt;
+  auto s = st.pg->write_batch(sessions, items, refresh, &rebuilt);
   if (!s.ok()) {
     st.policy->restore(std::move(before));
     // Refused for the data, not for an outage: retrying the same batch would fail forever and
@@ -88,7 +89,7 @@ bool write_some(db_batcher_pointer self) {
     log::db().info("db_batcher#{}: PostgreSQL writes succeed again", self->id());
   st.backoff = std::chrono::milliseconds(0);
   st.batches++;
-  st.policy->refreshed(refresh, now);
+  st.policy->refreshed(refresh, now, rebuilt);
   // One dbdone per distinct spool writer, in queue order.
   std::vector<std::pair<spool_writer_actor, std::vector<storage::item_key>>> replies;
   for (size_t i = 0; i < n; ++i) {
@@ -201,8 +202,9 @@ db_batcher_actor::behavior_type db_batcher(db_batcher_pointer self, db_batcher_c
       auto refresh = s.policy->due(now);
       if (refresh.empty())
         return;
-      if (s.pg->write_batch({}, {}, refresh).ok())
-        s.policy->refreshed(refresh, now);
+      std::vector<storage::pg_rebuilt> rebuilt;
+      if (s.pg->write_batch({}, {}, refresh, &rebuilt).ok())
+        s.policy->refreshed(refresh, now, rebuilt);
     },
     [=](atom::finalize, std::string& sid) -> caf::result<end_result> {
       auto& s = self->state;

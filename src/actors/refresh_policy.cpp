@@ -113,7 +113,8 @@ void refresh_policy::restore(saved_state&& saved) {
   }
 }
 
-void refresh_policy::refreshed(const std::vector<storage::pg_refresh>& done, clock::time_point now) {
+void refresh_policy::refreshed(const std::vector<storage::pg_refresh>& done, clock::time_point now,
+                               const std::vector<storage::pg_rebuilt>& lengths) {
   for (auto& r : done) {
     auto it = sessions_.find(r.session_id);
     if (it == sessions_.end())
@@ -128,6 +129,18 @@ void refresh_policy::refreshed(const std::vector<storage::pg_refresh>& done, clo
     apply(r.audio, it->second.audio);
     apply(r.frames, it->second.frames);
     apply(r.responses, it->second.responses);
+  }
+  for (auto& l : lengths) {
+    auto it = sessions_.find(l.session_id);
+    if (it == sessions_.end())
+      continue;
+    auto measured = [](const std::optional<uint64_t>& n, array_state& a) {
+      if (n)
+        a.length = *n;
+    };
+    measured(l.audio, it->second.audio);
+    measured(l.frames, it->second.frames);
+    measured(l.responses, it->second.responses);
   }
 }
 

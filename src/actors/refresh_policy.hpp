@@ -59,8 +59,10 @@ public:
   saved_state save(const std::vector<std::string>& session_ids) const;
   void restore(saved_state&& saved);
 
-  /// The rebuild of these arrays committed at `now`.
-  void refreshed(const std::vector<storage::pg_refresh>& done, clock::time_point now);
+  /// The rebuild of these arrays committed at `now`; `lengths`, where given, are what it wrote
+  /// (a node that did not write a session's earlier rows has only its own rows to count).
+  void refreshed(const std::vector<storage::pg_refresh>& done, clock::time_point now,
+                 const std::vector<storage::pg_rebuilt>& lengths = {});
 
   /// The session was finalized: its arrays are exact, stop tracking it.
   void forget(const std::string& session_id) { sessions_.erase(session_id); }

@@ -125,9 +125,28 @@ std::string refresh_sql(unsigned mask, bool finalize, bool complete) {
   if (complete)
     set += ", status = 'completed', completed_at = COALESCE(s.completed_at, now())";
   std::string sql = "UPDATE media_sessions AS s SET " + set + from + " WHERE s.session_id = $1";
-  if (finalize)
+  if (finalize) {
     sql += " RETURNING s.total_chunks, s.total_frames";
+  } else if (!from.empty()) {
+    // The lengths written, in array order, so the refresh policy measures from them.
+    std::string lengths;
+    for (unsigned i = 0; i < 3; ++i)
+      if ((mask & (1u << i)) != 0)
+        lengths += std::string{lengths.empty() ? "" : ", "} + "agg_" + arrays[i].kind + ".n";
+    sql += " RETURNING " + lengths;
+  }
   return sql;
+}
+
+// One refresh's RETURNING row: a column per array of `mask`, in array order (refresh_sql).
+pg_rebuilt rebuilt_lengths(const std::string& session_id, unsigned mask, const pqxx::row& row) {
+  pg_rebuilt out{session_id, std::nullopt, std::nullopt, std::nullopt};
+  std::optional<uint64_t>* slots[3] = {&out.audio, &out.frames, &out.responses};
+  pqxx::row::size_type col = 0;
+  for (unsigned i = 0; i < 3; ++i)
+    if ((mask & (1u << i)) != 0)
+      *slots[i] = static_cast<uint64_t>(row[col++].as<int64_t>(0));
+  return out;
 }
 
 std::string refresh_name(unsigned mask) { return "ms_refresh_" + std::to_string(mask); }
@@ -265,7 +284,7 @@ std::optional<held_item> pg_store::find_item(const item_key& key, status& st) {
 
 status pg_store::write_batch(const std::vector<pg_session>& sessions,
                              const std::vector<pg_item>& items,
-                             const std::vector<pg_refresh>& refresh) {
+                             const std::vector<pg_refresh>& refresh, std::vector<pg_rebuilt>* rebuilt) {
   if (sessions.empty() && items.empty() && refresh.empty())
     return status::success();
   const auto masks = merge_refresh(refresh);
@@ -286,12 +305,18 @@ status pg_store::write_batch(const std::vector<pg_session>& sessions,
       w.exec_prepared("ms_responses", payload.responses);
     if (!payload.stale.empty())
       w.exec_prepared("ms_mark_stale", payload.stale);
-    for (const auto& [sid, m] : masks)
-      w.exec_prepared(refresh_name(m.mask), sid, m.stale_after);
+    std::vector<pg_rebuilt> lengths;
+    for (const auto& [sid, m] : masks) {
+      auto r = w.exec_prepared(refresh_name(m.mask), sid, m.stale_after);
+      if (rebuilt != nullptr && !r.empty())
+        lengths.push_back(rebuilt_lengths(sid, m.mask, r[0]));
+    }
     // A named crash point for the kill -9 tests: the rows are written, not committed.
     if (!items.empty())
       faults::reach("mid-batch");
     w.commit();
+    if (rebuilt != nullptr)
+      *rebuilt = std::move(lengths);
   });
 }
 

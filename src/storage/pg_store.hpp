@@ -49,6 +49,13 @@ struct pg_refresh {
   bool stale_after = false;
 };
 
+/// The lengths a write_batch's rebuild gave a session's arrays (absent: not rebuilt): the refresh
+/// policy's estimate knows only the rows its own node wrote.
+struct pg_rebuilt {
+  std::string session_id;
+  std::optional<uint64_t> audio, frames, responses;
+};
+
 /// Filters and keyset paging of list_sessions (absent = no filter).
 struct pg_session_filter {
   std::optional<int64_t> user_id;
@@ -136,9 +143,10 @@ public:
   /// Committed when this returns ok; on failure nothing is, except after db_unavailable whose
   /// message says the commit outcome is unknown: then replaying the same batch is safe.
   /// An item whose kind is not 'a'/'f'/'r' or whose element is not JSON fails the whole batch
-  /// with invalid_argument before any SQL runs.
+  /// with invalid_argument before any SQL runs. If `rebuilt` is given, it receives the lengths
+  /// of the rebuilt arrays (after a successful commit only).
   status write_batch(const std::vector<pg_session>& sessions, const std::vector<pg_item>& items,
-                     const std::vector<pg_refresh>& refresh);
+                     const std::vector<pg_refresh>& refresh, std::vector<pg_rebuilt>* rebuilt = nullptr);
 
   /// Rebuilds all three arrays of the session, and if `complete`, sets status 'completed' and
   /// completed_at (the first completion time is kept on a replay). Returns the totals through

@@ -271,10 +271,17 @@ TEST_CASE_FIXTURE(pg_fixture, "a refresh rebuilds only the arrays it names") {
   CHECK_MESSAGE(t.chunks == 0, "array_lengths reports the stale audio array");
   CHECK(t.frames == 1);
 
-  REQUIRE(store.write_batch({}, {}, {{sid_a, true, false, false}}).ok());
-  CHECK(indexes(*this, "audio_chunks", "chunk_index") == "0");
-  CHECK(scalar<int>("SELECT total_chunks FROM media_sessions") == 1);
-  CHECK_MESSAGE(indexes(*this, "responses", "question_id").empty(), "responses still stale");
+  std::vector<pg_rebuilt> rebuilt;
+  REQUIRE(store.write_batch({}, {audio(sid_a, 1), response(sid_a, 2, "q2")}, {{sid_a, true, false, true}}, &rebuilt).ok());
+  CHECK(indexes(*this, "audio_chunks", "chunk_index") == "0,1");
+  CHECK(scalar<int>("SELECT total_chunks FROM media_sessions") == 2);
+  CHECK_MESSAGE(indexes(*this, "video_frames", "frame_index") == "0", "frames not named");
+  // The lengths written, for the refresh policy; an array not rebuilt has none.
+  REQUIRE(rebuilt.size() == 1);
+  CHECK(rebuilt[0].session_id == sid_a);
+  CHECK(rebuilt[0].audio == std::optional<uint64_t>{2});
+  CHECK(rebuilt[0].frames == std::nullopt);
+  CHECK(rebuilt[0].responses == std::optional<uint64_t>{2});
 }
 
 TEST_CASE_FIXTURE(pg_fixture, "transcription claims: nodes never get the same chunk while a claim lives, expired claims are taken over, transcripts release them") {

@@ -234,6 +234,33 @@ TEST_CASE_FIXTURE(batcher_fixture, "arrays a stopped node left behind their rows
   CHECK(session_column("arrays_stale") == "false");
 }
 
+TEST_CASE_FIXTURE(batcher_fixture, "after a restart a long session's arrays are rebuilt by their real length, not from zero") {
+  // A new batcher knew nothing of a session's arrays and counted their length from the rows it
+  // wrote itself: a session resumed at 1,080 items was rebuilt whole on every few rows (the
+  // fraction of a length of 1, 2, 3, ...), some 30 full rebuilds per session after a restart.
+  // The rebuild now reports the length it wrote.
+  migrate_store();
+  start(url);
+  std::vector<pg_item> hundred;
+  for (uint32_t i = 0; i < 100; ++i)
+    hundred.push_back(audio(i));
+  send_rows(hundred);
+  run();
+  REQUIRE(session_column("jsonb_array_length(audio_chunks)") == "100");
+  self->send_exit(batcher, caf::exit_reason::user_shutdown);
+  run();
+  start(url);
+  send_rows({audio(100)}); // the first row after a restart: one rebuild, which learns the length
+  run();
+  REQUIRE(session_column("jsonb_array_length(audio_chunks)") == "101");
+  advance_time(3s); // past the minimum interval
+  send_rows({audio(101)});
+  run();
+  CHECK_MESSAGE(session_column("jsonb_array_length(audio_chunks)") == "101",
+                "one new row of 101 is below the fraction: no rebuild");
+  CHECK(count() == 102);
+}
+
 TEST_CASE_FIXTURE(batcher_fixture, "a rebuild that leaves another array behind keeps the session marked") {
   migrate_store();
   start(url);

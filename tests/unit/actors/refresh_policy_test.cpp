@@ -116,6 +116,20 @@ TEST_CASE("refreshed ignores arrays that were not named and sessions that are no
   CHECK(p.tracked_sessions() == 1);
 }
 
+TEST_CASE("a rebuild's measured length replaces the estimate of a session this node did not start") {
+  // After a restart the policy has counted only the rows it saw: 1 where the array holds 1,001.
+  refresh_policy p{cfg()};
+  p.added(sid_a, 'f', 1, t0);
+  auto due = p.due(t0);
+  REQUIRE(entry(due, sid_a).frames);
+  p.refreshed(due, t0, {storage::pg_rebuilt{sid_a, std::nullopt, 1001, std::nullopt}});
+  auto t1 = t0 + 10s;
+  p.added(sid_a, 'f', 250, t1);
+  CHECK_MESSAGE(p.due(t1).empty(), "250 new rows of 1,001 are below the fraction");
+  p.added(sid_a, 'f', 1, t1);
+  CHECK(entry(p.due(t1), sid_a).frames);
+}
+
 TEST_CASE("forget stops tracking a finalized session") {
   refresh_policy p{cfg()};
   p.added(sid_a, 'a', 3, t0);
