@@ -86,8 +86,9 @@ constexpr const char* held_ranges_sql =
 constexpr const char* find_item_sql =
   "SELECT hash, size FROM media_items WHERE session_id = $1 AND kind = $2 AND idx = $3";
 // Marks sessions (a JSON array of ids) whose arrays now lag their rows: a batch's sessions that
-// its refreshes do not catch up, and those of merged transcripts (pg_queries.cpp). Written only when the mark changes, so once per rebuild cycle, not per batch; the
-// = ANY scan takes the row locks in index order, as the refreshes do.
+// its refreshes do not catch up, and those of merged transcripts (pg_queries.cpp). Written only
+// when the mark changes, so once per rebuild cycle, not per batch; the = ANY scan takes the row
+// locks in index order, as the refreshes do.
 constexpr const char* mark_stale_sql =
   "UPDATE media_sessions SET arrays_stale = true "
   "WHERE session_id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb))) AND NOT arrays_stale";

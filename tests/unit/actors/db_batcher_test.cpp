@@ -64,6 +64,14 @@ pg_item response(uint32_t q, const std::string& text) {
   return {{sid, 'r', q}, 0, 0, e.dump()};
 }
 
+// audio(0) .. audio(n - 1).
+std::vector<pg_item> audio_rows(uint32_t n) {
+  std::vector<pg_item> out;
+  for (uint32_t i = 0; i < n; ++i)
+    out.push_back(audio(i));
+  return out;
+}
+
 std::vector<item_key> keys_of(const std::vector<pg_item>& rows) {
   std::vector<item_key> out;
   for (auto& r : rows)
@@ -86,6 +94,13 @@ struct batcher_fixture : test::pg_fixture, test::coordinator_fixture {
     batcher = spawn(db_batcher,
                     db_batcher_config{db_url, "/media", 2000, refresh_config{0.25, 2000ms, 30000ms}, 1000ms, &set_aside});
     run();
+  }
+
+  /// The node stops and another starts on the same database (the policy's memory is lost).
+  void restart(const std::string& db_url) {
+    self->send_exit(batcher, caf::exit_reason::user_shutdown);
+    run();
+    start(db_url);
   }
 
   void send_rows(std::vector<pg_item> rows) { self->send(batcher, atom::rows::value, std::move(rows), spool); }
@@ -224,10 +239,7 @@ TEST_CASE_FIXTURE(batcher_fixture, "arrays a stopped node left behind their rows
   run();
   REQUIRE(session_column("jsonb_array_length(audio_chunks)") == "3");
   CHECK(session_column("arrays_stale") == "true");
-  // The node stops (its idle catch-up never ran) and another starts on the same database.
-  self->send_exit(batcher, caf::exit_reason::user_shutdown);
-  run();
-  start(url);
+  restart(url); // its idle catch-up never ran
   advance_time(1s); // one tick: the marked session is rebuilt
   CHECK(session_column("jsonb_array_length(audio_chunks)") == "4");
   CHECK(session_column("total_chunks") == "4");
@@ -237,19 +249,13 @@ TEST_CASE_FIXTURE(batcher_fixture, "arrays a stopped node left behind their rows
 TEST_CASE_FIXTURE(batcher_fixture, "after a restart a long session's arrays are rebuilt by their real length, not from zero") {
   // A new batcher knew nothing of a session's arrays and counted their length from the rows it
   // wrote itself: a session resumed at 1,080 items was rebuilt whole on every few rows (the
-  // fraction of a length of 1, 2, 3, ...), some 30 full rebuilds per session after a restart.
-  // The rebuild now reports the length it wrote.
+  // fraction of a length of 1, 2, 3, ...). The rebuild now reports the length it wrote.
   migrate_store();
   start(url);
-  std::vector<pg_item> hundred;
-  for (uint32_t i = 0; i < 100; ++i)
-    hundred.push_back(audio(i));
-  send_rows(hundred);
+  send_rows(audio_rows(100));
   run();
   REQUIRE(session_column("jsonb_array_length(audio_chunks)") == "100");
-  self->send_exit(batcher, caf::exit_reason::user_shutdown);
-  run();
-  start(url);
+  restart(url);
   send_rows({audio(100)}); // the first row after a restart: one rebuild, which learns the length
   run();
   REQUIRE(session_column("jsonb_array_length(audio_chunks)") == "101");
@@ -264,10 +270,7 @@ TEST_CASE_FIXTURE(batcher_fixture, "after a restart a long session's arrays are 
 TEST_CASE_FIXTURE(batcher_fixture, "a rebuild that leaves another array behind keeps the session marked") {
   migrate_store();
   start(url);
-  std::vector<pg_item> eight;
-  for (uint32_t i = 0; i < 8; ++i)
-    eight.push_back(audio(i));
-  send_rows(eight); // built at once
+  send_rows(audio_rows(8)); // built at once
   run();
   send_rows({frame(0)}); // the first frame: that array is built at once, audio has nothing new
   run();
