@@ -155,6 +155,10 @@ json to_json(const options& o, const run_result& r) {
   auto timeline = json::array();
   for (auto& p : r.timeline)
     timeline.push_back({{"t_s", p.t_s}, {"acked", p.acked}, {"bytes", p.bytes}, {"connected", p.connected}, {"open", p.open}});
+  auto by_second = json::array();
+  for (size_t i = 0; i < t.by_second.size(); ++i)
+    by_second.push_back({{"t_s", i}, {"acks", t.by_second[i].acks},
+                         {"max_ms", static_cast<double>(t.by_second[i].max_ns) / 1e6}});
   auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
   return json{
     {"tool", "mediaspool-loadgen"},
@@ -222,7 +226,8 @@ json to_json(const options& o, const run_result& r) {
       {"sessions_ended", t.sessions_ended},
       {"ends_unacked", t.ends_unacked},
       {"bad_server_text", t.bad_server_text},
-      {"timeline", timeline}}}};
+      {"timeline", timeline},
+      {"latency_by_second", by_second}}}};
 }
 
 } // namespace loadgen

@@ -152,6 +152,7 @@ run_result run(const options& o, const recorder_model& model, const std::string&
   for (uint32_t i = 0; i < o.threads; ++i)
     workers.push_back(std::make_unique<worker>());
   auto start = steady::now();
+  ctx.started = start;
   for (uint32_t s = 0; s < o.sessions; ++s) {
     auto& w = *workers[s % o.threads];
     w.sessions.push_back(std::make_unique<session_client>(ctx, w.stats, w.ioc, s));

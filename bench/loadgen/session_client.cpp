@@ -344,6 +344,8 @@ void session_client::on_item_ack(kind k, const server_text& m) {
     st_.live.latency_sum_us.add(lat / 1000);
     st_.live.latency_count.add();
     st_.last_measured_ack = std::max(st_.last_measured_ack, now);
+    // Open arrivals go live one by one: their seconds count from the run's start instead.
+    st_.record_second(now - (ctx_.opt.arrival_rate > 0 ? ctx_.started : t0_), lat);
     if (now <= window_end_) {
       st_.window_acked++;
       st_.window_bytes += it.plan.size;

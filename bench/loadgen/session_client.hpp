@@ -23,6 +23,7 @@ struct run_context {
   const options& opt;
   const recorder_model& model;
   target tgt;
+  steady::time_point started{};      ///< the run's start, before any session
   std::atomic<uint32_t> ready{0};     ///< initialised and warmed up, or given up
   std::atomic<uint32_t> exhausted{0}; ///< generate no more items
   std::atomic<uint32_t> done{0};      ///< closed (after session_end_ack with --end), or given up

@@ -8,6 +8,7 @@ namespace {
 
 // Past this many rows the last one absorbs the rest: memory stays bounded on endless runs.
 constexpr size_t max_position_rows = 1000;
+constexpr size_t max_second_rows = 86400;
 
 } // namespace
 
@@ -18,6 +19,15 @@ void thread_stats::record_position(uint64_t position, uint32_t bucket, uint64_t 
   while (by_position.size() <= row)
     by_position.emplace_back();
   by_position[row].record(ns);
+}
+
+void thread_stats::record_second(steady::duration since_measure_start, uint64_t ns) {
+  auto s = std::chrono::duration_cast<std::chrono::seconds>(since_measure_start).count();
+  size_t row = std::min<size_t>(static_cast<size_t>(std::max<decltype(s)>(s, 0)), max_second_rows - 1);
+  if (by_second.size() <= row)
+    by_second.resize(row + 1);
+  by_second[row].acks++;
+  by_second[row].max_ns = std::max(by_second[row].max_ns, ns);
 }
 
 void thread_stats::merge(const thread_stats& o) {
@@ -33,6 +43,12 @@ void thread_stats::merge(const thread_stats& o) {
     by_position.resize(o.by_position.size());
   for (size_t i = 0; i < o.by_position.size(); ++i)
     by_position[i].merge(o.by_position[i]);
+  if (by_second.size() < o.by_second.size())
+    by_second.resize(o.by_second.size());
+  for (size_t i = 0; i < o.by_second.size(); ++i) {
+    by_second[i].acks += o.by_second[i].acks;
+    by_second[i].max_ns = std::max(by_second[i].max_ns, o.by_second[i].max_ns);
+  }
   for (auto& [k, v] : o.errors_by_code)
     errors_by_code[k] += v;
   for (auto& [k, v] : o.close_codes)

@@ -39,6 +39,12 @@ struct live_counters {
   live_counter latency_count;
 };
 
+/// Measured acks that came in during one second of the measured phase.
+struct second_stats {
+  uint64_t acks = 0;
+  uint64_t max_ns = 0; ///< the slowest of them
+};
+
 struct thread_stats {
   thread_stats();
 
@@ -51,6 +57,9 @@ struct thread_stats {
   histogram end_latency;      ///< ns, session_end -> session_end_ack
   histogram transcript_latency; ///< ns, audio_ack -> its `transcription` (--transcript-wait)
   std::vector<histogram> by_position; ///< ns, row r holds positions [r * bucket, (r + 1) * bucket)
+  /// Row s: measured acks that came in s to s + 1 seconds after the measured phase began, so a
+  /// p99 over the run can be traced to the seconds that made it (a stall, a server's checkpoint).
+  std::vector<second_stats> by_second;
 
   std::map<std::string, uint64_t> errors_by_code;
   std::map<int, uint64_t> close_codes; ///< server close codes seen on connections that dropped
@@ -87,6 +96,7 @@ struct thread_stats {
   steady::time_point last_measured_ack{};
 
   void record_position(uint64_t position, uint32_t bucket, uint64_t ns);
+  void record_second(steady::duration since_measure_start, uint64_t ns);
   void merge(const thread_stats& other);
 };
 

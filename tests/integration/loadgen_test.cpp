@@ -187,6 +187,15 @@ TEST_SUITE("integration.loadgen") {
     auto r = lg.finish(60s);
     check_clean(r, sessions);
     CHECK(r.at("measured_acked").get<uint64_t>() == sessions * per_session);
+    // The per-second rows hold every measured ack once, and the run's slowest ack in its second.
+    uint64_t acks_by_second = 0;
+    double slowest_second = 0;
+    for (auto& row : r.at("latency_by_second")) {
+      acks_by_second += row.at("acks").get<uint64_t>();
+      slowest_second = std::max(slowest_second, row.at("max_ms").get<double>());
+    }
+    CHECK(acks_by_second == sessions * per_session);
+    CHECK(slowest_second == doctest::Approx(r.at("latency_ms").at("max").get<double>()));
 
     const loadgen::recorder_model model{lg.options()};
     for (uint32_t s = 0; s < sessions; ++s) {
