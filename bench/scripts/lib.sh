@@ -83,6 +83,9 @@ server_stop() {
 server_discard() {
   [ -n "$SERVER_DIR" ] && [ -d "$SERVER_DIR" ] || return 0
   gzip -c "$SERVER_DIR/server.log" >"$RAW/$(basename "$SERVER_DIR").log.gz" 2>/dev/null || true
+  # The spool's RocksDB log: its flushes and compactions, with times, for the same purpose.
+  local rlog; rlog=$(find "$SERVER_SPOOL" -maxdepth 2 -name LOG 2>/dev/null | head -n 1)
+  [ -z "$rlog" ] || gzip -c "$rlog" >"$RAW/$(basename "$SERVER_DIR").rocksdb.log.gz" 2>/dev/null || true
   rm -rf "$SERVER_DIR" "$SERVER_SPOOL"
   # The loop filesystem is mounted without online discard, so freed blocks stay allocated in its
   # sparse image: without a trim the image grows by every byte the suite writes (58 GB by
@@ -150,6 +153,10 @@ lg_run() {
   printf 'loadgen %s\n' "$*" | sed -E 's#ws://127.0.0.1:[0-9]+#ws://127.0.0.1:PORT#' >"$out.cmd"
   "$BUILD/bench/loadgen" --progress off --json "$out.lg.json" "$@" >"$out.txt" 2>&1 &
   LG_PID=$!
+  # The machine second by second (run queue, I/O wait, blocks written), timestamped, to set
+  # against loadgen's latency_by_second when a run's p99 stands out.
+  vmstat -n -t 1 >"$out.vmstat" 2>/dev/null &
+  local vm_pid=$!
   # Sample loadgen's CPU time until it exits (a zombie keeps its times until reaped).
   local lgc=0 st
   while st=$(awk '{ print $3 }' "/proc/$LG_PID/stat" 2>/dev/null) && [ -n "$st" ]; do
@@ -164,6 +171,7 @@ lg_run() {
   local rc=0
   wait "$LG_PID" || rc=$?
   LG_PID=""
+  kill "$vm_pid" 2>/dev/null || true; wait "$vm_pid" 2>/dev/null || true
   local wall; wall=$(echo "$t1 - $t0" | bc -l)
   local lg_delta; lg_delta=$(echo "$lgc / $hz" | bc -l)
   if [ -s "$out.lg.json" ]; then

@@ -78,6 +78,7 @@ command -v jq >/dev/null || need_pkgs+=(jq)
 command -v bc >/dev/null || need_pkgs+=(bc)
 command -v ss >/dev/null || need_pkgs+=(iproute2)
 command -v curl >/dev/null || need_pkgs+=(curl)
+command -v vmstat >/dev/null || need_pkgs+=(procps)
 command -v flite >/dev/null || need_pkgs+=(flite)
 command -v ffmpeg >/dev/null || need_pkgs+=(ffmpeg)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
