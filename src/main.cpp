@@ -10,6 +10,7 @@
 #include "net/api.hpp"
 #include "net/listener.hpp"
 #include "net/admission_probe.hpp"
+#include "storage/same_filesystem.hpp"
 
 #include <caf/all.hpp>
 
@@ -194,6 +195,10 @@ int main(int argc, char** argv) {
   if (!spool)
     return die("cannot open the spool at " + cfg.spool_path + ": " + st.message);
   auto media = std::make_shared<const storage::media_store>(cfg.media_root);
+  if (storage::same_filesystem(cfg.spool_path, cfg.media_root).value_or(false))
+    spdlog::warn("mediaspool: the spool ({}) and the media root ({}) are on one filesystem: acks wait for the "
+                 "spool's syncs, measured far slower and less even with the media files beside them; for "
+                 "steady ack latency put them on different filesystems (README, \"Deployment\")", cfg.spool_path, cfg.media_root);
   auto spooled_sessions = spool->session_ids();
   if (st = migrate_with_retry(cfg.db_url); !st.ok())
     return die("cannot prepare the PostgreSQL schema: " + st.message);
