@@ -4,11 +4,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ostream>
 #include <string>
 #include <thread>
+#include <vector>
 #include <unistd.h>
 
 namespace loadgen {
@@ -88,6 +90,21 @@ void print_summary(std::ostream& out, const options& o, const run_result& r) {
       << fmt("%.1f", rate(r.throughput_items, r.measure_s)) << " items/s, "
       << fmt("%.2f", rate(r.throughput_bytes, r.measure_s) / 1e6) << " MB/s payload\n";
   out << "ack latency ms        " << line(t.latency) << "\n";
+  if (!t.by_second.empty()) {
+    // Where a p99 was made: a few stalled seconds read differently from a steady overload.
+    std::vector<size_t> order(t.by_second.size());
+    for (size_t i = 0; i < order.size(); ++i)
+      order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return t.by_second[a].max_ns > t.by_second[b].max_ns; });
+    size_t over_100ms = 0;
+    for (auto& s : t.by_second)
+      over_100ms += s.max_ns > 100'000'000 ? 1 : 0;
+    out << "slowest seconds       ";
+    for (size_t i = 0; i < std::min<size_t>(3, order.size()); ++i)
+      out << (i ? ", " : "") << "t=" << order[i] << " s " << fmt("%.1f", ms(t.by_second[order[i]].max_ns)) << " ms";
+    out << "  (" << over_100ms << " of " << t.by_second.size() << " seconds held an ack over 100 ms)\n";
+  }
   out << "connect+handshake ms  " << line(t.connect_latency) << "\n";
   out << "session_init_ack ms   " << line(t.init_latency) << "\n";
   if (o.end)
