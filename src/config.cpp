@@ -45,7 +45,7 @@ config::config() {
     .add(asr_command_timeout, "command-timeout", "engine command: a run taking longer is killed (with its children)")
     .add(asr_model_dir, "model-dir", "pocketsphinx model folder (en-us/, en-us.lm.bin, cmudict-en-us.dict)")
     .add(asr_pocketsphinx_options, "pocketsphinx-options", "extra pocketsphinx decoder options, \"-name value\" pairs")
-    .add(asr_workers, "workers", "transcriber workers, one engine (and ~140 MB model) each")
+    .add(asr_workers, "workers", "transcriber workers, one engine (and ~140 MB model) each; 0: one per core")
     .add(asr_nice, "nice", "nice value added to the worker threads so ingest keeps the CPU")
     .add(asr_batch, "batch", "chunks fetched from the PostgreSQL work list at a time")
     .add(asr_poll_interval, "poll-interval", "how often the work list and backlog are read")

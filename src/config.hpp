@@ -31,6 +31,10 @@ public:
   /// error text for a value that is not true or false.
   std::string apply_flag_values();
 
+  /// asr.workers, with 0 read as one per core: recognition runs at a lower priority (asr.nice),
+  /// so the extra workers take only the CPU that ingest leaves idle.
+  size_t asr_worker_count(unsigned cores) const { return asr_workers > 0 ? asr_workers : cores > 0 ? cores : 1; }
+
   /// Every mediaspool key with its effective value, as the config file would hold it; secrets
   /// are shown as "(set)".
   std::string dump() const;
@@ -90,7 +94,7 @@ public:
   caf::timespan asr_command_timeout = std::chrono::seconds(60);
   std::string asr_model_dir = "/usr/share/pocketsphinx/model/en-us";
   std::string asr_pocketsphinx_options = asr::engine_config{}.options;
-  size_t asr_workers = 1;
+  size_t asr_workers = 0; ///< 0: one per core (asr_worker_count)
   int asr_nice = 10;
   size_t asr_batch = 16;
   caf::timespan asr_poll_interval = std::chrono::seconds(1);

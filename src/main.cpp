@@ -226,7 +226,7 @@ int main(int argc, char** argv) {
                                    cfg.media_queue_memory},
                  spool, media};
   if (cfg.asr_enabled)
-    sup.start_transcription(cfg.asr_workers,
+    sup.start_transcription(cfg.asr_worker_count(std::thread::hardware_concurrency()),
                             transcriber_config{asr::engine_config{cfg.asr_engine, cfg.asr_model_dir, cfg.asr_pocketsphinx_options,
                                                                  cfg.asr_command, "/tmp", ms(cfg.asr_command_timeout)},
                                                cfg.asr_nice},

@@ -740,7 +740,7 @@ fig10() {
     echo "| \`$F10_OPTIONS_DEFAULT\` (mediaspool's default, \`asr.pocketsphinx-options\`) | $(r %.3f "$rtf") | $(r %.1f "$(echo "100 * $wer" | bc -l)") % |"
     echo "| pocketsphinx's own defaults (\`asr.pocketsphinx-options=\"\"\`) | $(r %.3f "$rtf0") | $(r %.1f "$(echo "100 * $wer0" | bc -l)") % |"
     echo
-    echo "Latency: 10 sessions record in real time for $dur s (a 10 s speech chunk and a 45 KB frame every 2 s each, so one chunk per second reaches the single default worker), and each chunk's \`transcription\` push is timed from its \`audio_ack\` (\`loadgen --speech-dir … --transcript-wait 60\`). The server runs its defaults (\`asr.workers=1\`, \`asr.poll-interval=1s\`)."
+    echo "Latency: 10 sessions record in real time for $dur s (a 10 s speech chunk and a 45 KB frame every 2 s each, so one chunk per second reaches the workers), and each chunk's \`transcription\` push is timed from its \`audio_ack\` (\`loadgen --speech-dir … --transcript-wait 60\`). The server runs its defaults (\`asr.workers=0\`: one per core, $(nproc) here, at \`asr.nice=10\`; \`asr.poll-interval=1s\`)."
     echo
     echo "| chunks transcribed | missing | p50 s | p95 s | max s | real-time factor under load (/metrics) |"
     echo "|---|---|---|---|---|---|"

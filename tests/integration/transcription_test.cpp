@@ -12,6 +12,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <thread>
 
@@ -158,6 +161,20 @@ TEST_CASE_FIXTURE(pg_fixture, "streamed flite speech is transcribed into the chu
     CHECK(row[1].as<std::string>() == "true");
     CHECK_FALSE(row[0].is_null());
   }
+}
+
+TEST_CASE_FIXTURE(pg_fixture, "by default the server starts one transcription worker per core") {
+  // asr.workers=0 (the default): one per core, each at a lower CPU priority (asr.nice).
+  server_process server{url, {"--asr.enabled=true"}};
+  const auto want = "asr: " + std::to_string(std::max(1u, std::thread::hardware_concurrency())) + " pocketsphinx worker(s)";
+  std::string log;
+  for (auto deadline = steady::now() + 30s; steady::now() < deadline; std::this_thread::sleep_for(100ms)) { // poll
+    std::ifstream in{server.log_path()};
+    log.assign(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
+    if (log.find("pocketsphinx worker(s)") != std::string::npos)
+      break;
+  }
+  CHECK_MESSAGE(log.find(want) != std::string::npos, "want \"" << want << "\" in\n" << log);
 }
 
 TEST_CASE_FIXTURE(pg_fixture, "garbage audio and a 110 byte webm are marked processed with an error and the server stays healthy") {
