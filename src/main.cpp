@@ -198,7 +198,8 @@ int main(int argc, char** argv) {
   if (storage::same_filesystem(cfg.spool_path, cfg.media_root).value_or(false))
     spdlog::warn("mediaspool: the spool ({}) and the media root ({}) are on one filesystem: acks wait for the "
                  "spool's syncs, measured far slower and less even with the media files beside them; for "
-                 "steady ack latency put them on different filesystems (README, \"Deployment\")", cfg.spool_path, cfg.media_root);
+                 "steady ack latency put them on different filesystems (README, \"Deployment\")",
+                 cfg.spool_path, cfg.media_root);
   auto spooled_sessions = spool->session_ids();
   if (st = migrate_with_retry(cfg.db_url); !st.ok())
     return die("cannot prepare the PostgreSQL schema: " + st.message);

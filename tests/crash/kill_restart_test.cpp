@@ -169,13 +169,8 @@ TEST_SUITE("crash.kill_restart") {
     plant_old(stray);
     plant_old(elsewhere);
     server.restart({});
-    bool swept = false;
-    for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-         !swept && std::chrono::steady_clock::now() < until;) {
-      swept = read_file(server.log_path()).find("stray temp files removed") != std::string::npos;
-      if (!swept)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50)); // poll interval, bounded by the deadline
-    }
+    const std::string swept_line = "stray temp files removed";
+    const bool swept = server.wait_for_log(swept_line, 20s).find(swept_line) != std::string::npos;
     REQUIRE_MESSAGE(swept, "no sweep logged");
     CHECK_FALSE_MESSAGE(std::filesystem::exists(stray), "the spooled session's stray temp file is left");
     CHECK_MESSAGE(std::filesystem::exists(elsewhere), "a folder of a session not in the spool was swept");

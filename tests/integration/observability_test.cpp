@@ -284,14 +284,8 @@ TEST_CASE_FIXTURE(pg_fixture, "log levels change while the server runs") {
   ws_test_client c{srv.port()};
   CHECK_NO_FAILURES(init_and_check(c, sid, false));
   CHECK_NO_FAILURES(send_and_check_acks(c, sid, make_mix(11, 1, 1), 2));
-  std::string log;
-  for (auto deadline = std::chrono::steady_clock::now() + 5s; std::chrono::steady_clock::now() < deadline;
-       std::this_thread::sleep_for(50ms)) { // poll interval, with a deadline
-    std::ifstream in{srv.log_path()};
-    log.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    if (log.find("debug") != std::string::npos && log.find(sid) != std::string::npos)
-      break;
-  }
+  auto log = srv.wait_for_log(
+    [&](const std::string& l) { return l.find("debug") != std::string::npos && l.find(sid) != std::string::npos; }, 5s);
   CHECK_MESSAGE(log.find("debug [session]") != std::string::npos, "no debug line from the session logger");
   CHECK(http_get(srv.port(), "/api/debug/log-levels?component=nonesuch&level=debug", {}, 5s, "PUT").status == 400);
   CHECK(http_get(srv.port(), "/api/debug/log-levels?component=db&level=loud", {}, 5s, "PUT").status == 400);

@@ -13,8 +13,6 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <thread>
 
@@ -167,13 +165,7 @@ TEST_CASE_FIXTURE(pg_fixture, "by default the server starts one transcription wo
   // asr.workers=0 (the default): one per core, each at a lower CPU priority (asr.nice).
   server_process server{url, {"--asr.enabled=true"}};
   const auto want = "asr: " + std::to_string(std::max(1u, std::thread::hardware_concurrency())) + " pocketsphinx worker(s)";
-  std::string log;
-  for (auto deadline = steady::now() + 30s; steady::now() < deadline; std::this_thread::sleep_for(100ms)) { // poll
-    std::ifstream in{server.log_path()};
-    log.assign(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
-    if (log.find("pocketsphinx worker(s)") != std::string::npos)
-      break;
-  }
+  auto log = server.wait_for_log("pocketsphinx worker(s)", 30s);
   CHECK_MESSAGE(log.find(want) != std::string::npos, "want \"" << want << "\" in\n" << log);
 }
 

@@ -11,6 +11,7 @@
 #include <deque>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -181,6 +182,21 @@ std::string server_process::log_tail(size_t lines) const {
   for (auto& l : last)
     out << "  | " << l << '\n';
   return out.str();
+}
+
+std::string server_process::wait_for_log(const std::function<bool(const std::string&)>& done,
+                                         std::chrono::milliseconds timeout) const {
+  std::string log;
+  for (auto deadline = std::chrono::steady_clock::now() + timeout;; std::this_thread::sleep_for(50ms)) { // poll
+    std::ifstream in{log_path()};
+    log.assign(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
+    if (done(log) || std::chrono::steady_clock::now() >= deadline)
+      return log;
+  }
+}
+
+std::string server_process::wait_for_log(const std::string& text, std::chrono::milliseconds timeout) const {
+  return wait_for_log([&](const std::string& log) { return log.find(text) != std::string::npos; }, timeout);
 }
 
 } // namespace mediaspool::test

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,6 +75,12 @@ public:
 
   /// The last `lines` lines of the server's log.
   std::string log_tail(size_t lines = 40) const;
+
+  /// The server's whole log, read again every 50 ms until `done` accepts it or `timeout` has
+  /// passed; the caller checks what it returns.
+  std::string wait_for_log(const std::function<bool(const std::string&)>& done, std::chrono::milliseconds timeout) const;
+  /// wait_for_log until the log contains `text`.
+  std::string wait_for_log(const std::string& text, std::chrono::milliseconds timeout) const;
 
 private:
   void start();
