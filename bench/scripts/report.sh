@@ -593,7 +593,7 @@ fig7() {
   done
   {
     echo
-    echo "CPU / disk per case (medians of the runs): $(for c in $F7_CASES; do IFS=: read -r n w d wp <<<"$c"; mapfile -t F < <(f7_runs_of "$n-$w${wp:+-$wp}"); [ ${#F[@]} -gt 0 ] && printf '%s sessions aged %s: %s; ' "$n" "$w" "$(host_line "${F[@]}")"; done)"
+    echo "CPU / disk per case (medians of the runs; each over the whole loadgen run: connecting, warm-up at max pace, settle and the measured minute, so a case with a large warm-up shows the warm-up's disk writes): $(for c in $F7_CASES; do IFS=: read -r n w d wp <<<"$c"; mapfile -t F < <(f7_runs_of "$n-$w${wp:+-$wp}"); [ ${#F[@]} -gt 0 ] && printf '%s sessions aged %s: %s; ' "$n" "$w" "$(host_line "${F[@]}")"; done)"
     echo
     echo "Commands (the first run of each case):"; echo; echo '```'; cmds_of "$RAW"/f7-*-1.cmd; echo '```'
     echo
