@@ -189,6 +189,7 @@ json to_json(const options& o, const run_result& r) {
       {"ready_s", r.ready_s},
       {"sessions_ready", r.sessions_ready},
       {"measure_s", r.measure_s},
+      {"measure_started_unix", r.measure_started_unix},
       {"pending_at_ready", r.pending_at_ready},
       {"settle_s", r.settle_s},
       {"settled", r.settled},

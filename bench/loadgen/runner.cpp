@@ -4,6 +4,7 @@
 #include "loadgen/session_client.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -184,6 +185,7 @@ run_result run(const options& o, const recorder_model& model, const std::string&
   if (!open && o.settle_s > 0)
     settle(o, r, [&] { line.maybe_print("settle", start, sum(workers)); });
   auto t0 = steady::now();
+  r.measure_started_unix = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   // Open arrivals: a backstop only, past the last arrival's recording and every retry it may
   // need to be taken (each session stops itself).
   double backstop_s = open ? (o.sessions - 1) / o.arrival_rate + o.duration_s + o.init_timeout_s +

@@ -25,6 +25,9 @@ struct run_result {
   std::unique_ptr<thread_stats> total;
   double ready_s = 0;   ///< from start to the barrier (ramp-up, connects, warm-up)
   double measure_s = 0; ///< the throughput window
+  /// Wall time the measured phase began (seconds since the epoch), so samples taken outside
+  /// loadgen (the report's disk and CPU counters) can be cut to the measured window.
+  double measure_started_unix = 0;
   /// --settle: the server's items pending at the barrier (-1: not known), the wait for them to
   /// reach 0, and whether they did before --settle ran out.
   double pending_at_ready = -1;

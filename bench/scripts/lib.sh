@@ -139,6 +139,21 @@ disk_sectors_written() { awk -v d="$DISK" '$3 == d { print $10 }' /proc/diskstat
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
+# measured_window IO_FILE START_UNIX SECONDS HZ: from lg_run's once-a-second counters (wall time,
+# disk sectors written, target and loadgen CPU ticks), the rates between the first sample at or
+# after START and the last at or before START + SECONDS, as JSON; null when fewer than two
+# samples fall in the window (a run shorter than 2 s, or loadgen without measure_started_unix).
+measured_window() {
+  awk -v s="$2" -v d="$3" -v hz="$4" '
+    s > 0 && $1 >= s && $1 <= s + d { if (!n++) { t0 = $1; d0 = $2; c0 = $3; l0 = $4 } t1 = $1; d1 = $2; c1 = $3; l1 = $4 }
+    END {
+      if (n < 2 || t1 <= t0) { print "null"; exit }
+      w = t1 - t0
+      printf "{\"wall_s\": %.3f, \"disk_write_mb_s\": %.3f, \"target_cpu_cores\": %.4f, \"loadgen_cpu_cores\": %.4f}\n",
+             w, (d1 - d0) * 512 / 1e6 / w, (c1 - c0) / hz / w, (l1 - l0) / hz / w
+    }' "$1" 2>/dev/null || echo null
+}
+
 # lg_run TARGET_PID OUT_BASE loadgen-flags... : runs the load generator against SERVER/SINK and
 # writes OUT_BASE.json (loadgen's result plus a "host_stats" object: CPU cores used by the
 # target and by loadgen, disk write MB/s, load average) and OUT_BASE.txt (its summary).
@@ -157,6 +172,14 @@ lg_run() {
   # against loadgen's latency_by_second when a run's p99 stands out.
   vmstat -n -t 1 >"$out.vmstat" 2>/dev/null &
   local vm_pid=$!
+  # The counters once a second with the wall time, so host_stats.measured can cover loadgen's
+  # measured window alone (its result's measure_started_unix and measure_s) and not the warm-up.
+  local lg=$LG_PID
+  while :; do
+    printf '%s %s %s %s\n' "$(date +%s.%N)" "$(disk_sectors_written)" "$(cpu_ticks "$target")" "$(cpu_ticks "$lg")"
+    sleep 1
+  done >"$out.io" 2>/dev/null &
+  local io_pid=$!
   # Sample loadgen's CPU time until it exits (a zombie keeps its times until reaped).
   local lgc=0 st
   while st=$(awk '{ print $3 }' "/proc/$LG_PID/stat" 2>/dev/null) && [ -n "$st" ]; do
@@ -172,6 +195,7 @@ lg_run() {
   wait "$LG_PID" || rc=$?
   LG_PID=""
   kill "$vm_pid" 2>/dev/null || true; wait "$vm_pid" 2>/dev/null || true
+  kill "$io_pid" 2>/dev/null || true; wait "$io_pid" 2>/dev/null || true
   local wall; wall=$(echo "$t1 - $t0" | bc -l)
   local lg_delta; lg_delta=$(echo "$lgc / $hz" | bc -l)
   if [ -s "$out.lg.json" ]; then
@@ -179,10 +203,13 @@ lg_run() {
        --argjson lc "$lg_delta" --argjson mb "$(echo "($s1 - $s0) * 512 / 1000000" | bc -l)" \
        --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --argjson rc "$rc" \
        --argjson cpu "$(cpu_split "$st0" "$st1")" \
+       --argjson measured "$(measured_window "$out.io" "$(jq -r '.result.measure_started_unix // 0' "$out.lg.json")" \
+                              "$(jq -r '.result.measure_s // 0' "$out.lg.json")" "$hz")" \
        '. + {host_stats: {wall_s: $wall, target_cpu_cores: ($tc / $wall), loadgen_cpu_cores: ($lc / $wall), machine: $cpu,
-                          disk_write_mb_s: ($mb / $wall), disk_write_mb: $mb, loadavg: $load, exit: $rc}}' \
+                          disk_write_mb_s: ($mb / $wall), disk_write_mb: $mb, loadavg: $load, exit: $rc,
+                          measured: $measured}}' \
        "$out.lg.json" >"$out.json"
-    rm -f "$out.lg.json"
+    rm -f "$out.lg.json" "$out.io"
     thread_split "$out.thr0" "$out.thr1" "$wall" >"$out.threads"
     rm -f "$out.thr0" "$out.thr1"
   else

@@ -173,8 +173,11 @@ ratio() { case "$1$2" in *nan*) echo nan ;; *) echo "$1 / $2" | bc -l ;; esac; }
 
 # Load (the rest of the machine) and the host split of one run set, for "what bounds it".
 host_line() { # files...
-  local f=("$@")
-  echo "server/sink CPU $(r %.2f "$(jmed .host_stats.target_cpu_cores "${f[@]}")") cores, loadgen CPU $(r %.2f "$(jmed .host_stats.loadgen_cpu_cores "${f[@]}")") cores, disk writes $(r %.0f "$(jmed .host_stats.disk_write_mb_s "${f[@]}")") MB/s, load average at the end $(jq -r .host_stats.loadavg "${f[-1]}" 2>/dev/null)"
+  local f=("$@") window=""
+  local mdisk; mdisk=$(jmed .host_stats.measured.disk_write_mb_s "${f[@]}")
+  # The measured window alone (lg_run's once-a-second counters): a warm-up does not count.
+  [ "$mdisk" != nan ] && window="; in the measured window alone: server/sink CPU $(r %.2f "$(jmed .host_stats.measured.target_cpu_cores "${f[@]}")") cores, loadgen CPU $(r %.2f "$(jmed .host_stats.measured.loadgen_cpu_cores "${f[@]}")") cores, disk writes $(r %.0f "$mdisk") MB/s"
+  echo "whole run: server/sink CPU $(r %.2f "$(jmed .host_stats.target_cpu_cores "${f[@]}")") cores, loadgen CPU $(r %.2f "$(jmed .host_stats.loadgen_cpu_cores "${f[@]}")") cores, disk writes $(r %.0f "$(jmed .host_stats.disk_write_mb_s "${f[@]}")") MB/s$window; load average at the end $(jq -r .host_stats.loadavg "${f[-1]}" 2>/dev/null)"
 }
 
 # ============================================================================================
@@ -593,7 +596,7 @@ fig7() {
   done
   {
     echo
-    echo "CPU / disk per case (medians of the runs; each over the whole loadgen run: connecting, warm-up at max pace, settle and the measured minute, so a case with a large warm-up shows the warm-up's disk writes): $(for c in $F7_CASES; do IFS=: read -r n w d wp <<<"$c"; mapfile -t F < <(f7_runs_of "$n-$w${wp:+-$wp}"); [ ${#F[@]} -gt 0 ] && printf '%s sessions aged %s: %s; ' "$n" "$w" "$(host_line "${F[@]}")"; done)"
+    echo "CPU / disk per case (medians of the runs; the whole run includes connecting, the warm-up at max pace and the settle, so a case with a large warm-up shows the warm-up's disk writes there): $(for c in $F7_CASES; do IFS=: read -r n w d wp <<<"$c"; mapfile -t F < <(f7_runs_of "$n-$w${wp:+-$wp}"); [ ${#F[@]} -gt 0 ] && printf '%s sessions aged %s: %s; ' "$n" "$w" "$(host_line "${F[@]}")"; done)"
     echo
     echo "Commands (the first run of each case):"; echo; echo '```'; cmds_of "$RAW"/f7-*-1.cmd; echo '```'
     echo

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <random>
 #include <set>
@@ -184,8 +185,13 @@ TEST_SUITE("integration.loadgen") {
                         "--mode", "max", "--window", "4", "--items", std::to_string(per_session), "--end",
                         "--audio-size", "6000", "--frame-size", "2500", "--size-jitter", "0.3",
                         "--meta-after-ratio", "0.5", "--seed", "11", "--run-id", "4242", "--pool-mb", "1"}};
+    const double launched = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     auto r = lg.finish(60s);
+    const double finished = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     check_clean(r, sessions);
+    // The report cuts its disk and CPU samples to the measured window by this wall time.
+    CHECK(r.at("measure_started_unix").get<double>() >= launched - 1);
+    CHECK(r.at("measure_started_unix").get<double>() + r.at("measure_s").get<double>() <= finished);
     CHECK(r.at("measured_acked").get<uint64_t>() == sessions * per_session);
     // The per-second rows hold every measured ack once, and the run's slowest ack in its second.
     uint64_t acks_by_second = 0;
