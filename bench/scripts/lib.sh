@@ -172,19 +172,15 @@ lg_run() {
   # against loadgen's latency_by_second when a run's p99 stands out.
   vmstat -n -t 1 >"$out.vmstat" 2>/dev/null &
   local vm_pid=$!
-  # The counters once a second with the wall time, so host_stats.measured can cover loadgen's
-  # measured window alone (its result's measure_started_unix and measure_s) and not the warm-up.
-  local lg=$LG_PID
-  while :; do
-    printf '%s %s %s %s\n' "$(date +%s.%N)" "$(disk_sectors_written)" "$(cpu_ticks "$target")" "$(cpu_ticks "$lg")"
-    sleep 1
-  done >"$out.io" 2>/dev/null &
-  local io_pid=$!
-  # Sample loadgen's CPU time until it exits (a zombie keeps its times until reaped).
-  local lgc=0 st
+  # Sample loadgen's CPU time until it exits (a zombie keeps its times until reaped). Once a
+  # second the sample also goes to $out.io with the wall time, the disk and the target's CPU, so
+  # host_stats.measured can cover loadgen's measured window alone (measure_started_unix).
+  local lgc=0 st tick=0
+  : >"$out.io"
   while st=$(awk '{ print $3 }' "/proc/$LG_PID/stat" 2>/dev/null) && [ -n "$st" ]; do
     [ "$st" = Z ] && break   # a zombie's stat may already read 0: keep the last live sample
     lgc=$(cpu_ticks "$LG_PID")
+    ((tick++ % 5)) || printf '%s %s %s %s\n' "$(date +%s.%N)" "$(disk_sectors_written)" "$(cpu_ticks "$target")" "$lgc" >>"$out.io"
     sleep 0.2
   done
   local t1 c1 s1
@@ -195,7 +191,6 @@ lg_run() {
   wait "$LG_PID" || rc=$?
   LG_PID=""
   kill "$vm_pid" 2>/dev/null || true; wait "$vm_pid" 2>/dev/null || true
-  kill "$io_pid" 2>/dev/null || true; wait "$io_pid" 2>/dev/null || true
   local wall; wall=$(echo "$t1 - $t0" | bc -l)
   local lg_delta; lg_delta=$(echo "$lgc / $hz" | bc -l)
   if [ -s "$out.lg.json" ]; then
