@@ -17,7 +17,12 @@ inline constexpr std::string_view temp_suffix = ".tmp";
 
 int checked_syncfs(int fd);
 int checked_rename(const char* from, const char* to);
-/// Gives an O_TMPFILE file the name `to`.
+/// The two ways to name an O_TMPFILE file: by its descriptor (AT_EMPTY_PATH; Linux 6.10+
+/// without CAP_DAC_READ_SEARCH) or through /proc/self/fd (any Linux with /proc).
+enum class link_way { empty_path, proc };
+/// linkat of `fd` to `to` the given way; -1 and errno on failure. No fault seam.
+int link_fd_via(int fd, const char* to, link_way way);
+/// Gives an O_TMPFILE file the name `to`, the cheaper way where the kernel allows it.
 int checked_link_fd(int fd, const char* to);
 
 /// Evicts a file's pages from the page cache once its data is durable (clean pages go at once).

@@ -1,4 +1,5 @@
 #include "storage/media_store.hpp"
+#include "storage/media_file_ops.hpp"
 
 #include "faults/faults.hpp"
 
@@ -397,5 +398,37 @@ TEST_SUITE("storage.media_store") {
     CHECK(read_file(*ms.path_of(other_sid, "audio", "chunk_0.webm")) == a);
     CHECK_MESSAGE(files_under(dir.path()).size() == 3, "the planted file and the two written ones");
     check_no_temp_files(dir.path());
+  }
+
+  TEST_CASE("an unnamed file is linked with its bytes either way, and a taken or missing name fails with its errno") {
+    using media_ops::link_way;
+    temp_dir dir;
+    for (auto way : {link_way::empty_path, link_way::proc}) {
+      CAPTURE(way == link_way::empty_path ? "AT_EMPTY_PATH" : "/proc/self/fd");
+      const std::string bytes = way == link_way::empty_path ? "by descriptor" : "through proc";
+      int fd = ::open(dir.path().c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+      REQUIRE(fd >= 0);
+      REQUIRE(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+      const auto name = dir.path() / (bytes + ".bin");
+      CHECK(media_ops::link_fd_via(fd, name.c_str(), way) == 0);
+      CHECK(read_file(name) == bytes);
+      errno = 0;
+      CHECK(media_ops::link_fd_via(fd, name.c_str(), way) == -1);
+      CHECK(errno == EEXIST);
+      const auto nowhere = dir.path() / "missing" / "x.bin";
+      errno = 0;
+      CHECK(media_ops::link_fd_via(fd, nowhere.c_str(), way) == -1);
+      CHECK(errno == ENOENT);
+      CHECK_FALSE(fs::exists(nowhere.parent_path()));
+      ::close(fd);
+    }
+    int fd = ::open(dir.path().c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    REQUIRE(fd >= 0);
+    errno = 0;
+    CHECK(media_ops::checked_link_fd(fd, (dir.path() / "missing" / "y.bin").c_str()) == -1);
+    CHECK(errno == ENOENT);
+    CHECK(media_ops::checked_link_fd(fd, (dir.path() / "z.bin").c_str()) == 0);
+    ::close(fd);
+    CHECK(files_under(dir.path()).size() == 3);
   }
 }
