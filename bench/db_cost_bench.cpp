@@ -190,6 +190,9 @@ std::vector<sample> run_naive(const options& o, const std::string& url, wal_prob
   bool existed = false;
   check(store.ensure_session({sid, 1, 1, sid, std::nullopt}, existed), "ensure_session");
   pqxx::connection c{url};
+  // The original design's table compressed its arrays the server's default way (pglz), not
+  // with the lz4 the migration sets.
+  pqxx::nontransaction{c}.exec("ALTER TABLE media_sessions ALTER COLUMN video_frames SET COMPRESSION default");
   c.prepare("append", "UPDATE media_sessions SET video_frames = video_frames || $1::jsonb, "
                       "total_frames = total_frames + 1, last_activity = now() WHERE session_id = $2");
   std::vector<sample> out;

@@ -39,6 +39,25 @@ ALTER TABLE media_sessions
     ADD COLUMN IF NOT EXISTS node_id VARCHAR(64),
     ADD COLUMN IF NOT EXISTS arrays_stale BOOLEAN NOT NULL DEFAULT false;
 
+-- The JSONB arrays are rebuilt whole (pg_store, db.refresh-fraction), and compressing the new
+-- value was the largest part of a rebuild: lz4 takes a rebuild of 2,000 frame elements from
+-- 8.2 to 4.4 ms against the default pglz, for 4 % more bytes. Set once (the check spares the
+-- table's lock on every start); a server built without lz4, or older than PostgreSQL 14, keeps
+-- pglz. EXECUTE defers parsing, so an older server's syntax error is caught here too.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_attribute
+                WHERE attrelid = 'media_sessions'::regclass
+                  AND attname IN ('audio_chunks', 'video_frames', 'responses')
+                  AND attcompression IS DISTINCT FROM 'l') THEN
+        EXECUTE 'ALTER TABLE media_sessions ALTER COLUMN audio_chunks SET COMPRESSION lz4, '
+                'ALTER COLUMN video_frames SET COMPRESSION lz4, ALTER COLUMN responses SET COMPRESSION lz4';
+    END IF;
+EXCEPTION WHEN feature_not_supported OR undefined_column OR syntax_error THEN
+    NULL;
+END
+$$;
+
 -- The record of truth: one row per acked item, so an append costs one small INSERT whatever the
 -- session's length, and the primary key makes a replay insert nothing (exactly once).
 -- kind: 'a' audio chunk, 'f' video frame, 'r' response (idx = question_id).

@@ -85,6 +85,29 @@ TEST_CASE_FIXTURE(pg_fixture, "migrate run twice succeeds and keeps the data") {
   CHECK_MESSAGE(indexes(*this, "audio_chunks", "chunk_index") == "0", "the array survives");
 }
 
+TEST_CASE_FIXTURE(pg_fixture, "the rebuilt arrays are compressed with lz4, also in a table made by the original design") {
+  query("CREATE TABLE media_sessions (id SERIAL PRIMARY KEY, session_id VARCHAR(36) UNIQUE NOT NULL, "
+        "interview_session_id INTEGER, user_id INTEGER, audio_chunks JSONB DEFAULT '[]', "
+        "video_frames JSONB DEFAULT '[]', created_at TIMESTAMP DEFAULT NOW())");
+  pg_store store{url};
+  migrate_ok(store);
+  migrate_ok(store);
+  std::vector<pg_item> items;
+  for (uint32_t n = 0; n < 200; ++n) {
+    items.push_back(frame(sid_a, n));
+    items.push_back(audio(sid_a, n));
+  }
+  REQUIRE(store.write_batch({session(sid_a)}, items, {refresh_all(sid_a)}).ok());
+  auto r = query("SELECT pg_column_compression(audio_chunks), pg_column_compression(video_frames), "
+                 "jsonb_array_length(video_frames) FROM media_sessions WHERE session_id = " + lit(sid_a));
+  REQUIRE(r.size() == 1);
+  CHECK(r[0][0].as<std::string>() == "lz4");
+  CHECK(r[0][1].as<std::string>() == "lz4");
+  CHECK(r[0][2].as<int>() == 200);
+  CHECK(scalar<int>("SELECT count(*) FROM pg_attribute WHERE attrelid = 'media_sessions'::regclass "
+                    "AND attname IN ('audio_chunks', 'video_frames', 'responses') AND attcompression = 'l'") == 3);
+}
+
 TEST_CASE_FIXTURE(pg_fixture, "the primary key covers hash and size, also after migrating a table keyed without them, and find_item reads them from the index") {
   query("CREATE TABLE media_items (session_id VARCHAR(36) NOT NULL, kind CHAR(1) NOT NULL, idx BIGINT NOT NULL, "
         "hash BIGINT NOT NULL, size BIGINT NOT NULL, element JSONB NOT NULL, created_at TIMESTAMP DEFAULT NOW(), "
