@@ -46,6 +46,27 @@ std::string encode_key(const item_key& key) {
   return out;
 }
 
+namespace {
+
+class key_without_index_transform final : public rocksdb::SliceTransform {
+public:
+  const char* Name() const override { return "mediaspool.key_without_index"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return {key.data(), key.size() - 4};
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return key.size() >= records_prefix.size() + 1 + key_suffix_bytes
+           && std::string_view{key.data(), records_prefix.size()} == records_prefix;
+  }
+};
+
+} // namespace
+
+std::shared_ptr<const rocksdb::SliceTransform> key_without_index() {
+  static const auto transform = std::make_shared<const key_without_index_transform>();
+  return transform;
+}
+
 std::optional<item_key> decode_key(std::string_view raw) {
   if (raw.size() < records_prefix.size() + 1 + key_suffix_bytes
       || raw.substr(0, records_prefix.size()) != records_prefix)

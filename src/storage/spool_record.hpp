@@ -7,9 +7,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <rocksdb/slice_transform.h>
 
 namespace mediaspool::storage::record_format {
 
@@ -26,6 +29,10 @@ std::string encode_key(const item_key& key);
 
 /// Decoded from the end: a session id could contain '/', the fixed-size suffix cannot be confused.
 std::optional<item_key> decode_key(std::string_view raw);
+
+/// For RocksDB's memtable insert hints: a record key without its index ("i/<session>/<kind>/"),
+/// so each session's kind keeps its own insert position. Other keys are out of its domain.
+std::shared_ptr<const rocksdb::SliceTransform> key_without_index();
 
 /// Writes the record of `e` whose payload is at `loc` into `out` (version 2).
 void encode_value(const spool_entry& e, const payload_locator& loc, std::string& out);

@@ -1,5 +1,6 @@
 #include "storage/spool.hpp"
 #include "storage/payload_log.hpp"
+#include "storage/spool_record.hpp"
 
 #include "support/temp_dir.hpp"
 
@@ -105,6 +106,22 @@ size_t segment_files(const temp_dir& dir) {
 } // namespace
 
 TEST_SUITE("storage.spool") {
+
+TEST_CASE("the memtable hint prefix is a record key without its index, and other keys are out of its domain") {
+  using namespace mediaspool::storage::record_format;
+  auto transform = key_without_index();
+  const std::string sid = "0f8fad5b-d9cb-469f-a165-70867728950e";
+  const auto a7 = encode_key({sid, 'a', 7});
+  const auto a8 = encode_key({sid, 'a', 0x01020308});
+  const auto f7 = encode_key({sid, 'f', 7});
+  REQUIRE(transform->InDomain(a7));
+  CHECK(transform->Transform(a7).ToString() == session_prefix(sid) + "a/");
+  CHECK(transform->Transform(a8) == transform->Transform(a7));
+  CHECK(transform->Transform(f7).ToString() == session_prefix(sid) + "f/");
+  CHECK_FALSE(transform->InDomain(std::string{"m/config"}));
+  CHECK_FALSE(transform->InDomain(std::string{"i/"}));
+  CHECK_FALSE(transform->InDomain(std::string{}));
+}
   TEST_CASE("returns every field and payload byte after close and reopen") {
     temp_dir dir;
     std::vector<item> items{make_item(sid_a, 'a', 0, 4096), make_item(sid_a, 'f', 3, 777),
