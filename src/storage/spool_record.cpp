@@ -48,15 +48,20 @@ std::string encode_key(const item_key& key) {
 
 namespace {
 
+// Long enough for "i/", a session id of at least one byte and the suffix, and under "i/".
+bool has_record_key_shape(std::string_view raw) {
+  return raw.size() >= records_prefix.size() + 1 + key_suffix_bytes
+         && raw.substr(0, records_prefix.size()) == records_prefix;
+}
+
 class key_without_index_transform final : public rocksdb::SliceTransform {
 public:
   const char* Name() const override { return "mediaspool.key_without_index"; }
   rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    return {key.data(), key.size() - 4};
+    return {key.data(), key.size() - key_index_bytes};
   }
   bool InDomain(const rocksdb::Slice& key) const override {
-    return key.size() >= records_prefix.size() + 1 + key_suffix_bytes
-           && std::string_view{key.data(), records_prefix.size()} == records_prefix;
+    return has_record_key_shape({key.data(), key.size()});
   }
 };
 
@@ -68,8 +73,7 @@ std::shared_ptr<const rocksdb::SliceTransform> key_without_index() {
 }
 
 std::optional<item_key> decode_key(std::string_view raw) {
-  if (raw.size() < records_prefix.size() + 1 + key_suffix_bytes
-      || raw.substr(0, records_prefix.size()) != records_prefix)
+  if (!has_record_key_shape(raw))
     return std::nullopt;
   auto suffix = raw.substr(raw.size() - key_suffix_bytes);
   if (raw[raw.size() - key_suffix_bytes - 1] != '/' || suffix[1] != '/')

@@ -22,8 +22,10 @@ inline constexpr std::string_view records_end = "i0"; // '0' follows '/': bounds
 /// "i/<session_id>/": the prefix of every key of one session.
 std::string session_prefix(const std::string& session_id);
 
+/// The big-endian index at the end of every record key.
+inline constexpr size_t key_index_bytes = 4;
 /// Bytes of a key after the session prefix: kind, '/', big-endian index.
-inline constexpr size_t key_suffix_bytes = 1 + 1 + 4;
+inline constexpr size_t key_suffix_bytes = 1 + 1 + key_index_bytes;
 
 std::string encode_key(const item_key& key);
 
